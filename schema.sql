@@ -1,0 +1,174 @@
+-- notpanel schema. This file is the truth: a new database is created from it,
+-- and PRAGMA user_version records which version of it a file holds.
+-- Money is always INTEGER micro-units (1e-6 of the panel currency).
+
+-- settings holds panel-wide values: the currency and the config version that
+-- admin writes bump so that a running server notices CLI changes.
+CREATE TABLE settings (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+INSERT INTO settings (name, value) VALUES ('currency', 'USD'), ('config_version', '1');
+
+CREATE TABLE tiers (
+    name            TEXT PRIMARY KEY,
+    key_per_min     INTEGER NOT NULL CHECK (key_per_min > 0),
+    account_per_min INTEGER NOT NULL CHECK (account_per_min > 0)
+) WITHOUT ROWID;
+
+INSERT INTO tiers (name, key_per_min, account_per_min) VALUES
+    ('standard', 100, 300),
+    ('reseller', 300, 1000),
+    ('agency', 1000, 3000);
+
+CREATE TABLE accounts (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    tier        TEXT NOT NULL REFERENCES tiers (name),
+    status      TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended')),
+    balance     INTEGER NOT NULL DEFAULT 0 CHECK (balance >= 0),
+    low_balance INTEGER NOT NULL DEFAULT 0 CHECK (low_balance >= 0),
+    created_at  INTEGER NOT NULL
+);
+
+-- api_keys stores only the SHA-256 of a key; the raw key is shown once.
+CREATE TABLE api_keys (
+    id         TEXT PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts (id),
+    hash       BLOB NOT NULL UNIQUE,
+    prefix     TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+) WITHOUT ROWID;
+
+CREATE INDEX api_keys_account ON api_keys (account_id);
+
+CREATE TABLE providers (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    url        TEXT NOT NULL,
+    api_key    TEXT NOT NULL,
+    dialect    TEXT NOT NULL CHECK (dialect IN ('classic', 'notpanel')),
+    status     TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused')),
+    created_at INTEGER NOT NULL
+);
+
+-- services.rate is the price of 1000 units in micro-units.
+CREATE TABLE services (
+    id               INTEGER PRIMARY KEY,
+    name             TEXT NOT NULL,
+    category         TEXT NOT NULL,
+    type             TEXT NOT NULL CHECK (type IN ('Default', 'Package', 'Custom Comments',
+                         'Mentions Custom List', 'Comment Likes', 'Poll')),
+    rate             INTEGER NOT NULL CHECK (rate >= 0),
+    min              INTEGER NOT NULL CHECK (min >= 1),
+    max              INTEGER NOT NULL CHECK (max >= min),
+    refill           INTEGER NOT NULL DEFAULT 0 CHECK (refill IN (0, 1)),
+    cancel           INTEGER NOT NULL DEFAULT 0 CHECK (cancel IN (0, 1)),
+    dripfeed         INTEGER NOT NULL DEFAULT 0 CHECK (dripfeed IN (0, 1)),
+    enabled          INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+    provider_id      INTEGER NOT NULL REFERENCES providers (id),
+    provider_service TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL
+);
+
+CREATE INDEX services_provider ON services (provider_id, provider_service);
+
+-- orders: number is the stable integer a classic client sees, id the ord_ ULID.
+-- units is what was billed (quantity, quantity x runs, or the package min);
+-- extra holds the type-specific fields (comments, usernames, ...) as JSON.
+-- claimed_at is set by the worker before it calls the upstream.
+CREATE TABLE orders (
+    number      INTEGER PRIMARY KEY,
+    id          TEXT NOT NULL UNIQUE,
+    account_id  INTEGER NOT NULL REFERENCES accounts (id),
+    service_id  INTEGER NOT NULL REFERENCES services (id),
+    link        TEXT NOT NULL,
+    quantity    INTEGER NOT NULL CHECK (quantity >= 0),
+    runs        INTEGER,
+    interval    INTEGER,
+    units       INTEGER NOT NULL CHECK (units > 0),
+    extra       TEXT,
+    charge      INTEGER NOT NULL CHECK (charge >= 0),
+    status      TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'processing',
+                    'in_progress', 'completed', 'partial', 'cancelled', 'refunded', 'failed')),
+    claimed_at  INTEGER,
+    upstream_id TEXT,
+    start_count INTEGER,
+    remains     INTEGER,
+    reason      TEXT,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+
+CREATE INDEX orders_account ON orders (account_id, number);
+CREATE INDEX orders_open ON orders (status, number)
+    WHERE status IN ('pending', 'processing', 'in_progress');
+
+-- ledger is append-only: every balance change is one row written in the same
+-- transaction; amount is signed, balance_after is the account balance after it.
+CREATE TABLE ledger (
+    id            INTEGER PRIMARY KEY,
+    account_id    INTEGER NOT NULL REFERENCES accounts (id),
+    kind          TEXT NOT NULL CHECK (kind IN ('deposit', 'charge', 'refund', 'adjustment')),
+    amount        INTEGER NOT NULL,
+    balance_after INTEGER NOT NULL CHECK (balance_after >= 0),
+    order_id      TEXT REFERENCES orders (id),
+    note          TEXT NOT NULL DEFAULT '',
+    created_at    INTEGER NOT NULL
+);
+
+CREATE INDEX ledger_account ON ledger (account_id, id);
+CREATE INDEX ledger_order ON ledger (order_id) WHERE order_id IS NOT NULL;
+
+CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+BEGIN
+    SELECT RAISE(ABORT, 'ledger rows are append-only');
+END;
+
+CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+BEGIN
+    SELECT RAISE(ABORT, 'ledger rows are append-only');
+END;
+
+-- cancel_requests queues a customer's cancel of an order already handed to
+-- (or being handed to) the upstream; one row per order.
+CREATE TABLE cancel_requests (
+    order_id   TEXT PRIMARY KEY REFERENCES orders (id),
+    status     TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent',
+                   'accepted', 'refused')),
+    error      TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE INDEX cancel_requests_open ON cancel_requests (status) WHERE status IN ('pending', 'sent');
+
+CREATE TABLE refills (
+    number      INTEGER PRIMARY KEY,
+    id          TEXT NOT NULL UNIQUE,
+    order_id    TEXT NOT NULL REFERENCES orders (id),
+    account_id  INTEGER NOT NULL REFERENCES accounts (id),
+    status      TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'processing',
+                    'completed', 'rejected')),
+    upstream_id TEXT,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+
+CREATE INDEX refills_order ON refills (order_id);
+CREATE INDEX refills_open ON refills (status) WHERE status IN ('pending', 'processing');
+
+-- idempotency remembers each add's request_id per account with a fingerprint
+-- of its parameters, so a retry returns the first answer and a reuse with
+-- other parameters is refused.
+CREATE TABLE idempotency (
+    account_id  INTEGER NOT NULL REFERENCES accounts (id),
+    request_id  TEXT NOT NULL,
+    fingerprint BLOB NOT NULL,
+    order_id    TEXT NOT NULL REFERENCES orders (id),
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (account_id, request_id)
+) WITHOUT ROWID;

@@ -1,0 +1,104 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// Violation is one broken money invariant found by Audit.
+type Violation struct {
+	Rule    string `json:"rule"`
+	Subject string `json:"subject"`
+	Detail  string `json:"detail"`
+}
+
+func (v Violation) String() string { return v.Rule + ": " + v.Subject + ": " + v.Detail }
+
+// auditRules are the invariants Audit checks. Each query returns rows of
+// (subject, detail) that break the rule; no rows means it holds.
+var auditRules = []struct{ rule, query string }{
+	{"balance-matches-ledger", `
+		SELECT 'user ' || a.id || ' (' || a.name || ')',
+		       'balance ' || a.balance || ' but ledger sums to ' || coalesce(l.total, 0) || ' micro-units'
+		FROM accounts a LEFT JOIN (SELECT account_id, sum(amount) AS total FROM ledger GROUP BY account_id) l
+		  ON l.account_id = a.id
+		WHERE a.balance != coalesce(l.total, 0)`},
+	{"last-ledger-row-matches-balance", `
+		SELECT 'user ' || a.id || ' (' || a.name || ')',
+		       'balance ' || a.balance || ' but last ledger row says ' || l.balance_after
+		FROM accounts a JOIN ledger l ON l.id = (SELECT max(id) FROM ledger WHERE account_id = a.id)
+		WHERE a.balance != l.balance_after`},
+	{"no-negative-balance", `
+		SELECT 'user ' || id || ' (' || name || ')', 'balance ' || balance FROM accounts WHERE balance < 0`},
+	{"one-charge-per-order", `
+		SELECT 'order ' || o.id, count(l.id) || ' charge rows'
+		FROM orders o LEFT JOIN ledger l ON l.order_id = o.id AND l.kind = 'charge'
+		GROUP BY o.id HAVING count(l.id) != 1`},
+	{"charge-matches-order", `
+		SELECT 'order ' || o.id, 'order charge ' || o.charge || ' but ledger charged ' || (-l.amount)
+		FROM orders o JOIN ledger l ON l.order_id = o.id AND l.kind = 'charge'
+		WHERE -l.amount != o.charge OR l.account_id != o.account_id`},
+	{"refunds-within-charge", `
+		SELECT 'order ' || o.id, 'refunded ' || sum(l.amount) || ' of a charge of ' || o.charge
+		FROM orders o JOIN ledger l ON l.order_id = o.id AND l.kind = 'refund'
+		GROUP BY o.id HAVING sum(l.amount) > o.charge OR min(l.amount) <= 0`},
+	{"cancelled-failed-fully-refunded-once", `
+		SELECT 'order ' || o.id, o.status || ' with ' || count(l.id) || ' refund rows totalling ' || coalesce(sum(l.amount), 0) || ' of ' || o.charge
+		FROM orders o LEFT JOIN ledger l ON l.order_id = o.id AND l.kind = 'refund'
+		WHERE o.status IN ('cancelled', 'failed')
+		GROUP BY o.id HAVING (o.charge > 0 AND count(l.id) != 1) OR coalesce(sum(l.amount), 0) != o.charge`},
+	{"refunded-fully-refunded", `
+		SELECT 'order ' || o.id, 'refunded with refunds totalling ' || coalesce(sum(l.amount), 0) || ' of ' || o.charge
+		FROM orders o LEFT JOIN ledger l ON l.order_id = o.id AND l.kind = 'refund'
+		WHERE o.status = 'refunded'
+		GROUP BY o.id HAVING coalesce(sum(l.amount), 0) != o.charge`},
+	{"partial-refunded-once", `
+		SELECT 'order ' || o.id, 'partial with ' || count(l.id) || ' refund rows totalling ' || coalesce(sum(l.amount), 0)
+		FROM orders o LEFT JOIN ledger l ON l.order_id = o.id AND l.kind = 'refund'
+		WHERE o.status = 'partial'
+		GROUP BY o.id HAVING count(l.id) > 1 OR (count(l.id) = 0 AND o.charge * min(max(coalesce(o.remains, 0), 0), o.units) / o.units > 0)`},
+	{"no-refund-while-open-or-completed", `
+		SELECT 'order ' || o.id, o.status || ' but refunded ' || sum(l.amount)
+		FROM orders o JOIN ledger l ON l.order_id = o.id AND l.kind = 'refund'
+		WHERE o.status IN ('pending', 'processing', 'in_progress', 'completed')
+		GROUP BY o.id`},
+}
+
+// Audit checks the money invariants over the whole database in one snapshot:
+// every balance equals the sum of its ledger, no balance is negative, every
+// order has exactly one charge, refunds never exceed the charge, cancelled
+// and failed orders have exactly one full refund, refunded orders are
+// refunded in full, partial orders exactly one partial refund, and open or
+// completed orders none.
+func (db *DB) Audit(ctx context.Context) ([]Violation, error) {
+	conn, err := db.reader.Conn(ctx)
+	if err != nil {
+		return nil, internal("audit", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		return nil, internal("audit", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+	var out []Violation
+	for _, r := range auditRules {
+		rows, err := conn.QueryContext(ctx, r.query)
+		if err != nil {
+			return nil, internal(fmt.Sprintf("audit %s", r.rule), err)
+		}
+		for rows.Next() {
+			v := Violation{Rule: r.rule}
+			if err := rows.Scan(&v.Subject, &v.Detail); err != nil {
+				rows.Close()
+				return nil, internal("audit "+r.rule, err)
+			}
+			out = append(out, v)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, internal("audit "+r.rule, err)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,288 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Service types (API.md §3).
+const (
+	TypeDefault      = "Default"
+	TypePackage      = "Package"
+	TypeComments     = "Custom Comments"
+	TypeMentionsList = "Mentions Custom List"
+	TypeCommentLikes = "Comment Likes"
+	TypePoll         = "Poll"
+)
+
+// ServiceTypes lists every supported service type.
+var ServiceTypes = []string{TypeDefault, TypePackage, TypeComments, TypeMentionsList, TypeCommentLikes, TypePoll}
+
+// Upstream dialects.
+const (
+	DialectClassic  = "classic"
+	DialectNotpanel = "notpanel"
+)
+
+// MaxQuantity bounds a service's max (and so any order's quantity).
+const MaxQuantity = 1_000_000_000
+
+// Provider is an upstream panel orders are forwarded to.
+type Provider struct {
+	ID      int64  `json:"id"`
+	Name    string `json:"name"`
+	URL     string `json:"url"`
+	APIKey  string `json:"-"`
+	Dialect string `json:"dialect"`
+	Status  string `json:"status"`
+	Created int64  `json:"created"`
+}
+
+// Service is one entry of the catalog.
+type Service struct {
+	ID              int64  `json:"service"`
+	Name            string `json:"name"`
+	Type            string `json:"type"`
+	Category        string `json:"category"`
+	Rate            int64  `json:"rate"`
+	Min             int64  `json:"min"`
+	Max             int64  `json:"max"`
+	Refill          bool   `json:"refill"`
+	Cancel          bool   `json:"cancel"`
+	Dripfeed        bool   `json:"dripfeed"`
+	Enabled         bool   `json:"enabled"`
+	ProviderID      int64  `json:"provider_id"`
+	Provider        string `json:"provider"`
+	ProviderService string `json:"provider_service"`
+}
+
+// AddProvider registers an upstream provider.
+func (db *DB) AddProvider(ctx context.Context, p Provider) (Provider, error) {
+	if err := validName("provider", p.Name); err != nil {
+		return p, err
+	}
+	u, err := url.Parse(p.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return p, Errorf(Invalid, "Invalid provider URL %q: want http(s)://host/path", p.URL)
+	}
+	if p.APIKey == "" {
+		return p, Errorf(Invalid, "Missing provider key")
+	}
+	if p.Dialect == "" {
+		p.Dialect = DialectClassic
+	}
+	if p.Dialect != DialectClassic && p.Dialect != DialectNotpanel {
+		return p, Errorf(Invalid, "Invalid dialect %q: want classic or notpanel", p.Dialect)
+	}
+	p.Status, p.Created = "active", db.unix()
+	err = db.Update(ctx, func(tx *sql.Tx) error {
+		var n int
+		tx.QueryRowContext(ctx, `SELECT count(*) FROM providers WHERE name = ?`, p.Name).Scan(&n)
+		if n > 0 {
+			return Errorf(Conflict, "Provider %q already exists", p.Name)
+		}
+		err := tx.QueryRowContext(ctx,
+			`INSERT INTO providers (name, url, api_key, dialect, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			p.Name, p.URL, p.APIKey, p.Dialect, p.Created).Scan(&p.ID)
+		if err != nil {
+			return internal("insert provider", err)
+		}
+		return bumpConfig(ctx, tx)
+	})
+	return p, err
+}
+
+const providerCols = `id, name, url, api_key, dialect, status, created_at`
+
+func scanProvider(row interface{ Scan(...any) error }) (Provider, error) {
+	var p Provider
+	err := row.Scan(&p.ID, &p.Name, &p.URL, &p.APIKey, &p.Dialect, &p.Status, &p.Created)
+	return p, err
+}
+
+// FindProvider returns the provider named by ref: its name or numeric id.
+func (db *DB) FindProvider(ctx context.Context, ref string) (Provider, error) {
+	q, arg := `SELECT `+providerCols+` FROM providers WHERE name = ?`, any(ref)
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		q, arg = `SELECT `+providerCols+` FROM providers WHERE id = ?`, id
+	}
+	p, err := scanProvider(db.reader.QueryRowContext(ctx, q, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, Errorf(NotFound, "Provider %q not found", ref)
+	}
+	return p, internal("read provider", err)
+}
+
+// ListProviders returns every provider, by id.
+func (db *DB) ListProviders(ctx context.Context) ([]Provider, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT `+providerCols+` FROM providers ORDER BY id`)
+	if err != nil {
+		return nil, internal("list providers", err)
+	}
+	defer rows.Close()
+	var out []Provider
+	for rows.Next() {
+		p, err := scanProvider(rows)
+		if err != nil {
+			return nil, internal("list providers", err)
+		}
+		out = append(out, p)
+	}
+	return out, internal("list providers", rows.Err())
+}
+
+func validateService(s *Service) error {
+	s.Name, s.Category = strings.TrimSpace(s.Name), strings.TrimSpace(s.Category)
+	switch {
+	case s.Name == "" || len(s.Name) > 200:
+		return Errorf(Invalid, "Service name must be 1 to 200 characters")
+	case s.Category == "" || len(s.Category) > 200:
+		return Errorf(Invalid, "Service category must be 1 to 200 characters")
+	case s.Rate < 0 || s.Rate > MaxAmount:
+		return Errorf(Invalid, "Service rate must be between 0 and %s", FormatMoney(MaxAmount))
+	case s.Min < 1 || s.Max < s.Min || s.Max > MaxQuantity:
+		return Errorf(Invalid, "Service needs 1 <= min <= max <= %d (got min %d, max %d)", MaxQuantity, s.Min, s.Max)
+	case s.ProviderService == "" || len(s.ProviderService) > 100:
+		return Errorf(Invalid, "Service needs the provider's service id")
+	case s.Dripfeed && s.Type != TypeDefault:
+		return Errorf(Invalid, "Only Default services can be drip-fed")
+	}
+	for _, t := range ServiceTypes {
+		if s.Type == t {
+			return nil
+		}
+	}
+	return Errorf(Invalid, "Invalid service type %q: want one of %s", s.Type, strings.Join(ServiceTypes, ", "))
+}
+
+// AddService adds a service to the catalog, enabled, and returns it.
+func (db *DB) AddService(ctx context.Context, s Service, provider string) (Service, error) {
+	p, err := db.FindProvider(ctx, provider)
+	if err != nil {
+		return s, err
+	}
+	s.ProviderID, s.Provider, s.Enabled = p.ID, p.Name, true
+	if err := validateService(&s); err != nil {
+		return s, err
+	}
+	now := db.unix()
+	err = db.Update(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx,
+			`INSERT INTO services (name, category, type, rate, min, max, refill, cancel, dripfeed, enabled,
+			   provider_id, provider_service, created_at, updated_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?) RETURNING id`,
+			s.Name, s.Category, s.Type, s.Rate, s.Min, s.Max, s.Refill, s.Cancel, s.Dripfeed,
+			s.ProviderID, s.ProviderService, now, now).Scan(&s.ID)
+		if err != nil {
+			return internal("insert service", err)
+		}
+		return bumpConfig(ctx, tx)
+	})
+	return s, err
+}
+
+const serviceCols = `s.id, s.name, s.type, s.category, s.rate, s.min, s.max, s.refill, s.cancel, s.dripfeed,
+	s.enabled, s.provider_id, p.name, s.provider_service`
+
+func scanService(row interface{ Scan(...any) error }) (Service, error) {
+	var s Service
+	err := row.Scan(&s.ID, &s.Name, &s.Type, &s.Category, &s.Rate, &s.Min, &s.Max, &s.Refill, &s.Cancel,
+		&s.Dripfeed, &s.Enabled, &s.ProviderID, &s.Provider, &s.ProviderService)
+	return s, err
+}
+
+// Service returns one service, enabled or not.
+func (db *DB) Service(ctx context.Context, id int64) (Service, error) {
+	s, err := scanService(db.reader.QueryRowContext(ctx,
+		`SELECT `+serviceCols+` FROM services s JOIN providers p ON p.id = s.provider_id WHERE s.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, ErrServiceNotFound
+	}
+	return s, internal("read service", err)
+}
+
+// Services lists the catalog ordered by category then id; only enabled
+// services unless all is set.
+func (db *DB) Services(ctx context.Context, all bool) ([]Service, error) {
+	q := `SELECT ` + serviceCols + ` FROM services s JOIN providers p ON p.id = s.provider_id`
+	if !all {
+		q += ` WHERE s.enabled = 1`
+	}
+	rows, err := db.reader.QueryContext(ctx, q+` ORDER BY s.category, s.id`)
+	if err != nil {
+		return nil, internal("list services", err)
+	}
+	defer rows.Close()
+	out := []Service{}
+	for rows.Next() {
+		s, err := scanService(rows)
+		if err != nil {
+			return nil, internal("list services", err)
+		}
+		out = append(out, s)
+	}
+	return out, internal("list services", rows.Err())
+}
+
+// ServicePatch holds the fields of a service to change; nil leaves a field.
+type ServicePatch struct {
+	Name, Category, Type, ProviderService *string
+	Rate, Min, Max                        *int64
+	Refill, Cancel, Dripfeed, Enabled     *bool
+}
+
+// UpdateService changes a service. Orders already placed keep the price and
+// terms they were placed with.
+func (db *DB) UpdateService(ctx context.Context, id int64, p ServicePatch) (Service, error) {
+	s, err := db.Service(ctx, id)
+	if err != nil {
+		return s, err
+	}
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	set(&s.Name, p.Name)
+	set(&s.Category, p.Category)
+	set(&s.Type, p.Type)
+	set(&s.ProviderService, p.ProviderService)
+	for _, f := range []struct {
+		dst *int64
+		src *int64
+	}{{&s.Rate, p.Rate}, {&s.Min, p.Min}, {&s.Max, p.Max}} {
+		if f.src != nil {
+			*f.dst = *f.src
+		}
+	}
+	for _, f := range []struct {
+		dst *bool
+		src *bool
+	}{{&s.Refill, p.Refill}, {&s.Cancel, p.Cancel}, {&s.Dripfeed, p.Dripfeed}, {&s.Enabled, p.Enabled}} {
+		if f.src != nil {
+			*f.dst = *f.src
+		}
+	}
+	if err := validateService(&s); err != nil {
+		return s, err
+	}
+	err = db.Update(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE services SET name = ?, category = ?, type = ?, rate = ?, min = ?, max = ?, refill = ?,
+			   cancel = ?, dripfeed = ?, enabled = ?, provider_service = ?, updated_at = ? WHERE id = ?`,
+			s.Name, s.Category, s.Type, s.Rate, s.Min, s.Max, s.Refill, s.Cancel, s.Dripfeed, s.Enabled,
+			s.ProviderService, db.unix(), s.ID)
+		if err != nil {
+			return internal("update service", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return ErrServiceNotFound
+		}
+		return bumpConfig(ctx, tx)
+	})
+	return s, err
+}

@@ -1,0 +1,325 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Order statuses (API.md §3). The last five are terminal.
+const (
+	StatusPending    = "pending"
+	StatusProcessing = "processing"
+	StatusInProgress = "in_progress"
+	StatusCompleted  = "completed"
+	StatusPartial    = "partial"
+	StatusCancelled  = "cancelled"
+	StatusRefunded   = "refunded"
+	StatusFailed     = "failed"
+)
+
+// Terminal reports whether an order in status s can no longer change.
+func Terminal(s string) bool {
+	switch s {
+	case StatusCompleted, StatusPartial, StatusCancelled, StatusRefunded, StatusFailed:
+		return true
+	}
+	return false
+}
+
+// Limits on order input beyond the service's own min and max.
+const (
+	MaxRequestID = 128
+	MaxLink      = 1000
+	MaxRuns      = 1000
+	MaxInterval  = 60 * 24 * 30 // minutes
+)
+
+// OrderInput is an add request as the customer sent it. Numbers are kept as
+// text so that validation can say exactly what was wrong.
+type OrderInput struct {
+	ServiceID    int64
+	RequestID    string
+	Link         string
+	Quantity     string
+	Runs         string
+	Interval     string
+	Comments     string
+	Usernames    string
+	Username     string
+	AnswerNumber string
+}
+
+// fingerprint identifies the parameters of an add, so that a retry with the
+// same request_id can be told from a reuse with other parameters.
+func (in OrderInput) fingerprint() []byte {
+	h := sha256.New()
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(in.ServiceID))
+	h.Write(n[:])
+	for _, f := range []string{in.Link, in.Quantity, in.Runs, in.Interval, in.Comments, in.Usernames, in.Username, in.AnswerNumber} {
+		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
+		h.Write(n[:])
+		h.Write([]byte(f))
+	}
+	return h.Sum(nil)
+}
+
+// orderPlan is a validated add: what will be stored and charged.
+type orderPlan struct {
+	quantity, runs, interval, units, charge int64
+	link, extra                             string
+}
+
+// ParseCount reads a non-negative whole number as customers send it.
+func ParseCount(name, s string) (int64, error) {
+	if s == "" || len(s) > 12 || !allDigits(s) {
+		return 0, Errorf(Invalid, "Invalid parameter: %s (must be a whole number)", name)
+	}
+	v, _ := strconv.ParseInt(s, 10, 64)
+	return v, nil
+}
+
+// ValidLink reports whether s is an http(s) URL with a host, at most MaxLink
+// bytes, without spaces or control characters.
+func ValidLink(s string) bool {
+	if len(s) == 0 || len(s) > MaxLink || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return false
+		}
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return false
+	}
+	return u.Hostname() != ""
+}
+
+// lines splits newline-separated input into its non-empty, trimmed lines.
+func lines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func missing(name string) error { return Errorf(Invalid, "Missing required parameter: %s", name) }
+
+// plan validates an add against its service and prices it.
+func plan(svc Service, in OrderInput) (orderPlan, error) {
+	var p orderPlan
+	if !ValidLink(in.Link) {
+		if in.Link == "" {
+			return p, missing("link")
+		}
+		return p, ErrInvalidLink
+	}
+	p.link = in.Link
+	extra := map[string]string{}
+	var err error
+	quantity := func() error {
+		if in.Quantity == "" {
+			return missing("quantity")
+		}
+		p.quantity, err = ParseCount("quantity", in.Quantity)
+		return err
+	}
+	text := func(name, v string) error {
+		if v == "" {
+			return missing(name)
+		}
+		if !utf8.ValidString(v) || len(v) > 1000 || strings.ContainsAny(v, "\r\n\x00") {
+			return Errorf(Invalid, "Invalid parameter: %s", name)
+		}
+		extra[name] = v
+		return nil
+	}
+	textLines := func(name, v string) error {
+		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			return Errorf(Invalid, "Invalid parameter: %s", name)
+		}
+		ls := lines(v)
+		if len(ls) == 0 {
+			return missing(name)
+		}
+		extra[name] = strings.Join(ls, "\n")
+		p.quantity = int64(len(ls))
+		return nil
+	}
+	switch svc.Type {
+	case TypeDefault:
+		err = quantity()
+	case TypePackage:
+		p.quantity = svc.Min
+	case TypeComments:
+		err = textLines("comments", in.Comments)
+	case TypeMentionsList:
+		err = textLines("usernames", in.Usernames)
+	case TypeCommentLikes:
+		if err = quantity(); err == nil {
+			err = text("username", in.Username)
+		}
+	case TypePoll:
+		if err = quantity(); err == nil {
+			if in.AnswerNumber == "" {
+				err = missing("answer_number")
+			} else if n, perr := ParseCount("answer_number", in.AnswerNumber); perr != nil || n < 1 {
+				err = Errorf(Invalid, "Invalid parameter: answer_number (must be a whole number from 1)")
+			} else {
+				extra["answer_number"] = strconv.FormatInt(n, 10)
+			}
+		}
+	default:
+		return p, Errorf(Internal, "service %d has unknown type %q", svc.ID, svc.Type)
+	}
+	if err != nil {
+		return p, err
+	}
+	if p.quantity < svc.Min {
+		return p, Errorf(Invalid, "Quantity less than minimal %d", svc.Min)
+	}
+	if p.quantity > svc.Max {
+		return p, Errorf(Invalid, "Quantity more than maximal %d", svc.Max)
+	}
+	p.units = p.quantity
+	if in.Runs != "" || in.Interval != "" {
+		if !svc.Dripfeed {
+			return p, ErrNoDripfeed
+		}
+		if in.Runs == "" {
+			return p, missing("runs")
+		}
+		if in.Interval == "" {
+			return p, missing("interval")
+		}
+		if p.runs, err = ParseCount("runs", in.Runs); err != nil || p.runs < 1 || p.runs > MaxRuns {
+			return p, Errorf(Invalid, "Invalid parameter: runs (must be a whole number from 1 to %d)", MaxRuns)
+		}
+		if p.interval, err = ParseCount("interval", in.Interval); err != nil || p.interval < 1 || p.interval > MaxInterval {
+			return p, Errorf(Invalid, "Invalid parameter: interval (minutes, a whole number from 1 to %d)", MaxInterval)
+		}
+		p.units = p.quantity * p.runs
+	}
+	if p.charge, err = Charge(svc.Rate, p.units); err != nil {
+		return p, err
+	}
+	if len(extra) > 0 {
+		b, _ := json.Marshal(extra)
+		p.extra = string(b)
+	}
+	return p, nil
+}
+
+// ValidRequestID checks a customer's idempotency key.
+func ValidRequestID(s string) error {
+	if s == "" {
+		return missing("request_id")
+	}
+	if len(s) > MaxRequestID || !utf8.ValidString(s) {
+		return Errorf(Invalid, "Invalid parameter: request_id (at most %d characters)", MaxRequestID)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return Errorf(Invalid, "Invalid parameter: request_id (no control characters)")
+		}
+	}
+	return nil
+}
+
+// PlaceOrder validates an add, then in one transaction debits the account,
+// inserts the order and its charge row, and records the request_id. The same
+// request_id with the same parameters returns the first order without a
+// second charge; with other parameters it fails with ErrRequestIDReused.
+func (db *DB) PlaceOrder(ctx context.Context, accountID int64, in OrderInput) (string, error) {
+	if err := ValidRequestID(in.RequestID); err != nil {
+		return "", err
+	}
+	fp := in.fingerprint()
+	// A retry of an add that already succeeded answers from the record, even
+	// if the service has changed since.
+	if id, found, err := lookupRequest(ctx, db.reader, accountID, in.RequestID, fp); found || err != nil {
+		return id, err
+	}
+	svc, err := db.Service(ctx, in.ServiceID)
+	if err != nil {
+		return "", err
+	}
+	if !svc.Enabled {
+		return "", ErrServiceNotFound
+	}
+	p, err := plan(svc, in)
+	if err != nil {
+		return "", err
+	}
+	var id string
+	err = db.Update(ctx, func(tx *sql.Tx) error {
+		var found bool
+		if id, found, err = lookupRequest(ctx, tx, accountID, in.RequestID, fp); found || err != nil {
+			return err
+		}
+		now := db.unix()
+		id = NewID(PrefixOrder)
+		var runs, interval, extra any
+		if p.runs > 0 {
+			runs, interval = p.runs, p.interval
+		}
+		if p.extra != "" {
+			extra = p.extra
+		}
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO orders (id, account_id, service_id, link, quantity, runs, interval, units, extra, charge,
+			   remains, created_at, updated_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, accountID, svc.ID, p.link, p.quantity, runs, interval, p.units, extra, p.charge,
+			p.units, now, now); err != nil {
+			return internal("insert order", err)
+		}
+		if _, err := move(ctx, tx, accountID, KindCharge, -p.charge, id, "", now); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO idempotency (account_id, request_id, fingerprint, order_id, created_at) VALUES (?, ?, ?, ?, ?)`,
+			accountID, in.RequestID, fp, id, now)
+		return internal("insert idempotency record", err)
+	})
+	if err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func lookupRequest(ctx context.Context, q queryer, accountID int64, requestID string, fp []byte) (string, bool, error) {
+	var id string
+	var stored []byte
+	err := q.QueryRowContext(ctx,
+		`SELECT order_id, fingerprint FROM idempotency WHERE account_id = ? AND request_id = ?`,
+		accountID, requestID).Scan(&id, &stored)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, internal("read idempotency record", err)
+	}
+	if string(stored) != string(fp) {
+		return "", true, ErrRequestIDReused
+	}
+	return id, true, nil
+}

@@ -1,0 +1,176 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+)
+
+// RowResult is the outcome for one id of a batch call: Result is the id of
+// what was done (the order, or a new refill), or Err says why not.
+type RowResult struct {
+	ID     string
+	Result string
+	Err    error
+}
+
+// Everyone, passed as the account, lets the operator act on any order.
+const Everyone int64 = 0
+
+// CancelOrders cancels each of ids for the account (or Everyone), all in one
+// transaction. A pending order that the worker has not claimed is cancelled
+// and fully refunded at once; an order handed (or being handed) to the
+// upstream gets a cancel request for the worker to forward. Per-id problems
+// are reported in the results; only a database failure fails the call.
+func (db *DB) CancelOrders(ctx context.Context, accountID int64, ids []string) ([]RowResult, error) {
+	out := make([]RowResult, len(ids))
+	err := db.Update(ctx, func(tx *sql.Tx) error {
+		now := db.unix()
+		for i, raw := range ids {
+			out[i] = RowResult{ID: raw}
+			err := cancelOne(ctx, tx, accountID, raw, now)
+			switch ErrorCode(err) {
+			case "":
+				out[i].Result = raw
+			case Internal:
+				return err
+			default:
+				out[i].Err = err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// orderState is what a state change needs to know about an order.
+// readOrderState reads what a state change needs to know about an order.
+type orderState struct {
+	id        string
+	accountID int64
+	status    string
+	claimed   bool
+	charge    int64
+	canCancel bool
+	canRefill bool
+}
+
+func readOrderState(ctx context.Context, tx *sql.Tx, accountID int64, raw string) (orderState, error) {
+	var o orderState
+	id, ok := ParseID(PrefixOrder, raw)
+	if !ok {
+		return o, ErrOrderNotFound
+	}
+	err := tx.QueryRowContext(ctx,
+		`SELECT o.id, o.account_id, o.status, o.claimed_at IS NOT NULL, o.charge, s.cancel, s.refill
+		 FROM orders o JOIN services s ON s.id = o.service_id WHERE o.id = ?`, id).
+		Scan(&o.id, &o.accountID, &o.status, &o.claimed, &o.charge, &o.canCancel, &o.canRefill)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && accountID != Everyone && o.accountID != accountID {
+		return o, ErrOrderNotFound
+	}
+	return o, internal("read order", err)
+}
+
+func cancelOne(ctx context.Context, tx *sql.Tx, accountID int64, raw string, now int64) error {
+	o, err := readOrderState(ctx, tx, accountID, raw)
+	if err != nil {
+		return err
+	}
+	switch {
+	case Terminal(o.status):
+		return Errorf(Invalid, "Order cannot be cancelled (already %s)", o.status)
+	case o.status == StatusPending && !o.claimed:
+		res, err := tx.ExecContext(ctx,
+			`UPDATE orders SET status = 'cancelled', remains = units, updated_at = ?
+			 WHERE id = ? AND status = 'pending' AND claimed_at IS NULL`, now, o.id)
+		if err != nil {
+			return internal("cancel order", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return Errorf(Internal, "order %s changed under a write transaction", o.id)
+		}
+		_, err = move(ctx, tx, o.accountID, KindRefund, o.charge, o.id, "cancelled before dispatch", now)
+		return err
+	case o.status != StatusPending && !o.canCancel:
+		return ErrNoCancel
+	}
+	// Handed to the upstream, or being handed: queue it for the worker. A
+	// repeat is a no-op; a request the upstream refused earlier is asked again.
+	_, err = tx.ExecContext(ctx,
+		`INSERT INTO cancel_requests (order_id, created_at, updated_at) VALUES (?, ?, ?)
+		 ON CONFLICT (order_id) DO UPDATE SET status = 'pending', error = '', updated_at = excluded.updated_at
+		 WHERE cancel_requests.status = 'refused'`, o.id, now, now)
+	return internal("queue cancel request", err)
+}
+
+// CancelRequest is a queued cancel of an order already with the upstream.
+type CancelRequest struct {
+	OrderID string `json:"order"`
+	Status  string `json:"status"`
+	Error   string `json:"error,omitempty"`
+	Created int64  `json:"created"`
+	Updated int64  `json:"updated"`
+}
+
+// CancelRequestFor returns the cancel request of an order, if any.
+func (db *DB) CancelRequestFor(ctx context.Context, orderID string) (CancelRequest, bool, error) {
+	var c CancelRequest
+	err := db.reader.QueryRowContext(ctx,
+		`SELECT order_id, status, error, created_at, updated_at FROM cancel_requests WHERE order_id = ?`, orderID).
+		Scan(&c.OrderID, &c.Status, &c.Error, &c.Created, &c.Updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, false, nil
+	}
+	return c, err == nil, internal("read cancel request", err)
+}
+
+// RefundOrder is the operator's full refund: the order becomes refunded and
+// whatever of its charge has not been refunded yet goes back to the account.
+// An order the worker is dispatching right now cannot be refunded until the
+// dispatch is resolved.
+func (db *DB) RefundOrder(ctx context.Context, ref, note string) (int64, error) {
+	o, err := db.FindOrder(ctx, ref)
+	if err != nil {
+		return 0, err
+	}
+	var amount int64
+	err = db.Update(ctx, func(tx *sql.Tx) error {
+		s, err := readOrderState(ctx, tx, Everyone, o.ID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case s.status == StatusCancelled || s.status == StatusRefunded || s.status == StatusFailed:
+			return Errorf(Invalid, "Order %s is already %s and fully refunded", o.ID, s.status)
+		case s.status == StatusPending && s.claimed:
+			return Errorf(Conflict, "Order %s is being sent to its provider; try again when it has been", o.ID)
+		}
+		var refunded int64
+		if err := tx.QueryRowContext(ctx,
+			`SELECT coalesce(sum(amount), 0) FROM ledger WHERE order_id = ? AND kind = 'refund'`, o.ID).Scan(&refunded); err != nil {
+			return internal("sum refunds", err)
+		}
+		amount = s.charge - refunded
+		res, err := tx.ExecContext(ctx,
+			`UPDATE orders SET status = 'refunded', updated_at = ?
+			 WHERE id = ? AND status = ? AND NOT (status = 'pending' AND claimed_at IS NOT NULL)`,
+			db.unix(), o.ID, s.status)
+		if err != nil {
+			return internal("refund order", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return Errorf(Internal, "order %s changed under a write transaction", o.ID)
+		}
+		if note == "" {
+			note = "operator refund"
+		}
+		if amount > 0 {
+			_, err = move(ctx, tx, s.accountID, KindRefund, amount, o.ID, note, db.unix())
+		}
+		return err
+	})
+	return amount, err
+}

@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// Order is one order as stored.
+type Order struct {
+	ID         string `json:"order"`
+	Number     int64  `json:"number"`
+	AccountID  int64  `json:"account_id"`
+	ServiceID  int64  `json:"service"`
+	Link       string `json:"link"`
+	Quantity   int64  `json:"quantity"`
+	Runs       int64  `json:"runs,omitempty"`
+	Interval   int64  `json:"interval,omitempty"`
+	Units      int64  `json:"units"`
+	Extra      string `json:"extra,omitempty"`
+	Charge     int64  `json:"charge"`
+	Status     string `json:"status"`
+	Claimed    bool   `json:"claimed"`
+	UpstreamID string `json:"upstream_id,omitempty"`
+	StartCount int64  `json:"start_count"`
+	Remains    int64  `json:"remains"`
+	Reason     string `json:"reason,omitempty"`
+	Created    int64  `json:"created"`
+	Updated    int64  `json:"updated"`
+}
+
+const orderCols = `number, id, account_id, service_id, link, quantity, coalesce(runs, 0), coalesce(interval, 0),
+	units, coalesce(extra, ''), charge, status, claimed_at IS NOT NULL, coalesce(upstream_id, ''),
+	coalesce(start_count, 0), coalesce(remains, units), coalesce(reason, ''), created_at, updated_at`
+
+func scanOrder(row interface{ Scan(...any) error }) (Order, error) {
+	var o Order
+	err := row.Scan(&o.Number, &o.ID, &o.AccountID, &o.ServiceID, &o.Link, &o.Quantity, &o.Runs, &o.Interval,
+		&o.Units, &o.Extra, &o.Charge, &o.Status, &o.Claimed, &o.UpstreamID, &o.StartCount, &o.Remains,
+		&o.Reason, &o.Created, &o.Updated)
+	return o, err
+}
+
+// Orders returns the account's orders among ids, keyed by id. Ids that are
+// malformed, unknown or another account's are simply absent.
+func (db *DB) Orders(ctx context.Context, accountID int64, ids []string) (map[string]Order, error) {
+	out := make(map[string]Order, len(ids))
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, accountID)
+	for _, raw := range ids {
+		if id, ok := ParseID(PrefixOrder, raw); ok {
+			args = append(args, id)
+		}
+	}
+	if len(args) == 1 {
+		return out, nil
+	}
+	rows, err := db.reader.QueryContext(ctx,
+		`SELECT `+orderCols+` FROM orders WHERE account_id = ? AND id IN (?`+strings.Repeat(",?", len(args)-2)+`)`, args...)
+	if err != nil {
+		return nil, internal("read orders", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return nil, internal("read orders", err)
+		}
+		out[o.ID] = o
+	}
+	return out, internal("read orders", rows.Err())
+}
+
+// FindOrder returns any account's order by its ord_ id or its number; for
+// the operator.
+func (db *DB) FindOrder(ctx context.Context, ref string) (Order, error) {
+	q, arg := `SELECT `+orderCols+` FROM orders WHERE number = ?`, any(nil)
+	if n, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		arg = n
+	} else if id, ok := ParseID(PrefixOrder, ref); ok {
+		q, arg = `SELECT `+orderCols+` FROM orders WHERE id = ?`, id
+	} else {
+		return Order{}, ErrOrderNotFound
+	}
+	o, err := scanOrder(db.reader.QueryRowContext(ctx, q, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return o, ErrOrderNotFound
+	}
+	return o, internal("read order", err)
+}
+
+// OrderFilter narrows ListOrders; zero fields do not filter.
+type OrderFilter struct {
+	AccountID int64
+	Status    string
+	Limit     int
+}
+
+// ListOrders lists orders newest first, at most Limit (default 100).
+func (db *DB) ListOrders(ctx context.Context, f OrderFilter) ([]Order, error) {
+	q := `SELECT ` + orderCols + ` FROM orders WHERE 1 = 1`
+	var args []any
+	if f.AccountID != 0 {
+		q += ` AND account_id = ?`
+		args = append(args, f.AccountID)
+	}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, f.Status)
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	rows, err := db.reader.QueryContext(ctx, q+` ORDER BY number DESC LIMIT ?`, append(args, f.Limit)...)
+	if err != nil {
+		return nil, internal("list orders", err)
+	}
+	defer rows.Close()
+	out := []Order{}
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return nil, internal("list orders", err)
+		}
+		out = append(out, o)
+	}
+	return out, internal("list orders", rows.Err())
+}

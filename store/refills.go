@@ -1,0 +1,118 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+)
+
+// Refill statuses.
+const (
+	RefillPending    = "pending"
+	RefillProcessing = "processing"
+	RefillCompleted  = "completed"
+	RefillRejected   = "rejected"
+)
+
+// MaxRefills is how many refills one order may have, rejected ones not
+// counted.
+const MaxRefills = 3
+
+// Refill is a customer's request to top up a completed order.
+type Refill struct {
+	ID        string `json:"refill"`
+	Number    int64  `json:"number"`
+	OrderID   string `json:"order"`
+	AccountID int64  `json:"account_id"`
+	Status    string `json:"status"`
+	Created   int64  `json:"created"`
+	Updated   int64  `json:"updated"`
+}
+
+// RequestRefills asks for a refill of each of ids, in one transaction. Only
+// completed or partial orders of services with refill qualify, at most
+// MaxRefills per order and one unfinished at a time. Each successful row's
+// Result is the new refill id.
+func (db *DB) RequestRefills(ctx context.Context, accountID int64, ids []string) ([]RowResult, error) {
+	out := make([]RowResult, len(ids))
+	err := db.Update(ctx, func(tx *sql.Tx) error {
+		now := db.unix()
+		for i, raw := range ids {
+			out[i] = RowResult{ID: raw}
+			ref, err := refillOne(ctx, tx, accountID, raw, now)
+			switch ErrorCode(err) {
+			case "":
+				out[i].Result = ref
+			case Internal:
+				return err
+			default:
+				out[i].Err = err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func refillOne(ctx context.Context, tx *sql.Tx, accountID int64, raw string, now int64) (string, error) {
+	o, err := readOrderState(ctx, tx, accountID, raw)
+	if err != nil {
+		return "", err
+	}
+	if !o.canRefill {
+		return "", ErrNoRefill
+	}
+	if o.status != StatusCompleted && o.status != StatusPartial {
+		return "", Errorf(Invalid, "Order cannot be refilled (%s)", o.status)
+	}
+	var counted, open int
+	if err := tx.QueryRowContext(ctx,
+		`SELECT count(*) FILTER (WHERE status != 'rejected'), count(*) FILTER (WHERE status IN ('pending', 'processing'))
+		 FROM refills WHERE order_id = ?`, o.id).Scan(&counted, &open); err != nil {
+		return "", internal("count refills", err)
+	}
+	if open > 0 {
+		return "", Errorf(Invalid, "Order already has a refill in progress")
+	}
+	if counted >= MaxRefills {
+		return "", Errorf(Invalid, "Refill limit reached (%d per order)", MaxRefills)
+	}
+	id := NewID(PrefixRefill)
+	_, err = tx.ExecContext(ctx,
+		`INSERT INTO refills (id, order_id, account_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+		id, o.id, o.accountID, now, now)
+	return id, internal("insert refill", err)
+}
+
+// Refills returns the account's refills among ids, keyed by id; ids that are
+// malformed, unknown or another account's are absent.
+func (db *DB) Refills(ctx context.Context, accountID int64, ids []string) (map[string]Refill, error) {
+	out := make(map[string]Refill, len(ids))
+	args := []any{accountID}
+	for _, raw := range ids {
+		if id, ok := ParseID(PrefixRefill, raw); ok {
+			args = append(args, id)
+		}
+	}
+	if len(args) == 1 {
+		return out, nil
+	}
+	rows, err := db.reader.QueryContext(ctx,
+		`SELECT id, number, order_id, account_id, status, created_at, updated_at FROM refills
+		 WHERE account_id = ? AND id IN (?`+strings.Repeat(",?", len(args)-2)+`)`, args...)
+	if err != nil {
+		return nil, internal("read refills", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r Refill
+		if err := rows.Scan(&r.ID, &r.Number, &r.OrderID, &r.AccountID, &r.Status, &r.Created, &r.Updated); err != nil {
+			return nil, internal("read refills", err)
+		}
+		out[r.ID] = r
+	}
+	return out, internal("read refills", rows.Err())
+}

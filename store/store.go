@@ -1,0 +1,171 @@
+// Package store owns notpanel's SQLite database: the schema and its upgrades,
+// the one writer connection and the reader pool, and every operation on
+// accounts, keys, the catalog, orders, refills and the ledger. Each operation
+// is one transaction; every balance change writes a ledger row in it.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+)
+
+// DB is an open notpanel database: one writer connection through which all
+// writes are serialized, and a pool of read-only connections over the same
+// WAL file.
+type DB struct {
+	path   string
+	writer *sql.DB
+	reader *sql.DB
+	now    func() time.Time
+}
+
+// Options configure Open.
+type Options struct {
+	// Schema is the full SQL of the current schema (schema.sql).
+	Schema string
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Readers is the size of the read-only pool; 2×GOMAXPROCS (min 4) when 0.
+	Readers int
+}
+
+// dsn builds a modernc.org/sqlite DSN with every pragma in it, so that each
+// connection of a pool is set up the same way.
+func dsn(path string, readOnly bool) string {
+	v := url.Values{}
+	v.Add("_pragma", "busy_timeout(10000)")
+	v.Add("_pragma", "journal_mode(WAL)")
+	v.Add("_pragma", "synchronous(FULL)")
+	v.Add("_pragma", "foreign_keys(ON)")
+	if readOnly {
+		v.Add("_pragma", "query_only(1)")
+	} else {
+		v.Set("_txlock", "immediate")
+	}
+	return "file:" + url.PathEscape(path) + "?" + v.Encode()
+}
+
+// Open opens (creating if needed) the database at path, creates or upgrades
+// its schema, and checks that it runs in WAL mode.
+func Open(ctx context.Context, path string, opt Options) (*DB, error) {
+	if opt.Schema == "" {
+		return nil, errors.New("store: no schema given")
+	}
+	db := &DB{path: path, now: opt.Now}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	var err error
+	if db.writer, err = sql.Open("sqlite", dsn(path, false)); err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.writer.SetMaxOpenConns(1)
+	db.writer.SetMaxIdleConns(1)
+	db.writer.SetConnMaxLifetime(0)
+	db.writer.SetConnMaxIdleTime(0)
+
+	var mode string
+	if err := db.writer.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		db.writer.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if mode != "wal" {
+		db.writer.Close()
+		return nil, fmt.Errorf("open %s: journal_mode is %q, want wal", path, mode)
+	}
+	if err := migrate(ctx, db.writer, opt.Schema, upgrades); err != nil {
+		db.writer.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+
+	readers := opt.Readers
+	if readers <= 0 {
+		readers = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	if db.reader, err = sql.Open("sqlite", dsn(path, true)); err != nil {
+		db.writer.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.reader.SetMaxOpenConns(readers)
+	db.reader.SetMaxIdleConns(readers)
+	return db, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	return errors.Join(db.reader.Close(), db.writer.Close())
+}
+
+// Path is the database file.
+func (db *DB) Path() string { return db.path }
+
+// Update runs fn in a write transaction (BEGIN IMMEDIATE on the single writer
+// connection) and commits when fn returns nil.
+func (db *DB) Update(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return internal("begin", err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return internal("commit", tx.Commit())
+}
+
+// View runs fn in a read transaction on the reader pool; all its reads see
+// one snapshot.
+func (db *DB) View(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return internal("begin", err)
+	}
+	defer tx.Rollback()
+	return fn(tx)
+}
+
+func (db *DB) unix() int64 { return db.now().Unix() }
+
+// bumpConfig marks a change that in-memory caches of a running server must
+// notice (keys, accounts, tiers, services, settings).
+func bumpConfig(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx,
+		`UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE name = 'config_version'`)
+	return internal("bump config version", err)
+}
+
+// ConfigVersion returns the counter that every admin change bumps. A cache
+// built at version v is valid while ConfigVersion still returns v.
+func (db *DB) ConfigVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := db.reader.QueryRowContext(ctx,
+		`SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'config_version'`).Scan(&v)
+	return v, internal("read config version", err)
+}
+
+// Currency is the panel's currency code.
+func (db *DB) Currency(ctx context.Context) (string, error) {
+	var c string
+	err := db.reader.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = 'currency'`).Scan(&c)
+	return c, internal("read currency", err)
+}
+
+// SetCurrency changes the panel's currency code (three upper-case letters).
+func (db *DB) SetCurrency(ctx context.Context, code string) error {
+	if len(code) != 3 || code[0] < 'A' || code[0] > 'Z' || code[1] < 'A' || code[1] > 'Z' || code[2] < 'A' || code[2] > 'Z' {
+		return Errorf(Invalid, "Invalid currency %q: want three upper-case letters such as USD", code)
+	}
+	return db.Update(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE settings SET value = ? WHERE name = 'currency'`, code); err != nil {
+			return internal("set currency", err)
+		}
+		return bumpConfig(ctx, tx)
+	})
+}
