@@ -1,0 +1,35 @@
+// Package httpapi serves the customer API (API v2) over HTTP: form parsing,
+// authentication, the actions, and the one mapping from store error codes
+// to HTTP statuses.
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"notpanel/store"
+)
+
+// Config is what the API needs.
+type Config struct {
+	DB  *store.DB
+	Log zerolog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// NewServer wraps h in an http.Server with the timeouts a public server
+// needs: slow or stalled clients are cut off instead of holding resources.
+func NewServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
