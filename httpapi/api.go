@@ -1,8 +1,141 @@
 package httpapi
 
-import "net/http"
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
 
-// New returns the HTTP handler of the API.
+	"github.com/julienschmidt/httprouter"
+	"github.com/rs/zerolog"
+
+	"notpanel/store"
+)
+
+// api serves POST /api/v2.
+type api struct {
+	db  *store.DB
+	log zerolog.Logger
+	now func() time.Time
+}
+
+// action handles one API action for an authenticated account and returns
+// the value to answer with, or an error.
+type action func(a *api, ctx context.Context, p store.Principal, f form) (any, error)
+
+var actions = map[string]action{
+	"services":      (*api).services,
+	"add":           (*api).add,
+	"status":        (*api).status,
+	"cancel":        (*api).cancel,
+	"refill":        (*api).refill,
+	"refill_status": (*api).refillStatus,
+	"balance":       (*api).balance,
+}
+
+// New returns the HTTP handler of the API: the routes, JSON answers for
+// unknown paths, wrong methods and panics, the body limit, request ids and
+// the access log.
 func New(cfg Config) http.Handler {
-	return http.NotFoundHandler()
+	a := &api{db: cfg.DB, log: cfg.Log, now: cfg.Now}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	r := httprouter.New()
+	r.POST("/api/v2", a.v2)
+	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, errorBody{"Not found"})
+	})
+	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{"Method not allowed: use POST"})
+	})
+	r.PanicHandler = a.panicked
+	r.HandleOPTIONS = false
+	return a.middleware(r)
+}
+
+// v2 is the single API endpoint: read the form, authenticate, dispatch on
+// action.
+func (a *api) v2(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	ctx := r.Context()
+	info := infoFrom(ctx)
+	f, err := readForm(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	info.action = f["action"]
+	p, err := a.db.Authenticate(ctx, f["key"])
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	info.account = p.AccountID
+	name, err := f.require("action")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	act, ok := actions[name]
+	if !ok {
+		a.fail(w, r, store.Errorf(store.Invalid, "Unknown action: %s", truncate(name, 64)))
+		return
+	}
+	out, err := act(a, ctx, p, f)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+// statusOf is the one mapping from store error codes to HTTP statuses.
+func statusOf(err error) int {
+	if err == errTooLarge {
+		return http.StatusRequestEntityTooLarge
+	}
+	switch store.ErrorCode(err) {
+	case store.Invalid, store.NotFound:
+		return http.StatusBadRequest
+	case store.Unauthorized:
+		return http.StatusUnauthorized
+	case store.Forbidden:
+		return http.StatusForbidden
+	case store.Conflict:
+		return http.StatusConflict
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// fail answers with err's message and status. Internal errors are logged in
+// full with the request id; the client sees only "Internal error".
+func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := statusOf(err)
+	if code == http.StatusInternalServerError {
+		a.log.Error().Err(err).Str("req", infoFrom(r.Context()).id).Msg("internal error")
+	}
+	writeJSON(w, code, errorBody{store.ErrorMessage(err)})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		code, b = http.StatusInternalServerError, []byte(`{"error":"Internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	w.Write(append(b, '\n'))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	r := []rune(s[:n])
+	return string(r[:len(r)-1]) + "…"
 }

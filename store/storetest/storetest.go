@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"sync"
@@ -133,4 +134,18 @@ func Audit(tb testing.TB, db *store.DB) {
 	for _, v := range vs {
 		tb.Errorf("audit violation: %s", v)
 	}
+}
+
+// Raw opens a second, plain database/sql handle on db's file, for tests that
+// must change rows the way another process (the worker, a bug) would. It is
+// closed at the end of the test.
+func Raw(tb testing.TB, db *store.DB) *sql.DB {
+	tb.Helper()
+	raw, err := sql.Open("sqlite", "file:"+db.Path()+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)")
+	if err != nil {
+		tb.Fatalf("open raw handle: %v", err)
+	}
+	raw.SetMaxOpenConns(1)
+	tb.Cleanup(func() { raw.Close() })
+	return raw
 }
