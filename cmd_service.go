@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"notpanel/store"
+)
+
+type serviceCmd struct {
+	Add     serviceAddCmd     `cmd:"" help:"Add a service to the catalog, enabled; prints its id."`
+	List    serviceListCmd    `cmd:"" help:"List the whole catalog, disabled services included."`
+	Set     serviceSetCmd     `cmd:"" help:"Change a service; only the flags given change. Orders already placed keep their price."`
+	Disable serviceDisableCmd `cmd:"" help:"Take a service off the catalog; its existing orders are unaffected."`
+}
+
+// serviceJSON is a catalog row: the fields of the API's services action
+// plus what only the operator sees.
+type serviceJSON struct {
+	Service         int64  `json:"service"`
+	Name            string `json:"name"`
+	Type            string `json:"type"`
+	Category        string `json:"category"`
+	Rate            string `json:"rate"`
+	Min             string `json:"min"`
+	Max             string `json:"max"`
+	Refill          bool   `json:"refill"`
+	Cancel          bool   `json:"cancel"`
+	Dripfeed        bool   `json:"dripfeed"`
+	Provider        string `json:"provider"`
+	ProviderService string `json:"provider_service"`
+	Enabled         bool   `json:"enabled"`
+}
+
+func toServiceJSON(s store.Service) serviceJSON {
+	return serviceJSON{
+		Service: s.ID, Name: s.Name, Type: s.Type, Category: s.Category, Rate: store.FormatMoney(s.Rate),
+		Min: count(s.Min), Max: count(s.Max), Refill: s.Refill, Cancel: s.Cancel, Dripfeed: s.Dripfeed,
+		Provider: s.Provider, ProviderService: s.ProviderService, Enabled: s.Enabled,
+	}
+}
+
+type serviceAddCmd struct {
+	Name            string `required:"" help:"Name customers see."`
+	Category        string `required:"" help:"Category customers see, e.g. Instagram."`
+	Type            string `default:"Default" help:"Service type: ${types}."`
+	Rate            string `required:"" help:"Price of 1000 units in the panel currency, e.g. 0.90."`
+	Min             int64  `required:"" help:"Smallest quantity an order may ask for."`
+	Max             int64  `required:"" help:"Largest quantity an order may ask for."`
+	Refill          bool   `help:"Customers may ask for refills of completed orders."`
+	Cancel          bool   `help:"Customers may cancel orders already sent to the provider."`
+	Dripfeed        bool   `help:"Customers may split orders into runs (Default services only)."`
+	Provider        string `required:"" help:"Provider name or id that fulfils the orders."`
+	ProviderService string `required:"" name:"provider-service" placeholder:"ID" help:"The provider's service id."`
+}
+
+func (c *serviceAddCmd) Run(ctx context.Context, a *app) error {
+	rate, err := parseRate(c.Rate)
+	if err != nil {
+		return err
+	}
+	db, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := db.AddService(ctx, store.Service{
+		Name: c.Name, Category: c.Category, Type: c.Type, Rate: rate, Min: c.Min, Max: c.Max,
+		Refill: c.Refill, Cancel: c.Cancel, Dripfeed: c.Dripfeed, ProviderService: c.ProviderService,
+	}, c.Provider)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stdout, s.ID)
+	return nil
+}
+
+// parseRate reads a rate; a negative one is refused here, where the message
+// can name the flag.
+func parseRate(s string) (int64, error) {
+	rate, err := store.ParseMoney(s)
+	if err != nil {
+		return 0, fmt.Errorf("--rate: %w", err)
+	}
+	if rate < 0 {
+		return 0, fmt.Errorf("--rate: must not be negative (got %s)", s)
+	}
+	return rate, nil
+}
+
+type serviceListCmd struct {
+	JSON bool `name:"json" help:"Print a JSON array instead of a table."`
+}
+
+func (c *serviceListCmd) Run(ctx context.Context, a *app) error {
+	db, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	services, err := db.Services(ctx, true)
+	if err != nil {
+		return err
+	}
+	rows := make([]serviceJSON, 0, len(services))
+	for _, s := range services {
+		rows = append(rows, toServiceJSON(s))
+	}
+	if c.JSON {
+		return writeJSON(a.stdout, rows)
+	}
+	cur, err := db.Currency(ctx)
+	if err != nil {
+		return err
+	}
+	t := newTable(a.stdout, "ID", "NAME", "CATEGORY", "TYPE", "RATE/1000 "+cur, "MIN", "MAX",
+		"REFILL", "CANCEL", "DRIPFEED", "PROVIDER", "UPSTREAM ID", "ENABLED")
+	for _, r := range rows {
+		t.row(count(r.Service), r.Name, r.Category, r.Type, r.Rate, r.Min, r.Max,
+			yesNo(r.Refill), yesNo(r.Cancel), yesNo(r.Dripfeed), r.Provider, r.ProviderService, yesNo(r.Enabled))
+	}
+	return t.flush()
+}
+
+type serviceSetCmd struct {
+	ID              int64   `arg:"" help:"Service id."`
+	Name            *string `help:"New name."`
+	Category        *string `help:"New category."`
+	Type            *string `help:"New type: ${types}."`
+	Rate            *string `help:"New price of 1000 units, e.g. 0.90."`
+	Min             *int64  `help:"New smallest quantity."`
+	Max             *int64  `help:"New largest quantity."`
+	Refill          *bool   `negatable:"" help:"Allow or (--no-refill) refuse refills."`
+	Cancel          *bool   `negatable:"" help:"Allow or (--no-cancel) refuse cancelling orders sent upstream."`
+	Dripfeed        *bool   `negatable:"" help:"Allow or (--no-dripfeed) refuse drip-feed."`
+	Enabled         *bool   `negatable:"" help:"Show or (--no-enabled) hide the service in the catalog."`
+	ProviderService *string `name:"provider-service" placeholder:"ID" help:"New provider service id."`
+}
+
+func (c *serviceSetCmd) Run(ctx context.Context, a *app) error {
+	p := store.ServicePatch{
+		Name: c.Name, Category: c.Category, Type: c.Type, ProviderService: c.ProviderService,
+		Min: c.Min, Max: c.Max, Refill: c.Refill, Cancel: c.Cancel, Dripfeed: c.Dripfeed, Enabled: c.Enabled,
+	}
+	if c.Rate != nil {
+		rate, err := parseRate(*c.Rate)
+		if err != nil {
+			return err
+		}
+		p.Rate = &rate
+	}
+	if p == (store.ServicePatch{}) {
+		return errors.New("nothing to change: give at least one flag (see notpanel service set --help)")
+	}
+	db, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := db.UpdateService(ctx, c.ID, p)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "service %d updated: %s, %s per 1000, %s\n", s.ID, s.Name, store.FormatMoney(s.Rate), enabledWord(s.Enabled))
+	return nil
+}
+
+func enabledWord(enabled bool) string {
+	if enabled {
+		return "enabled"
+	}
+	return "disabled"
+}
+
+type serviceDisableCmd struct {
+	ID int64 `arg:"" help:"Service id."`
+}
+
+func (c *serviceDisableCmd) Run(ctx context.Context, a *app) error {
+	db, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	off := false
+	s, err := db.UpdateService(ctx, c.ID, store.ServicePatch{Enabled: &off})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "service %d (%s) disabled; customers no longer see or order it\n", s.ID, s.Name)
+	return nil
+}

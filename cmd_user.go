@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"notpanel/store"
+)
+
+type userCmd struct {
+	Add           userAddCmd           `cmd:"" help:"Create a customer account with a zero balance; prints its id."`
+	List          userListCmd          `cmd:"" help:"List customer accounts."`
+	Show          userShowCmd          `cmd:"" help:"Show one account and its keys."`
+	Suspend       userSuspendCmd       `cmd:"" help:"Suspend an account: its keys are refused from the next request on."`
+	Unsuspend     userUnsuspendCmd     `cmd:"" help:"Reactivate a suspended account."`
+	SetTier       userSetTierCmd       `cmd:"" name:"set-tier" help:"Move an account to another rate-limit tier."`
+	SetLowBalance userSetLowBalanceCmd `cmd:"" name:"set-low-balance" help:"Set the balance under which the account gets a balance.low warning."`
+}
+
+// userJSON is an account as the CLI prints it: money as decimal strings.
+type userJSON struct {
+	ID         int64  `json:"id"`
+	Name       string `json:"name"`
+	Tier       string `json:"tier"`
+	Status     string `json:"status"`
+	Balance    string `json:"balance"`
+	LowBalance string `json:"low_balance"`
+	Created    string `json:"created"`
+}
+
+func toUserJSON(a store.Account) userJSON {
+	return userJSON{
+		ID: a.ID, Name: a.Name, Tier: a.Tier, Status: a.Status,
+		Balance: store.FormatMoney(a.Balance), LowBalance: store.FormatMoney(a.LowBalance), Created: when(a.Created),
+	}
+}
+
+type userAddCmd struct {
+	Name string `arg:"" help:"Account name: letters, digits and . _ - @ (not a number, numbers address ids)."`
+	Tier string `default:"standard" help:"Rate-limit tier (see notpanel tier list)."`
+}
+
+func (c *userAddCmd) Run(ctx context.Context, a *app) error {
+	db, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	acc, err := db.CreateAccount(ctx, c.Name, c.Tier)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stdout, acc.ID)
+	return nil
+}
+
+type userListCmd struct {
+	JSON bool `name:"json" help:"Print a JSON array instead of a table."`
+}
+
+func (c *userListCmd) Run(ctx context.Context, a *app) error {
+	db, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	accounts, err := db.ListAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		rows := make([]userJSON, 0, len(accounts))
+		for _, acc := range accounts {
+			rows = append(rows, toUserJSON(acc))
+		}
+		return writeJSON(a.stdout, rows)
+	}
+	cur, err := db.Currency(ctx)
+	if err != nil {
+		return err
+	}
+	t := newTable(a.stdout, "ID", "NAME", "TIER", "STATUS", "BALANCE "+cur, "LOW BALANCE", "CREATED")
+	for _, acc := range accounts {
+		u := toUserJSON(acc)
+		t.row(count(u.ID), u.Name, u.Tier, u.Status, u.Balance, u.LowBalance, u.Created)
+	}
+	return t.flush()
+}
+
+type userShowCmd struct {
+	User string `arg:"" help:"Account name or id."`
+	JSON bool   `name:"json" help:"Print JSON instead of text."`
+}
+
+func (c *userShowCmd) Run(ctx context.Context, a *app) error {
+	db, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	acc, err := db.FindAccount(ctx, c.User)
+	if err != nil {
+		return err
+	}
+	keys, err := db.ListKeys(ctx, count(acc.ID))
+	if err != nil {
+		return err
+	}
+	cur, err := db.Currency(ctx)
+	if err != nil {
+		return err
+	}
+	u := toUserJSON(acc)
+	rows := keyRows(keys)
+	if c.JSON {
+		return writeJSON(a.stdout, struct {
+			userJSON
+			Currency string    `json:"currency"`
+			Keys     []keyJSON `json:"keys"`
+		}{u, cur, rows})
+	}
+	t := newTable(a.stdout, "id:", count(u.ID))
+	t.row("name:", u.Name)
+	t.row("tier:", u.Tier)
+	t.row("status:", u.Status)
+	t.row("balance:", u.Balance+" "+cur)
+	t.row("low balance:", u.LowBalance+" "+cur)
+	t.row("created:", u.Created)
+	active := 0
+	for _, k := range rows {
+		if k.Status == "active" {
+			active++
+		}
+	}
+	t.row("keys:", fmt.Sprintf("%d active, %d revoked", active, len(rows)-active))
+	for _, k := range rows {
+		t.row("", k.ID+"  "+k.Prefix+"…  "+k.Status)
+	}
+	return t.flush()
+}
+
+type userSuspendCmd struct {
+	User string `arg:"" help:"Account name or id."`
+}
+
+func (c *userSuspendCmd) Run(ctx context.Context, a *app) error {
+	return setStatus(ctx, a, c.User, store.AccountSuspended)
+}
+
+type userUnsuspendCmd struct {
+	User string `arg:"" help:"Account name or id."`
+}
+
+func (c *userUnsuspendCmd) Run(ctx context.Context, a *app) error {
+	return setStatus(ctx, a, c.User, store.AccountActive)
+}
+
+func setStatus(ctx context.Context, a *app, user, status string) error {
+	db, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	acc, err := db.SetAccountStatus(ctx, user, status)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "user %s (id %d) is now %s\n", acc.Name, acc.ID, acc.Status)
+	return nil
+}
+
+type userSetTierCmd struct {
+	User string `arg:"" help:"Account name or id."`
+	Tier string `arg:"" help:"Tier name (see notpanel tier list)."`
+}
+
+func (c *userSetTierCmd) Run(ctx context.Context, a *app) error {
+	db, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	acc, err := db.SetAccountTier(ctx, c.User, c.Tier)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "user %s (id %d) is now in tier %s\n", acc.Name, acc.ID, acc.Tier)
+	return nil
+}
+
+type userSetLowBalanceCmd struct {
+	User   string `arg:"" help:"Account name or id."`
+	Amount string `arg:"" help:"Threshold in the panel currency, e.g. 5 or 2.50; 0 turns the warning off."`
+}
+
+func (c *userSetLowBalanceCmd) Run(ctx context.Context, a *app) error {
+	amount, err := store.ParseMoney(c.Amount)
+	if err != nil {
+		return err
+	}
+	db, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	acc, err := db.SetLowBalance(ctx, c.User, amount)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "user %s (id %d) low-balance threshold is now %s\n", acc.Name, acc.ID, store.FormatMoney(acc.LowBalance))
+	return nil
+}

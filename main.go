@@ -1,0 +1,206 @@
+// Command notpanel is a self-hosted SMM reseller panel in one binary: it
+// serves the customer API (API v2) and is also the operator's admin tool
+// for users, keys, funds, providers, the catalog and orders.
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+	"github.com/rs/zerolog"
+
+	"notpanel/store"
+)
+
+//go:embed schema.sql
+var schema string
+
+const description = `notpanel is a self-hosted SMM reseller panel in one binary. "notpanel serve"
+answers the customer API (API v2) and forwards orders to upstream providers;
+the other commands are the operator's tools and may run while serve is up.`
+
+// cli is the command line. Each verb is one command struct with a Run method.
+type cli struct {
+	DB string `name:"db" default:"${db}" help:"SQLite database file, created when missing; the default comes from $$NOTPANEL_DB, else ./notpanel.db."`
+
+	Serve    serveCmd    `cmd:"" help:"Serve the customer API until SIGINT or SIGTERM."`
+	User     userCmd     `cmd:"" help:"Manage customer accounts."`
+	Key      keyCmd      `cmd:"" help:"Manage customers' API keys."`
+	Funds    fundsCmd    `cmd:"" help:"Credit or debit a customer's balance."`
+	Provider providerCmd `cmd:"" help:"Manage upstream providers orders are forwarded to."`
+	Service  serviceCmd  `cmd:"" help:"Manage the service catalog."`
+	Order    orderCmd    `cmd:"" help:"Inspect, cancel and refund orders."`
+	Tier     tierCmd     `cmd:"" help:"Manage rate-limit tiers."`
+	Audit    auditCmd    `cmd:"" help:"Check the ledger invariants; exits non-zero on a violation."`
+	Backup   backupCmd   `cmd:"" help:"Write a consistent copy of the database, safe while serve runs."`
+	Currency currencyCmd `cmd:"" help:"Show or set the panel currency."`
+}
+
+// app is what every command's Run receives: where to write, the logger, and
+// the database, opened on first use.
+type app struct {
+	stdout, stderr io.Writer
+	log            zerolog.Logger
+	dbPath         string
+	db             *store.DB
+}
+
+// open opens the database once; run closes it after the command.
+func (a *app) open(ctx context.Context) (*store.DB, error) {
+	if a.db != nil {
+		return a.db, nil
+	}
+	_, statErr := os.Stat(a.dbPath)
+	db, err := store.Open(ctx, a.dbPath, store.Options{Schema: schema})
+	if err != nil {
+		return nil, err
+	}
+	if errors.Is(statErr, os.ErrNotExist) {
+		// A mistyped --db silently starting an empty panel would be confusing.
+		fmt.Fprintf(a.stderr, "notpanel: created new database %s\n", a.dbPath)
+	}
+	a.db = db
+	return db, nil
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C kills at once instead of waiting for the shutdown
+	}()
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// exitCode carries kong's exit request (after --help) out of the parser.
+type exitCode int
+
+// run parses args, runs the chosen command and returns the exit status.
+// Commands stop early when ctx is cancelled; serve stops only then.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) (code int) {
+	dbDefault := getenv("NOTPANEL_DB")
+	if dbDefault == "" {
+		dbDefault = "./notpanel.db"
+	}
+	a := &app{stdout: stdout, stderr: stderr, log: zerolog.New(stderr).With().Timestamp().Logger()}
+	var c cli
+	parser, err := kong.New(&c,
+		kong.Name("notpanel"),
+		kong.Description(description),
+		kong.Vars{
+			"db":       dbDefault,
+			"types":    strings.Join(store.ServiceTypes, ", "),
+			"statuses": strings.Join(orderStatuses(), ", "),
+		},
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { panic(exitCode(code)) }),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.BindTo(ctx, (*context.Context)(nil)),
+		kong.Bind(a),
+	)
+	if err != nil {
+		return fail(stderr, err, 1) // a bug in the command structs
+	}
+	kctx, exited, err := parse(parser, liftNegatives(args))
+	if exited >= 0 {
+		return exited
+	}
+	if err != nil {
+		return fail(stderr, usageError(err, args), 2)
+	}
+	a.dbPath = c.DB
+	defer func() {
+		if a.db != nil {
+			if err := a.db.Close(); err != nil && code == 0 {
+				code = fail(stderr, err, 1)
+			}
+		}
+	}()
+	if err := kctx.Run(); err != nil {
+		return fail(stderr, err, 1)
+	}
+	return 0
+}
+
+// parse runs kong's parser; exited is the status kong asked to exit with
+// (after printing help), or -1.
+func parse(k *kong.Kong, args []string) (kctx *kong.Context, exited int, err error) {
+	exited = -1
+	defer func() {
+		if r := recover(); r != nil {
+			c, ok := r.(exitCode)
+			if !ok {
+				panic(r)
+			}
+			exited = int(c)
+		}
+	}()
+	kctx, err = k.Parse(args)
+	return kctx, exited, err
+}
+
+// fail prints err as the one line the operator sees and returns code.
+func fail(stderr io.Writer, err error, code int) int {
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	fmt.Fprintf(stderr, "notpanel: %s\n", msg)
+	return code
+}
+
+// usageError adds a hint to kong's complaint about a negative number that
+// liftNegatives could not move.
+func usageError(err error, args []string) error {
+	if strings.HasPrefix(err.Error(), "unknown flag -") && slices.ContainsFunc(args, isNegativeNumber) {
+		return fmt.Errorf("%w (put a negative amount last, or after --: notpanel funds add alice -- -5)", err)
+	}
+	return fmt.Errorf("%w (see notpanel --help)", err)
+}
+
+// isNegativeNumber reports whether s looks like -5 or -0.25. No notpanel
+// flag starts with a digit or a dot, so such a token is always a value.
+func isNegativeNumber(s string) bool {
+	return len(s) > 1 && s[0] == '-' && (s[1] >= '0' && s[1] <= '9' || s[1] == '.')
+}
+
+// liftNegatives lets "funds add alice -5" work: kong reads "-5" as a short
+// flag, but takes anything after "--" as a positional. Negative numbers that
+// are the last positionals are moved behind "--"; one followed by another
+// positional stays, since moving it would reorder the arguments, and kong
+// then reports it. A negative number right after a "--flag" is that flag's
+// value and also stays (kong suggests --flag=-5 for it).
+func liftNegatives(args []string) []string {
+	end := slices.Index(args, "--")
+	if end < 0 {
+		end = len(args)
+	}
+	var kept, lifted []string
+	for i, arg := range args[:end] {
+		flagValue := i > 0 && strings.HasPrefix(args[i-1], "--") && !strings.Contains(args[i-1], "=")
+		switch {
+		case isNegativeNumber(arg) && !flagValue:
+			lifted = append(lifted, arg)
+		case len(lifted) > 0 && !strings.HasPrefix(arg, "-") && !flagValue:
+			return args
+		default:
+			kept = append(kept, arg)
+		}
+	}
+	if len(lifted) == 0 {
+		return args
+	}
+	out := append(append(kept, "--"), lifted...)
+	if end < len(args) {
+		out = append(out, args[end+1:]...)
+	}
+	return out
+}
