@@ -1,7 +1,6 @@
 package store
 
 import (
-	"math"
 	"math/bits"
 	"strconv"
 	"strings"
@@ -61,10 +60,11 @@ func ParseMoney(s string) (int64, error) {
 		w, _ = strconv.ParseInt(whole, 10, 64) // at most 13 digits: cannot fail
 	}
 	f, _ := strconv.ParseInt((frac + "000000")[:6], 10, 64)
-	v := w*MicrosPerUnit + f
-	if v > MaxAmount {
+	// Compare before scaling: 13 digits × 10⁶ can overflow int64 and wrap.
+	if w > MaxAmount/MicrosPerUnit || w*MicrosPerUnit+f > MaxAmount {
 		return 0, Errorf(Invalid, "Invalid amount %q: larger than %s", orig, FormatMoney(MaxAmount))
 	}
+	v := w*MicrosPerUnit + f
 	if neg {
 		v = -v
 	}
@@ -91,10 +91,13 @@ func Charge(rate, units int64) (int64, error) {
 		return 0, Errorf(Invalid, "Order too large")
 	}
 	q, r := bits.Div64(hi, lo, 1000)
+	if q > MaxAmount { // checked before rounding up, which could wrap q to 0
+		return 0, Errorf(Invalid, "Order too large")
+	}
 	if r != 0 {
 		q++
 	}
-	if q > math.MaxInt64 || int64(q) > MaxAmount {
+	if q > MaxAmount {
 		return 0, Errorf(Invalid, "Order too large")
 	}
 	return int64(q), nil
