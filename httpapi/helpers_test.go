@@ -145,3 +145,23 @@ func (w *syncWriter) String() string {
 	defer w.mu.Unlock()
 	return w.b.String()
 }
+
+func jsonString(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// sameJSON compares a decoded answer with the expected JSON text, ignoring
+// member order and spacing.
+func sameJSON(t *testing.T, got any, want string) bool {
+	t.Helper()
+	var w any
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatalf("bad expected JSON %s: %v", want, err)
+	}
+	return jsonString(t, got) == jsonString(t, w)
+}
