@@ -1,0 +1,257 @@
+package store_test
+
+import (
+	"database/sql"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"notpanel/store"
+	"notpanel/store/storetest"
+)
+
+// rawFile opens path with a plain handle, outside the store.
+func rawFile(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func pragma(t *testing.T, db *sql.DB, name string) string {
+	t.Helper()
+	var v string
+	if err := db.QueryRowContext(ctx, "PRAGMA "+name).Scan(&v); err != nil {
+		t.Fatalf("PRAGMA %s: %v", name, err)
+	}
+	return v
+}
+
+func tableNames(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+func hasColumn(t *testing.T, db *sql.DB, table, column string) bool {
+	t.Helper()
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`, table, column).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
+// freshFile creates a notpanel database at version 1 and closes it.
+func freshFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "notpanel.db")
+	db, err := store.Open(ctx, path, store.Options{Schema: storetest.Schema(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateAccount(ctx, "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	return path
+}
+
+func TestOpenCreatesSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "notpanel.db")
+	storetest.OpenPath(t, path)
+	raw := rawFile(t, path)
+	if got := pragma(t, raw, "user_version"); got != "1" {
+		t.Errorf("user_version = %s, want 1", got)
+	}
+	if got := pragma(t, raw, "journal_mode"); got != "wal" {
+		t.Errorf("journal_mode = %s, want wal", got)
+	}
+	want := []string{"accounts", "api_keys", "cancel_requests", "idempotency", "ledger", "orders", "providers", "refills", "services", "settings", "tiers"}
+	if got := tableNames(t, raw); !slices.Equal(got, want) {
+		t.Errorf("tables = %v, want %v", got, want)
+	}
+}
+
+func TestOpenTwiceIsNoOp(t *testing.T) {
+	path := freshFile(t)
+	schemaText := func() string {
+		raw := rawFile(t, path)
+		defer raw.Close()
+		var s string
+		if err := raw.QueryRowContext(ctx, `SELECT group_concat(sql, ';') FROM sqlite_schema`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	before := schemaText()
+	db := storetest.OpenPath(t, path)
+	if _, err := db.FindAccount(ctx, "alice"); err != nil {
+		t.Errorf("account made before reopening: %v", err)
+	}
+	if got := schemaText(); got != before {
+		t.Errorf("reopening changed the schema:\n%s\nwant\n%s", got, before)
+	}
+	if got := pragma(t, rawFile(t, path), "user_version"); got != "1" {
+		t.Errorf("user_version = %s, want 1", got)
+	}
+}
+
+func TestOpenRefuses(t *testing.T) {
+	tests := []struct {
+		name        string
+		setup       func(t *testing.T, path string)
+		schema      string
+		wantErr     string
+		wantTables  []string
+		wantVersion string
+	}{
+		{"NewerVersion", func(t *testing.T, path string) {
+			rawFile(t, path).ExecContext(ctx, `CREATE TABLE accounts (id INTEGER); PRAGMA user_version = 99`)
+		}, storetest.Schema(t), "newer", []string{"accounts"}, "99"},
+		{"ForeignTables", func(t *testing.T, path string) {
+			rawFile(t, path).ExecContext(ctx, `CREATE TABLE notes (body TEXT)`)
+		}, storetest.Schema(t), "notpanel database", []string{"notes"}, "0"},
+		{"NotSQLite", func(t *testing.T, path string) {
+			os.WriteFile(path, []byte(strings.Repeat("this is not a database\n", 100)), 0o600)
+		}, storetest.Schema(t), "not a database", nil, ""},
+		{"NoSchema", func(t *testing.T, path string) {}, "", "no schema", nil, ""},
+		{"BrokenSchemaRolledBack", func(t *testing.T, path string) {}, "CREATE TABLE a (x); CREATE TABLE (", "create schema", []string{}, "0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "x.db")
+			tt.setup(t, path)
+			db, err := store.Open(ctx, path, store.Options{Schema: tt.schema})
+			if err == nil {
+				db.Close()
+				t.Fatalf("Open succeeded, want an error mentioning %q", tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("error %q does not mention %q", err, tt.wantErr)
+			}
+			if tt.wantTables == nil {
+				return
+			}
+			// A refused database keeps its tables and version. (Open does
+			// switch it to WAL first: the pragmas live in the DSN.)
+			raw := rawFile(t, path)
+			if got := tableNames(t, raw); !slices.Equal(got, tt.wantTables) {
+				t.Errorf("tables after refusal = %v, want %v", got, tt.wantTables)
+			}
+			if got := pragma(t, raw, "user_version"); got != tt.wantVersion {
+				t.Errorf("user_version after refusal = %s, want %s", got, tt.wantVersion)
+			}
+		})
+	}
+}
+
+func TestMigrateUpgrade(t *testing.T) {
+	tests := []struct {
+		name        string
+		steps       []string
+		wantErr     string
+		wantVersion string
+		wantColumns []string // accounts columns that must exist
+		noColumns   []string // and must not
+	}{
+		{"OneStep", []string{"ALTER TABLE accounts ADD COLUMN x INTEGER"}, "", "2", []string{"x"}, nil},
+		{"TwoSteps", []string{
+			"ALTER TABLE accounts ADD COLUMN x INTEGER",
+			"ALTER TABLE accounts ADD COLUMN y TEXT NOT NULL DEFAULT ''; CREATE INDEX accounts_y ON accounts (y)",
+		}, "", "3", []string{"x", "y"}, nil},
+		{"FailingStepRollsBackEverything", []string{
+			"ALTER TABLE accounts ADD COLUMN x INTEGER",
+			"ALTER TABLE nosuch ADD COLUMN y INTEGER",
+		}, "upgrade schema from version 2 to 3", "1", nil, []string{"x", "y"}},
+		{"FailingFirstStep", []string{"THIS IS NOT SQL"}, "from version 1 to 2", "1", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := freshFile(t)
+			w := rawFile(t, path)
+			err := store.Migrate(ctx, w, storetest.Schema(t), tt.steps)
+			if tt.wantErr == "" && err != nil {
+				t.Fatalf("migrate: %v", err)
+			}
+			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("migrate error = %v, want one mentioning %q", err, tt.wantErr)
+			}
+			if got := pragma(t, w, "user_version"); got != tt.wantVersion {
+				t.Errorf("user_version = %s, want %s", got, tt.wantVersion)
+			}
+			for _, c := range tt.wantColumns {
+				if !hasColumn(t, w, "accounts", c) {
+					t.Errorf("accounts has no column %s after the upgrade", c)
+				}
+			}
+			for _, c := range tt.noColumns {
+				if hasColumn(t, w, "accounts", c) {
+					t.Errorf("accounts has column %s from a failed upgrade", c)
+				}
+			}
+			var n int
+			w.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE name = 'alice'`).Scan(&n)
+			if n != 1 {
+				t.Errorf("%d accounts named alice after the upgrade, want 1", n)
+			}
+			// Running the same steps again changes nothing.
+			if err == nil {
+				if err := store.Migrate(ctx, w, storetest.Schema(t), tt.steps); err != nil {
+					t.Errorf("second migrate: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// A fresh file gets schema.sql, which already is the newest version: the
+// upgrade steps are not replayed on top of it.
+func TestMigrateFreshFileSkipsSteps(t *testing.T) {
+	w := rawFile(t, filepath.Join(t.TempDir(), "fresh.db"))
+	steps := []string{"ALTER TABLE accounts ADD COLUMN x INTEGER"}
+	if err := store.Migrate(ctx, w, storetest.Schema(t), steps); err != nil {
+		t.Fatal(err)
+	}
+	if got := pragma(t, w, "user_version"); got != "2" {
+		t.Errorf("user_version = %s, want 2", got)
+	}
+	if hasColumn(t, w, "accounts", "x") {
+		t.Errorf("upgrade step was replayed on a fresh schema")
+	}
+}
+
+// After an upgrade by a newer binary, this one refuses the file.
+func TestOpenAfterUpgradeByNewerBinary(t *testing.T) {
+	path := freshFile(t)
+	w := rawFile(t, path)
+	if err := store.Migrate(ctx, w, storetest.Schema(t), []string{"ALTER TABLE accounts ADD COLUMN x INTEGER"}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, path, store.Options{Schema: storetest.Schema(t)})
+	if err == nil {
+		db.Close()
+		t.Fatal("Open of a version 2 file succeeded, want a refusal")
+	}
+	if !strings.Contains(err.Error(), "newer") {
+		t.Errorf("error %q does not mention newer", err)
+	}
+}
