@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"syscall"
 
@@ -89,26 +88,9 @@ type exitCode int
 // run parses args, runs the chosen command and returns the exit status.
 // Commands stop early when ctx is cancelled; serve stops only then.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) (code int) {
-	dbDefault := getenv("NOTPANEL_DB")
-	if dbDefault == "" {
-		dbDefault = "./notpanel.db"
-	}
 	a := &app{stdout: stdout, stderr: stderr, log: zerolog.New(stderr).With().Timestamp().Logger()}
 	var c cli
-	parser, err := kong.New(&c,
-		kong.Name("notpanel"),
-		kong.Description(description),
-		kong.Vars{
-			"db":       dbDefault,
-			"types":    strings.Join(store.ServiceTypes, ", "),
-			"statuses": strings.Join(orderStatuses(), ", "),
-		},
-		kong.Writers(stdout, stderr),
-		kong.Exit(func(code int) { panic(exitCode(code)) }),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
-		kong.BindTo(ctx, (*context.Context)(nil)),
-		kong.Bind(a),
-	)
+	parser, err := newParser(ctx, &c, a, getenv)
 	if err != nil {
 		return fail(stderr, err, 1) // a bug in the command structs
 	}
@@ -133,6 +115,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	return 0
 }
 
+// newParser builds the kong parser for c; Run methods receive ctx and a.
+func newParser(ctx context.Context, c *cli, a *app, getenv func(string) string) (*kong.Kong, error) {
+	dbDefault := getenv("NOTPANEL_DB")
+	if dbDefault == "" {
+		dbDefault = "./notpanel.db"
+	}
+	return kong.New(c,
+		kong.Name("notpanel"),
+		kong.Description(description),
+		kong.Vars{
+			"db":       dbDefault,
+			"types":    strings.Join(store.ServiceTypes, ", "),
+			"statuses": strings.Join(orderStatuses(), ", "),
+		},
+		kong.Writers(a.stdout, a.stderr),
+		kong.Exit(func(code int) { panic(exitCode(code)) }),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.BindTo(ctx, (*context.Context)(nil)),
+		kong.Bind(a),
+	)
+}
+
 // parse runs kong's parser; exited is the status kong asked to exit with
 // (after printing help), or -1.
 func parse(k *kong.Kong, args []string) (kctx *kong.Context, exited int, err error) {
@@ -155,52 +159,4 @@ func fail(stderr io.Writer, err error, code int) int {
 	msg := strings.Join(strings.Fields(err.Error()), " ")
 	fmt.Fprintf(stderr, "notpanel: %s\n", msg)
 	return code
-}
-
-// usageError adds a hint to kong's complaint about a negative number that
-// liftNegatives could not move.
-func usageError(err error, args []string) error {
-	if strings.HasPrefix(err.Error(), "unknown flag -") && slices.ContainsFunc(args, isNegativeNumber) {
-		return fmt.Errorf("%w (put a negative amount last, or after --: notpanel funds add alice -- -5)", err)
-	}
-	return fmt.Errorf("%w (see notpanel --help)", err)
-}
-
-// isNegativeNumber reports whether s looks like -5 or -0.25. No notpanel
-// flag starts with a digit or a dot, so such a token is always a value.
-func isNegativeNumber(s string) bool {
-	return len(s) > 1 && s[0] == '-' && (s[1] >= '0' && s[1] <= '9' || s[1] == '.')
-}
-
-// liftNegatives lets "funds add alice -5" work: kong reads "-5" as a short
-// flag, but takes anything after "--" as a positional. Negative numbers that
-// are the last positionals are moved behind "--"; one followed by another
-// positional stays, since moving it would reorder the arguments, and kong
-// then reports it. A negative number right after a "--flag" is that flag's
-// value and also stays (kong suggests --flag=-5 for it).
-func liftNegatives(args []string) []string {
-	end := slices.Index(args, "--")
-	if end < 0 {
-		end = len(args)
-	}
-	var kept, lifted []string
-	for i, arg := range args[:end] {
-		flagValue := i > 0 && strings.HasPrefix(args[i-1], "--") && !strings.Contains(args[i-1], "=")
-		switch {
-		case isNegativeNumber(arg) && !flagValue:
-			lifted = append(lifted, arg)
-		case len(lifted) > 0 && !strings.HasPrefix(arg, "-") && !flagValue:
-			return args
-		default:
-			kept = append(kept, arg)
-		}
-	}
-	if len(lifted) == 0 {
-		return args
-	}
-	out := append(append(kept, "--"), lifted...)
-	if end < len(args) {
-		out = append(out, args[end+1:]...)
-	}
-	return out
 }
