@@ -1,18 +1,28 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/alecthomas/kong"
 )
 
-// usageError adds a hint to kong's complaint about a negative number that
-// liftNegatives could not move.
+// usageError points at the help of the command that was being parsed, or
+// explains a negative number that liftNegatives could not move.
 func usageError(err error, args []string) error {
 	if strings.HasPrefix(err.Error(), "unknown flag -") && slices.ContainsFunc(args, isNegativeNumber) {
 		return fmt.Errorf("%w (put a negative amount last, or after --: notpanel funds add alice -- -5)", err)
 	}
-	return fmt.Errorf("%w (see notpanel --help)", err)
+	cmd := "notpanel"
+	var pe *kong.ParseError
+	if errors.As(err, &pe) && pe.Context != nil {
+		if n := pe.Context.Selected(); n != nil {
+			cmd = n.FullPath()
+		}
+	}
+	return fmt.Errorf("%w (see %s --help)", err, cmd)
 }
 
 // isNegativeNumber reports whether s looks like -5 or -0.25. No notpanel

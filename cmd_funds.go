@@ -14,7 +14,7 @@ type fundsCmd struct {
 type fundsAddCmd struct {
 	User   string `arg:"" help:"Account name or id."`
 	Amount string `arg:"" help:"Amount in the panel currency, e.g. 25 or 9.99; negative deducts (funds add alice -5)."`
-	Note   string `help:"Why, kept on the ledger row (e.g. a payment reference)."`
+	Note   string `placeholder:"TEXT" help:"Why, kept on the ledger row (e.g. a payment reference)."`
 }
 
 func (c *fundsAddCmd) Run(ctx context.Context, a *app) error {

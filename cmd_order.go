@@ -81,9 +81,9 @@ func (u *userNames) name(ctx context.Context, id int64) (string, error) {
 }
 
 type orderListCmd struct {
-	User   string `help:"Only this account's orders (name or id)."`
-	Status string `help:"Only orders in this status: ${statuses}."`
-	Limit  int    `default:"100" help:"At most this many orders."`
+	User   string `placeholder:"USER" help:"Only this account's orders (name or id)."`
+	Status string `placeholder:"STATUS" help:"Only orders in this status: ${statuses}."`
+	Limit  int    `default:"100" placeholder:"N" help:"At most this many orders."`
 	JSON   bool   `name:"json" help:"Print a JSON array instead of a table."`
 }
 
@@ -271,7 +271,7 @@ func cancelOutcome(ctx context.Context, db *store.DB, id string) string {
 
 type orderRefundCmd struct {
 	Order string `arg:"" help:"Order id (ord_…) or number."`
-	Note  string `help:"Why, kept on the ledger row (default: operator refund)."`
+	Note  string `placeholder:"TEXT" help:"Why, kept on the ledger row (default: operator refund)."`
 }
 
 func (c *orderRefundCmd) Run(ctx context.Context, a *app) error {

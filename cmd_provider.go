@@ -15,8 +15,8 @@ type providerCmd struct {
 
 type providerAddCmd struct {
 	Name    string `arg:"" help:"Provider name, used by service add --provider."`
-	URL     string `name:"url" required:"" help:"The provider's API v2 endpoint, e.g. https://provider.example/api/v2."`
-	Key     string `required:"" help:"Your API key at the provider."`
+	URL     string `name:"url" required:"" placeholder:"URL" help:"The provider's API v2 endpoint, e.g. https://provider.example/api/v2."`
+	Key     string `required:"" placeholder:"KEY" help:"Your API key at the provider."`
 	Dialect string `enum:"classic,notpanel" default:"classic" help:"How the provider speaks API v2: classic (what most panels serve) or notpanel (another notpanel; retried orders are never doubled)."`
 }
 

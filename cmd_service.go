@@ -42,16 +42,16 @@ func toServiceJSON(s store.Service) serviceJSON {
 }
 
 type serviceAddCmd struct {
-	Name            string `required:"" help:"Name customers see."`
-	Category        string `required:"" help:"Category customers see, e.g. Instagram."`
+	Name            string `required:"" placeholder:"NAME" help:"Name customers see."`
+	Category        string `required:"" placeholder:"CATEGORY" help:"Category customers see, e.g. Instagram."`
 	Type            string `default:"Default" help:"Service type: ${types}."`
-	Rate            string `required:"" help:"Price of 1000 units in the panel currency, e.g. 0.90."`
-	Min             int64  `required:"" help:"Smallest quantity an order may ask for."`
-	Max             int64  `required:"" help:"Largest quantity an order may ask for."`
+	Rate            string `required:"" placeholder:"PRICE" help:"Price of 1000 units in the panel currency, e.g. 0.90."`
+	Min             int64  `required:"" placeholder:"N" help:"Smallest quantity an order may ask for."`
+	Max             int64  `required:"" placeholder:"N" help:"Largest quantity an order may ask for."`
 	Refill          bool   `help:"Customers may ask for refills of completed orders."`
 	Cancel          bool   `help:"Customers may cancel orders already sent to the provider."`
 	Dripfeed        bool   `help:"Customers may split orders into runs (Default services only)."`
-	Provider        string `required:"" help:"Provider name or id that fulfils the orders."`
+	Provider        string `required:"" placeholder:"NAME" help:"Provider name or id that fulfils the orders."`
 	ProviderService string `required:"" name:"provider-service" placeholder:"ID" help:"The provider's service id."`
 }
 
@@ -126,9 +126,9 @@ type serviceSetCmd struct {
 	Name            *string `help:"New name."`
 	Category        *string `help:"New category."`
 	Type            *string `help:"New type: ${types}."`
-	Rate            *string `help:"New price of 1000 units, e.g. 0.90."`
-	Min             *int64  `help:"New smallest quantity."`
-	Max             *int64  `help:"New largest quantity."`
+	Rate            *string `placeholder:"PRICE" help:"New price of 1000 units, e.g. 0.90."`
+	Min             *int64  `placeholder:"N" help:"New smallest quantity."`
+	Max             *int64  `placeholder:"N" help:"New largest quantity."`
 	Refill          *bool   `negatable:"" help:"Allow or (--no-refill) refuse refills."`
 	Cancel          *bool   `negatable:"" help:"Allow or (--no-cancel) refuse cancelling orders sent upstream."`
 	Dripfeed        *bool   `negatable:"" help:"Allow or (--no-dripfeed) refuse drip-feed."`

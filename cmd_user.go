@@ -37,7 +37,7 @@ func toUserJSON(a store.Account) userJSON {
 
 type userAddCmd struct {
 	Name string `arg:"" help:"Account name: letters, digits and . _ - @ (not a number, numbers address ids)."`
-	Tier string `default:"standard" help:"Rate-limit tier (see notpanel tier list)."`
+	Tier string `default:"standard" placeholder:"TIER" help:"Rate-limit tier (see notpanel tier list)."`
 }
 
 func (c *userAddCmd) Run(ctx context.Context, a *app) error {

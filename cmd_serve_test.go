@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// server is a running "notpanel serve" started by startServe.
+type server struct {
+	addr   string
+	stop   context.CancelFunc
+	code   chan int      // the exit status, once run returns
+	logs   chan []string // every stderr line, once run returns
+	stdout *bytes.Buffer
+}
+
+// startServe runs serve on a free loopback port and waits until it listens;
+// the address comes from serve's own log line.
+func startServe(t *testing.T, db string, extra ...string) *server {
+	t.Helper()
+	ctx, stop := context.WithCancel(t.Context())
+	pr, pw := io.Pipe()
+	s := &server{stop: stop, code: make(chan int, 1), logs: make(chan []string, 1), stdout: &bytes.Buffer{}}
+	args := append([]string{"--db", db, "serve", "--listen", "127.0.0.1:0"}, extra...)
+	go func() {
+		code := run(ctx, args, s.stdout, pw, func(string) string { return "" })
+		pw.Close()
+		s.code <- code
+	}()
+	listening := make(chan string, 1)
+	go func() {
+		var lines []string
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+			var l struct{ Message, Addr string }
+			if json.Unmarshal(sc.Bytes(), &l) == nil && l.Message == "listening" {
+				listening <- l.Addr
+			}
+		}
+		close(listening)
+		s.logs <- lines
+	}()
+	select {
+	case addr, ok := <-listening:
+		if !ok {
+			stop()
+			t.Fatalf("serve exited with %d before listening; stderr:\n%s", <-s.code, strings.Join(<-s.logs, "\n"))
+		}
+		s.addr = addr
+	case <-time.After(10 * time.Second):
+		stop()
+		t.Fatalf("serve did not log its address")
+	}
+	t.Cleanup(stop)
+	return s
+}
+
+// shutdown stops the server as SIGINT would and returns its exit status and
+// log.
+func (s *server) shutdown(t *testing.T) (int, []string) {
+	t.Helper()
+	s.stop()
+	select {
+	case code := <-s.code:
+		return code, <-s.logs
+	case <-time.After(20 * time.Second):
+		t.Fatalf("serve did not stop after its context was cancelled")
+		return 0, nil
+	}
+}
+
+func (s *server) post(t *testing.T, form url.Values) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.PostForm("http://"+s.addr+"/api/v2", form)
+	if err != nil {
+		t.Fatalf("POST /api/v2: %v", err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("POST /api/v2: body is not a JSON object: %v", err)
+	}
+	return resp.StatusCode, body
+}
+
+func TestServe(t *testing.T) {
+	db := dbPath(t)
+	ok(t, db, "user", "add", "alice")
+	ok(t, db, "funds", "add", "alice", "10")
+	key := strings.TrimSpace(ok(t, db, "key", "create", "alice"))
+
+	s := startServe(t, db, "--worker=false", "--worker-interval", "1s", "--sync-interval", "30s")
+	status, body := s.post(t, url.Values{"key": {key}, "action": {"balance"}})
+	if status != http.StatusOK || body["balance"] != "10.00" || body["currency"] != "USD" {
+		t.Errorf("balance: %d %v, want 200 10.00 USD", status, body)
+	}
+
+	// The CLI works on the same file while serve runs, and serve sees it.
+	ok(t, db, "funds", "add", "alice", "2.5")
+	if _, body := s.post(t, url.Values{"key": {key}, "action": {"balance"}}); body["balance"] != "12.50" {
+		t.Errorf("balance after funds add: %v, want 12.50", body["balance"])
+	}
+	ok(t, db, "user", "suspend", "alice")
+	if status, body := s.post(t, url.Values{"key": {key}, "action": {"balance"}}); status != http.StatusForbidden {
+		t.Errorf("balance of a suspended account: %d %v, want 403", status, body)
+	}
+
+	code, logs := s.shutdown(t)
+	if code != 0 {
+		t.Errorf("serve exit status %d after a clean shutdown; log:\n%s", code, strings.Join(logs, "\n"))
+	}
+	if s.stdout.Len() != 0 {
+		t.Errorf("serve wrote to stdout: %q", s.stdout)
+	}
+	if last := logs[len(logs)-1]; !strings.Contains(last, `"stopped"`) {
+		t.Errorf("last log line %q, want stopped", last)
+	}
+	if _, err := http.Get("http://" + s.addr + "/api/v2"); err == nil {
+		t.Errorf("server still answers after shutdown")
+	}
+}
+
+func TestServeAddressInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	r := failing(t, dbPath(t), "serve", "--listen", ln.Addr().String())
+	if !strings.Contains(r.stderr, "address already in use") {
+		t.Errorf("stderr %q, want the listen error", r.stderr)
+	}
+}
