@@ -92,7 +92,9 @@ func cancelOne(ctx context.Context, tx *sql.Tx, accountID int64, raw string, now
 		if n, _ := res.RowsAffected(); n != 1 {
 			return Errorf(Internal, "order %s changed under a write transaction", o.id)
 		}
-		_, err = move(ctx, tx, o.accountID, KindRefund, o.charge, o.id, "cancelled before dispatch", now)
+		if o.charge > 0 { // a free order has nothing to refund: no zero-amount ledger row
+			_, err = move(ctx, tx, o.accountID, KindRefund, o.charge, o.id, "cancelled before dispatch", now)
+		}
 		return err
 	case o.status != StatusPending && !o.canCancel:
 		return ErrNoCancel
