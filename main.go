@@ -23,9 +23,10 @@ import (
 //go:embed schema.sql
 var schema string
 
-const description = `notpanel is a self-hosted SMM reseller panel in one binary. "notpanel serve"
-answers the customer API (API v2) and forwards orders to upstream providers;
-the other commands are the operator's tools and may run while serve is up.`
+const description = `notpanel is a self-hosted SMM reseller panel in one binary. Customers buy
+social-media services through its API v2 ("notpanel serve"), and upstream
+providers fulfil the orders. The other commands are the operator's tools and
+may run while serve is up.`
 
 // cli is the command line. Each verb is one command struct with a Run method.
 type cli struct {
