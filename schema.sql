@@ -51,6 +51,8 @@ CREATE TABLE providers (
     api_key    TEXT NOT NULL,
     dialect    TEXT NOT NULL CHECK (dialect IN ('classic', 'notpanel')),
     status     TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused')),
+    -- why the worker paused the provider (e.g. the provider refused our key)
+    paused_reason TEXT NOT NULL DEFAULT '',
     created_at INTEGER NOT NULL
 );
 
@@ -79,7 +81,13 @@ CREATE INDEX services_provider ON services (provider_id, provider_service);
 -- orders: number is the stable integer a classic client sees, id the ord_ ULID.
 -- units is what was billed (quantity, quantity x runs, or the package min);
 -- extra holds the type-specific fields (comments, usernames, ...) as JSON.
--- claimed_at is set by the worker before it calls the upstream.
+-- claimed_at is set by the worker before it calls the upstream and stays set
+-- once the order is with the upstream; provider_id is the provider it was
+-- claimed for. next_at is when the worker next looks at the order (a dispatch
+-- retry or a status sync); attempts counts failed tries at the current step.
+-- review, when set, parks the order for the operator with the reason, e.g.
+-- a dispatch whose outcome is unknown. upstream_status is the provider's last
+-- status text, kept verbatim so that unknown statuses stay visible.
 CREATE TABLE orders (
     number      INTEGER PRIMARY KEY,
     id          TEXT NOT NULL UNIQUE,
@@ -95,17 +103,24 @@ CREATE TABLE orders (
     status      TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'processing',
                     'in_progress', 'completed', 'partial', 'cancelled', 'refunded', 'failed')),
     claimed_at  INTEGER,
+    provider_id INTEGER REFERENCES providers (id),
     upstream_id TEXT,
+    upstream_status TEXT NOT NULL DEFAULT '',
     start_count INTEGER,
     remains     INTEGER,
     reason      TEXT,
+    review      TEXT,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    next_at     INTEGER NOT NULL DEFAULT 0,
     created_at  INTEGER NOT NULL,
     updated_at  INTEGER NOT NULL
 );
 
 CREATE INDEX orders_account ON orders (account_id, number);
-CREATE INDEX orders_open ON orders (status, number)
+-- the worker's queue: open orders by when they are due
+CREATE INDEX orders_work ON orders (status, next_at)
     WHERE status IN ('pending', 'processing', 'in_progress');
+CREATE INDEX orders_review ON orders (number) WHERE review IS NOT NULL;
 
 -- ledger is append-only: every balance change is one row written in the same
 -- transaction; amount is signed, balance_after is the account balance after it.
@@ -140,6 +155,8 @@ CREATE TABLE cancel_requests (
     status     TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent',
                    'accepted', 'refused')),
     error      TEXT NOT NULL DEFAULT '',
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    next_at    INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
@@ -154,12 +171,16 @@ CREATE TABLE refills (
     status      TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'processing',
                     'completed', 'rejected')),
     upstream_id TEXT,
+    upstream_status TEXT NOT NULL DEFAULT '',
+    reason      TEXT NOT NULL DEFAULT '',
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    next_at     INTEGER NOT NULL DEFAULT 0,
     created_at  INTEGER NOT NULL,
     updated_at  INTEGER NOT NULL
 );
 
 CREATE INDEX refills_order ON refills (order_id);
-CREATE INDEX refills_open ON refills (status) WHERE status IN ('pending', 'processing');
+CREATE INDEX refills_open ON refills (status, next_at) WHERE status IN ('pending', 'processing');
 
 -- idempotency remembers each add's request_id per account with a fingerprint
 -- of its parameters, so a retry returns the first answer and a reuse with

@@ -39,7 +39,9 @@ type Provider struct {
 	APIKey  string `json:"-"`
 	Dialect string `json:"dialect"`
 	Status  string `json:"status"`
-	Created int64  `json:"created"`
+	// PausedReason says why the worker stopped calling the provider.
+	PausedReason string `json:"paused_reason,omitempty"`
+	Created      int64  `json:"created"`
 }
 
 // Service is one entry of the catalog.
@@ -96,19 +98,19 @@ func (db *DB) AddProvider(ctx context.Context, p Provider) (Provider, error) {
 	return p, err
 }
 
-const providerCols = `id, name, url, api_key, dialect, status, created_at`
+const providerCols = `p.id, p.name, p.url, p.api_key, p.dialect, p.status, p.paused_reason, p.created_at`
 
 func scanProvider(row interface{ Scan(...any) error }) (Provider, error) {
 	var p Provider
-	err := row.Scan(&p.ID, &p.Name, &p.URL, &p.APIKey, &p.Dialect, &p.Status, &p.Created)
+	err := row.Scan(&p.ID, &p.Name, &p.URL, &p.APIKey, &p.Dialect, &p.Status, &p.PausedReason, &p.Created)
 	return p, err
 }
 
 // FindProvider returns the provider named by ref: its name or numeric id.
 func (db *DB) FindProvider(ctx context.Context, ref string) (Provider, error) {
-	q, arg := `SELECT `+providerCols+` FROM providers WHERE name = ?`, any(ref)
+	q, arg := `SELECT `+providerCols+` FROM providers p WHERE name = ?`, any(ref)
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		q, arg = `SELECT `+providerCols+` FROM providers WHERE id = ?`, id
+		q, arg = `SELECT `+providerCols+` FROM providers p WHERE id = ?`, id
 	}
 	p, err := scanProvider(db.reader.QueryRowContext(ctx, q, arg))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -119,7 +121,7 @@ func (db *DB) FindProvider(ctx context.Context, ref string) (Provider, error) {
 
 // ListProviders returns every provider, by id.
 func (db *DB) ListProviders(ctx context.Context) ([]Provider, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT `+providerCols+` FROM providers ORDER BY id`)
+	rows, err := db.reader.QueryContext(ctx, `SELECT `+providerCols+` FROM providers p ORDER BY id`)
 	if err != nil {
 		return nil, internal("list providers", err)
 	}

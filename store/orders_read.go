@@ -27,19 +27,26 @@ type Order struct {
 	StartCount int64  `json:"start_count"`
 	Remains    int64  `json:"remains"`
 	Reason     string `json:"reason,omitempty"`
-	Created    int64  `json:"created"`
-	Updated    int64  `json:"updated"`
+	// Review, when set, says why the order waits for the operator.
+	Review         string `json:"review,omitempty"`
+	UpstreamStatus string `json:"upstream_status,omitempty"`
+	ProviderID     int64  `json:"provider_id,omitempty"`
+	Attempts       int64  `json:"attempts"`
+	NextAt         int64  `json:"next_at"`
+	Created        int64  `json:"created"`
+	Updated        int64  `json:"updated"`
 }
 
 const orderCols = `number, id, account_id, service_id, link, quantity, coalesce(runs, 0), coalesce(interval, 0),
 	units, coalesce(extra, ''), charge, status, claimed_at IS NOT NULL, coalesce(upstream_id, ''),
-	coalesce(start_count, 0), coalesce(remains, units), coalesce(reason, ''), created_at, updated_at`
+	coalesce(start_count, 0), coalesce(remains, units), coalesce(reason, ''), coalesce(review, ''),
+	upstream_status, coalesce(provider_id, 0), attempts, next_at, created_at, updated_at`
 
 func scanOrder(row interface{ Scan(...any) error }) (Order, error) {
 	var o Order
 	err := row.Scan(&o.Number, &o.ID, &o.AccountID, &o.ServiceID, &o.Link, &o.Quantity, &o.Runs, &o.Interval,
 		&o.Units, &o.Extra, &o.Charge, &o.Status, &o.Claimed, &o.UpstreamID, &o.StartCount, &o.Remains,
-		&o.Reason, &o.Created, &o.Updated)
+		&o.Reason, &o.Review, &o.UpstreamStatus, &o.ProviderID, &o.Attempts, &o.NextAt, &o.Created, &o.Updated)
 	return o, err
 }
 
@@ -95,6 +102,7 @@ func (db *DB) FindOrder(ctx context.Context, ref string) (Order, error) {
 type OrderFilter struct {
 	AccountID int64
 	Status    string
+	Review    bool // only orders parked for the operator
 	Limit     int
 }
 
@@ -109,6 +117,9 @@ func (db *DB) ListOrders(ctx context.Context, f OrderFilter) ([]Order, error) {
 	if f.Status != "" {
 		q += ` AND status = ?`
 		args = append(args, f.Status)
+	}
+	if f.Review {
+		q += ` AND review IS NOT NULL`
 	}
 	if f.Limit <= 0 {
 		f.Limit = 100

@@ -1,0 +1,86 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+)
+
+// openOrder is what the worker's transitions need to know about an order.
+type openOrder struct {
+	id         string
+	accountID  int64
+	status     string
+	claimed    bool
+	upstreamID string
+	charge     int64
+	units      int64
+}
+
+func readOpenOrder(ctx context.Context, tx *sql.Tx, id string) (openOrder, error) {
+	var o openOrder
+	err := tx.QueryRowContext(ctx,
+		`SELECT id, account_id, status, claimed_at IS NOT NULL, coalesce(upstream_id, ''), charge, units
+		 FROM orders WHERE id = ?`, id).
+		Scan(&o.id, &o.accountID, &o.status, &o.claimed, &o.upstreamID, &o.charge, &o.units)
+	if errors.Is(err, sql.ErrNoRows) {
+		return o, ErrOrderNotFound
+	}
+	return o, internal("read order", err)
+}
+
+// errChanged reports a guarded update that found the order no longer in the
+// state it was read in: the transition is skipped and nothing else moves.
+var errChanged = Errorf(Conflict, "order changed meanwhile")
+
+// settle moves an order from the status it was read in to a terminal status
+// and refunds refund micro-units, in tx. The update is guarded on the status
+// read, so a second settle of the same order changes nothing and refunds
+// nothing (errChanged). An open cancel request of the order is closed:
+// accepted when the order ends cancelled, refused otherwise.
+func settle(ctx context.Context, tx *sql.Tx, o openOrder, to string, refund int64, remains *int64, reason, note string, now int64) error {
+	if !Terminal(to) || Terminal(o.status) {
+		return Errorf(Internal, "bad transition of %s from %s to %s", o.id, o.status, to)
+	}
+	var rem, why any
+	if remains != nil {
+		rem = *remains
+	}
+	if reason != "" {
+		why = reason
+	}
+	res, err := tx.ExecContext(ctx,
+		`UPDATE orders SET status = ?, remains = coalesce(?, remains), reason = coalesce(?, reason), review = NULL,
+		   updated_at = ?
+		 WHERE id = ? AND status = ?`, to, rem, why, now, o.id, o.status)
+	if err != nil {
+		return internal("settle order", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return errChanged
+	}
+	if refund > 0 {
+		if _, err := move(ctx, tx, o.accountID, KindRefund, refund, o.id, note, now); err != nil {
+			return err
+		}
+	}
+	if to == StatusCancelled {
+		_, err = tx.ExecContext(ctx,
+			`UPDATE cancel_requests SET status = 'accepted', updated_at = ? WHERE order_id = ? AND status IN ('pending', 'sent')`,
+			now, o.id)
+	} else {
+		_, err = tx.ExecContext(ctx,
+			`UPDATE cancel_requests SET status = 'refused', error = ?, updated_at = ?
+			 WHERE order_id = ? AND status IN ('pending', 'sent')`, "order "+to, now, o.id)
+	}
+	return internal("close cancel request", err)
+}
+
+// hasOpenCancel reports whether the customer has asked to cancel the order
+// and the request is still open.
+func hasOpenCancel(ctx context.Context, tx *sql.Tx, id string) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx,
+		`SELECT count(*) FROM cancel_requests WHERE order_id = ? AND status IN ('pending', 'sent')`, id).Scan(&n)
+	return n > 0, internal("read cancel request", err)
+}

@@ -1,0 +1,221 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+)
+
+// DispatchJob is a pending order ready to be sent to its provider.
+type DispatchJob struct {
+	OrderID         string
+	Number          int64
+	Type            string
+	Provider        Provider
+	ProviderService string
+	Link            string
+	Quantity        int64
+	Runs            int64
+	Interval        int64
+	Extra           map[string]string
+	Attempts        int
+}
+
+// DueDispatches lists up to limit pending orders that are due, not claimed,
+// not parked, and whose provider is active, oldest first.
+func (db *DB) DueDispatches(ctx context.Context, now int64, limit int) ([]DispatchJob, error) {
+	rows, err := db.reader.QueryContext(ctx,
+		`SELECT o.id, o.number, s.type, o.link, o.quantity, coalesce(o.runs, 0), coalesce(o.interval, 0),
+		   coalesce(o.extra, ''), o.attempts, s.provider_service, `+providerCols+`
+		 FROM orders o JOIN services s ON s.id = o.service_id JOIN providers p ON p.id = s.provider_id
+		 WHERE o.status = 'pending' AND o.next_at <= ? AND o.claimed_at IS NULL AND o.review IS NULL
+		   AND p.status = 'active'
+		 ORDER BY o.next_at, o.number LIMIT ?`, now, limit)
+	if err != nil {
+		return nil, internal("list due dispatches", err)
+	}
+	defer rows.Close()
+	var out []DispatchJob
+	for rows.Next() {
+		var j DispatchJob
+		var extra string
+		p := &j.Provider
+		if err := rows.Scan(&j.OrderID, &j.Number, &j.Type, &j.Link, &j.Quantity, &j.Runs, &j.Interval, &extra,
+			&j.Attempts, &j.ProviderService, &p.ID, &p.Name, &p.URL, &p.APIKey, &p.Dialect, &p.Status, &p.PausedReason, &p.Created); err != nil {
+			return nil, internal("list due dispatches", err)
+		}
+		if extra != "" {
+			if err := json.Unmarshal([]byte(extra), &j.Extra); err != nil {
+				return nil, internal("order "+j.OrderID+" extra fields", err)
+			}
+		}
+		out = append(out, j)
+	}
+	return out, internal("list due dispatches", rows.Err())
+}
+
+// ClaimOrder marks a pending order as being sent to its provider, just
+// before the call. From then on a customer's cancel is queued instead of
+// applied at once. It returns false when the order is no longer there to be
+// sent: cancelled meanwhile, or claimed already. An order whose customer
+// asked to cancel it is cancelled and refunded here instead of being sent.
+func (db *DB) ClaimOrder(ctx context.Context, id string) (bool, error) {
+	claimed := false
+	err := db.Update(ctx, func(tx *sql.Tx) error {
+		o, err := readOpenOrder(ctx, tx, id)
+		if err != nil || o.status != StatusPending || o.claimed {
+			return err
+		}
+		now := db.unix()
+		if cancel, err := hasOpenCancel(ctx, tx, id); err != nil || cancel {
+			if err != nil {
+				return err
+			}
+			return settle(ctx, tx, o, StatusCancelled, o.charge, nil, "", "cancelled before dispatch", now)
+		}
+		res, err := tx.ExecContext(ctx,
+			`UPDATE orders SET claimed_at = ?, provider_id = (SELECT provider_id FROM services WHERE id = orders.service_id),
+			   updated_at = ?
+			 WHERE id = ? AND status = 'pending' AND claimed_at IS NULL`, now, now, id)
+		if err != nil {
+			return internal("claim order", err)
+		}
+		n, _ := res.RowsAffected()
+		claimed = n == 1
+		return nil
+	})
+	return claimed, err
+}
+
+// claimedWhere guards updates of an order whose dispatch is unresolved.
+const claimedWhere = `id = ? AND status = 'pending' AND claimed_at IS NOT NULL AND upstream_id IS NULL`
+
+// DispatchAccepted records the provider's id for a claimed order: it is now
+// processing, and its status is first asked about at nextSync.
+func (db *DB) DispatchAccepted(ctx context.Context, id, upstreamID string, nextSync int64) error {
+	return db.Update(ctx, func(tx *sql.Tx) error {
+		return accept(ctx, tx, id, upstreamID, nextSync, db.unix())
+	})
+}
+
+func accept(ctx context.Context, tx *sql.Tx, id, upstreamID string, nextSync, now int64) error {
+	if upstreamID == "" {
+		return Errorf(Invalid, "empty upstream id")
+	}
+	res, err := tx.ExecContext(ctx,
+		`UPDATE orders SET status = 'processing', upstream_id = ?, upstream_status = '', attempts = 0, next_at = ?,
+		   review = NULL, reason = NULL, updated_at = ?
+		 WHERE `+claimedWhere, upstreamID, nextSync, now, id)
+	if err != nil {
+		return internal("record dispatch", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return errChanged
+	}
+	return nil
+}
+
+// DispatchRetry releases a claimed order after a failure that the provider
+// certainly did not act on, to be tried again at next. When the customer
+// asked to cancel it meanwhile, it is cancelled and refunded instead.
+func (db *DB) DispatchRetry(ctx context.Context, id, reason string, next int64) error {
+	return db.Update(ctx, func(tx *sql.Tx) error {
+		o, err := readOpenOrder(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		now := db.unix()
+		if cancel, err := hasOpenCancel(ctx, tx, id); err != nil || cancel {
+			if err != nil {
+				return err
+			}
+			if o.status != StatusPending || !o.claimed || o.upstreamID != "" {
+				return errChanged
+			}
+			return settle(ctx, tx, o, StatusCancelled, o.charge, nil, "", "cancelled before dispatch", now)
+		}
+		res, err := tx.ExecContext(ctx,
+			`UPDATE orders SET claimed_at = NULL, provider_id = NULL, attempts = attempts + 1, next_at = ?, reason = ?,
+			   updated_at = ?
+			 WHERE `+claimedWhere, next, reason, now, id)
+		if err != nil {
+			return internal("release order", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errChanged
+		}
+		return nil
+	})
+}
+
+// DispatchFailed ends a claimed order the provider refused for good: failed
+// with the reason, and fully refunded (cancelled if the customer had asked
+// to cancel it).
+func (db *DB) DispatchFailed(ctx context.Context, id, reason string) error {
+	return db.Update(ctx, func(tx *sql.Tx) error {
+		return failUnsent(ctx, tx, id, reason, db.unix())
+	})
+}
+
+func failUnsent(ctx context.Context, tx *sql.Tx, id, reason string, now int64) error {
+	o, err := readOpenOrder(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if o.status != StatusPending || o.upstreamID != "" {
+		return errChanged
+	}
+	to := StatusFailed
+	if cancel, err := hasOpenCancel(ctx, tx, id); err != nil {
+		return err
+	} else if cancel {
+		to = StatusCancelled
+	}
+	return settle(ctx, tx, o, to, o.charge, nil, reason, "not accepted by the provider", now)
+}
+
+// ParkOrder leaves a claimed order for the operator, with the reason: its
+// dispatch has an unknown outcome, so sending it again could order twice.
+func (db *DB) ParkOrder(ctx context.Context, id, reason string) error {
+	return db.Update(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE orders SET review = ?, updated_at = ? WHERE `+claimedWhere,
+			reason, db.unix(), id)
+		if err != nil {
+			return internal("park order", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errChanged
+		}
+		return nil
+	})
+}
+
+// RecoverDispatches handles orders whose dispatch was cut short (the
+// process stopped between the claim and recording the outcome). Towards a
+// classic provider the outcome is unknown, so they are parked for review;
+// towards a notpanel provider a resend is safe (request_id), so they are
+// released. Run it once when the worker starts, before any dispatch.
+func (db *DB) RecoverDispatches(ctx context.Context) (parked, released int, err error) {
+	err = db.Update(ctx, func(tx *sql.Tx) error {
+		now := db.unix()
+		res, err := tx.ExecContext(ctx,
+			`UPDATE orders SET review = 'dispatch interrupted: the provider may or may not have this order', updated_at = ?
+			 WHERE status = 'pending' AND claimed_at IS NOT NULL AND upstream_id IS NULL AND review IS NULL
+			   AND coalesce((SELECT dialect FROM providers WHERE id = orders.provider_id), 'classic') != 'notpanel'`, now)
+		if err != nil {
+			return internal("park interrupted dispatches", err)
+		}
+		n, _ := res.RowsAffected()
+		parked = int(n)
+		res, err = tx.ExecContext(ctx,
+			`UPDATE orders SET claimed_at = NULL, provider_id = NULL, updated_at = ?
+			 WHERE status = 'pending' AND claimed_at IS NOT NULL AND upstream_id IS NULL AND review IS NULL`, now)
+		if err != nil {
+			return internal("release interrupted dispatches", err)
+		}
+		n, _ = res.RowsAffected()
+		released = int(n)
+		return nil
+	})
+	return parked, released, err
+}

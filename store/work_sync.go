@@ -1,0 +1,174 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+)
+
+// SyncJob is an order with its provider whose status is due to be asked.
+type SyncJob struct {
+	OrderID    string
+	UpstreamID string
+	Provider   Provider
+}
+
+// DueSyncs lists up to limit orders with their provider whose status is due
+// to be asked, most overdue first.
+func (db *DB) DueSyncs(ctx context.Context, now int64, limit int) ([]SyncJob, error) {
+	rows, err := db.reader.QueryContext(ctx,
+		`SELECT o.id, o.upstream_id, `+providerCols+`
+		 FROM orders o JOIN providers p ON p.id = o.provider_id
+		 WHERE o.status IN ('processing', 'in_progress') AND o.next_at <= ? AND p.status = 'active'
+		 ORDER BY o.next_at LIMIT ?`, now, limit)
+	if err != nil {
+		return nil, internal("list due syncs", err)
+	}
+	defer rows.Close()
+	var out []SyncJob
+	for rows.Next() {
+		var j SyncJob
+		p := &j.Provider
+		if err := rows.Scan(&j.OrderID, &j.UpstreamID, &p.ID, &p.Name, &p.URL, &p.APIKey, &p.Dialect, &p.Status,
+			&p.PausedReason, &p.Created); err != nil {
+			return nil, internal("list due syncs", err)
+		}
+		out = append(out, j)
+	}
+	return out, internal("list due syncs", rows.Err())
+}
+
+// UpstreamStatus is what a provider said about one order, in our terms.
+type UpstreamStatus struct {
+	Status     string // a notpanel order status; "" when Raw is not understood
+	Raw        string // the provider's text, kept for the operator
+	StartCount int64
+	Remains    int64
+	HasRemains bool
+}
+
+// ApplyStatus records a provider's status of an order in one transaction:
+// progress and counts, and for an end state the refund it calls for: the
+// unfinished share for partial, everything for cancelled, failed and
+// refunded. A status the provider reports again, or reports after the order
+// has ended, changes nothing, so a refund is never paid twice. Unknown
+// statuses leave the order as it is, with the raw text kept for the
+// operator. It returns the order's status afterwards.
+func (db *DB) ApplyStatus(ctx context.Context, id string, u UpstreamStatus, nextSync int64) (string, error) {
+	var status string
+	err := db.Update(ctx, func(tx *sql.Tx) error {
+		o, err := readOpenOrder(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		status = o.status
+		if o.status != StatusProcessing && o.status != StatusInProgress {
+			return nil
+		}
+		now := db.unix()
+		remains := min(max(u.Remains, 0), o.units)
+		var rem any
+		if u.HasRemains {
+			rem = remains
+		}
+		switch u.Status {
+		case StatusProcessing, StatusInProgress, "":
+			to := u.Status
+			if to == "" || to == StatusProcessing && o.status == StatusInProgress {
+				to = o.status // unknown, or a step backwards: keep ours
+			}
+			res, err := tx.ExecContext(ctx,
+				`UPDATE orders SET status = ?, start_count = ?, remains = coalesce(?, remains), upstream_status = ?,
+				   attempts = 0, next_at = ?, updated_at = ?
+				 WHERE id = ? AND status = ?`, to, u.StartCount, rem, truncateText(u.Raw, 64), nextSync, now, id, o.status)
+			if err != nil {
+				return internal("update order status", err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return errChanged
+			}
+			status = to
+			return nil
+		case StatusCompleted:
+			remains = 0
+		case StatusPartial:
+			if !u.HasRemains {
+				remains = 0
+			}
+		case StatusCancelled, StatusFailed, StatusRefunded:
+			remains = o.units
+		default:
+			return Errorf(Internal, "unexpected status %q", u.Status)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET start_count = ?, upstream_status = ? WHERE id = ?`,
+			u.StartCount, truncateText(u.Raw, 64), id); err != nil {
+			return internal("update order status", err)
+		}
+		refund := int64(0)
+		switch u.Status {
+		case StatusPartial:
+			refund = PartialRefund(o.charge, remains, o.units)
+		case StatusCancelled, StatusFailed, StatusRefunded:
+			refund = o.charge
+		}
+		status = u.Status
+		return settle(ctx, tx, o, u.Status, refund, &remains, "", "provider reported "+u.Status, now)
+	})
+	return status, err
+}
+
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// DeferSyncs pushes the next status check of orders to next, counting a
+// failed attempt; the note is kept as the order's reason for the operator.
+func (db *DB) DeferSyncs(ctx context.Context, ids []string, next int64, note string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return db.Update(ctx, func(tx *sql.Tx) error {
+		args := []any{next, truncateText(note, 500), db.unix()}
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		_, err := tx.ExecContext(ctx,
+			`UPDATE orders SET next_at = ?, attempts = attempts + 1, reason = ?, updated_at = ?
+			 WHERE status IN ('processing', 'in_progress') AND id IN (?`+strings.Repeat(",?", len(ids)-1)+`)`, args...)
+		return internal("defer status sync", err)
+	})
+}
+
+// PauseProvider stops the worker from calling a provider (for example after
+// it refused our key) until the operator resumes it.
+func (db *DB) PauseProvider(ctx context.Context, id int64, reason string) error {
+	return db.Update(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`UPDATE providers SET status = 'paused', paused_reason = ? WHERE id = ? AND status = 'active'`,
+			truncateText(reason, 500), id)
+		if err != nil {
+			return internal("pause provider", err)
+		}
+		return bumpConfig(ctx, tx)
+	})
+}
+
+// ResumeProvider lets the worker call a paused provider again.
+func (db *DB) ResumeProvider(ctx context.Context, ref string) (Provider, error) {
+	p, err := db.FindProvider(ctx, ref)
+	if err != nil {
+		return p, err
+	}
+	err = db.Update(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE providers SET status = 'active', paused_reason = '' WHERE id = ?`, p.ID); err != nil {
+			return internal("resume provider", err)
+		}
+		return bumpConfig(ctx, tx)
+	})
+	p.Status, p.PausedReason = "active", ""
+	return p, err
+}

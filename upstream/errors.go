@@ -1,0 +1,95 @@
+package upstream
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Class says what the worker should do after a failed call.
+type Class int
+
+// The error classes.
+const (
+	// Temporary: the provider did not act; try again later.
+	Temporary Class = iota
+	// Permanent: the provider refused this request for good.
+	Permanent
+	// Account: the provider refuses our account (bad key, suspended); stop
+	// calling it until the operator steps in.
+	Account
+	// Unknown: the request reached the provider but no usable answer came
+	// back, so it may or may not have been acted on.
+	Unknown
+)
+
+func (c Class) String() string {
+	switch c {
+	case Temporary:
+		return "temporary"
+	case Permanent:
+		return "permanent"
+	case Account:
+		return "account"
+	default:
+		return "unknown-outcome"
+	}
+}
+
+// Error is a failed call to a provider.
+type Error struct {
+	Class Class
+	// Msg explains the failure; for an error the provider wrote, its text.
+	Msg string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Class, e.Msg) }
+
+// ClassOf returns the class of err: Temporary for errors that are not
+// *Error (a cancelled context, say).
+func ClassOf(err error) Class {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Class
+	}
+	return Temporary
+}
+
+// Message patterns seen from real panels, lower-cased. The first list that
+// matches decides; text that matches none is Temporary, and the worker gives
+// up on it after a bounded number of tries.
+var (
+	accountErrors = []string{
+		"invalid api key", "incorrect api key", "wrong api key", "api key is invalid", "invalid key",
+		"incorrect key", "key not found", "account suspended", "account is suspended", "user is banned",
+		"account disabled", "account is disabled", "unauthorized",
+	}
+	temporaryErrors = []string{
+		"not enough funds", "insufficient balance", "insufficient funds", "low balance",
+		"active order with this link", "active order with the same link", "wait until order",
+		"rate limit", "too many requests", "try again", "maintenance", "temporarily", "internal error",
+	}
+	permanentErrors = []string{
+		"incorrect service", "service not found", "invalid service", "service is disabled",
+		"service disabled", "incorrect link", "invalid link", "link is invalid", "bad link",
+		"quantity less than", "quantity more than", "minimal", "maximal", "incorrect quantity",
+		"invalid quantity", "does not support", "not supported", "incorrect request", "missing required",
+		"invalid parameter", "incorrect order", "order not found", "already used", "private account", "account is private",
+	}
+)
+
+// classify turns a provider's error text into an *Error.
+func classify(msg string) *Error {
+	l := strings.ToLower(msg)
+	for _, list := range []struct {
+		c        Class
+		patterns []string
+	}{{Account, accountErrors}, {Temporary, temporaryErrors}, {Permanent, permanentErrors}} {
+		for _, p := range list.patterns {
+			if strings.Contains(l, p) {
+				return &Error{Class: list.c, Msg: msg}
+			}
+		}
+	}
+	return &Error{Class: Temporary, Msg: msg}
+}
