@@ -47,74 +47,103 @@ type UpstreamStatus struct {
 	HasRemains bool
 }
 
-// ApplyStatus records a provider's status of an order in one transaction:
-// progress and counts, and for an end state the refund it calls for: the
-// unfinished share for partial, everything for cancelled, failed and
-// refunded. A status the provider reports again, or reports after the order
-// has ended, changes nothing, so a refund is never paid twice. Unknown
-// statuses leave the order as it is, with the raw text kept for the
-// operator. It returns the order's status afterwards.
-func (db *DB) ApplyStatus(ctx context.Context, id string, u UpstreamStatus, nextSync int64) (string, error) {
-	var status string
+// StatusUpdate is a provider's status of one order, to apply.
+type StatusUpdate struct {
+	OrderID string
+	UpstreamStatus
+}
+
+// ApplyStatuses records providers' statuses of orders, all in one
+// transaction, each in its own savepoint: progress and counts, and for an
+// end state the refund it calls for: the unfinished share for partial,
+// everything for cancelled, failed and refunded. A status reported again,
+// or after the order has ended, changes nothing, so a refund is never paid
+// twice. Unknown statuses leave the order as it is, with the raw text kept
+// for the operator. It returns each order's status afterwards.
+func (db *DB) ApplyStatuses(ctx context.Context, updates []StatusUpdate, nextSync int64) ([]string, error) {
+	out := make([]string, len(updates))
 	err := db.Update(ctx, func(tx *sql.Tx) error {
-		o, err := readOpenOrder(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		status = o.status
-		if o.status != StatusProcessing && o.status != StatusInProgress {
-			return nil
-		}
 		now := db.unix()
-		remains := min(max(u.Remains, 0), o.units)
+		for i, u := range updates {
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT status`); err != nil {
+				return internal("savepoint", err)
+			}
+			st, err := applyStatus(ctx, tx, u.OrderID, u.UpstreamStatus, nextSync, now)
+			if err != nil && ErrorCode(err) == Internal {
+				return err
+			}
+			if err != nil {
+				if _, err := tx.ExecContext(ctx, `ROLLBACK TO status`); err != nil {
+					return internal("rollback to savepoint", err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `RELEASE status`); err != nil {
+				return internal("release savepoint", err)
+			}
+			out[i] = st
+		}
+		return nil
+	})
+	return out, err
+}
+
+func applyStatus(ctx context.Context, tx *sql.Tx, id string, u UpstreamStatus, nextSync, now int64) (string, error) {
+	o, err := readOpenOrder(ctx, tx, id)
+	if err != nil {
+		return "", err
+	}
+	if o.status != StatusProcessing && o.status != StatusInProgress {
+		return o.status, nil
+	}
+	remains := min(max(u.Remains, 0), o.units)
+	raw := truncateText(u.Raw, 64)
+	switch u.Status {
+	case StatusProcessing, StatusInProgress, "":
+		to := u.Status
+		if to == "" || to == StatusProcessing && o.status == StatusInProgress {
+			to = o.status // unknown, or a step backwards: keep ours
+		}
 		var rem any
 		if u.HasRemains {
 			rem = remains
 		}
-		switch u.Status {
-		case StatusProcessing, StatusInProgress, "":
-			to := u.Status
-			if to == "" || to == StatusProcessing && o.status == StatusInProgress {
-				to = o.status // unknown, or a step backwards: keep ours
-			}
-			res, err := tx.ExecContext(ctx,
-				`UPDATE orders SET status = ?, start_count = ?, remains = coalesce(?, remains), upstream_status = ?,
-				   attempts = 0, next_at = ?, updated_at = ?
-				 WHERE id = ? AND status = ?`, to, u.StartCount, rem, truncateText(u.Raw, 64), nextSync, now, id, o.status)
-			if err != nil {
-				return internal("update order status", err)
-			}
-			if n, _ := res.RowsAffected(); n != 1 {
-				return errChanged
-			}
-			status = to
-			return nil
-		case StatusCompleted:
+		res, err := tx.ExecContext(ctx,
+			`UPDATE orders SET status = ?, start_count = ?, remains = coalesce(?, remains), upstream_status = ?,
+			   attempts = 0, next_at = ?, updated_at = ?
+			 WHERE id = ? AND status = ?`, to, u.StartCount, rem, raw, nextSync, now, id, o.status)
+		if err != nil {
+			return "", internal("update order status", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return o.status, errChanged
+		}
+		return to, nil
+	case StatusCompleted:
+		remains = 0
+	case StatusPartial:
+		if !u.HasRemains {
 			remains = 0
-		case StatusPartial:
-			if !u.HasRemains {
-				remains = 0
-			}
-		case StatusCancelled, StatusFailed, StatusRefunded:
-			remains = o.units
-		default:
-			return Errorf(Internal, "unexpected status %q", u.Status)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE orders SET start_count = ?, upstream_status = ? WHERE id = ?`,
-			u.StartCount, truncateText(u.Raw, 64), id); err != nil {
-			return internal("update order status", err)
-		}
-		refund := int64(0)
-		switch u.Status {
-		case StatusPartial:
-			refund = PartialRefund(o.charge, remains, o.units)
-		case StatusCancelled, StatusFailed, StatusRefunded:
-			refund = o.charge
-		}
-		status = u.Status
-		return settle(ctx, tx, o, u.Status, refund, &remains, "", "provider reported "+u.Status, now)
-	})
-	return status, err
+	case StatusCancelled, StatusFailed, StatusRefunded:
+		remains = o.units
+	default:
+		return "", Errorf(Internal, "unexpected status %q", u.Status)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET start_count = ?, upstream_status = ? WHERE id = ?`,
+		u.StartCount, raw, id); err != nil {
+		return "", internal("update order status", err)
+	}
+	refund := int64(0)
+	switch u.Status {
+	case StatusPartial:
+		refund = PartialRefund(o.charge, remains, o.units)
+	case StatusCancelled, StatusFailed, StatusRefunded:
+		refund = o.charge
+	}
+	if err := settle(ctx, tx, o, u.Status, refund, &remains, "", "provider reported "+u.Status, now); err != nil {
+		return o.status, err
+	}
+	return u.Status, nil
 }
 
 func truncateText(s string, n int) string {

@@ -1,0 +1,93 @@
+package worker
+
+import (
+	"context"
+	"sync"
+
+	"notpanel/store"
+	"notpanel/upstream"
+)
+
+// cancelBatch is how many open cancel requests one pass forwards.
+const cancelBatch = 1000
+
+// cancels forwards customers' cancels of orders already with a provider,
+// up to 100 per call.
+func (w *Worker) cancels(stop, work context.Context, wg *sync.WaitGroup) {
+	jobs, err := w.cfg.DB.DueCancels(work, w.now().Unix(), cancelBatch)
+	if err != nil {
+		w.log.Error().Err(err).Msg("list due cancels")
+		return
+	}
+	groups, providers := byProvider(jobs, func(j store.CancelJob) store.Provider { return j.Provider })
+	for pid, group := range groups {
+		for _, chunk := range chunks(group, perCall) {
+			release, ok := w.slot(stop, pid)
+			if !ok {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer release()
+				w.cancelChunk(work, providers[pid], chunk)
+			}()
+		}
+	}
+}
+
+func (w *Worker) cancelChunk(ctx context.Context, p store.Provider, jobs []store.CancelJob) {
+	log := w.log.With().Str("provider", p.Name).Logger()
+	ids := make([]string, len(jobs))
+	orderIDs := make([]string, len(jobs))
+	for i, j := range jobs {
+		ids[i], orderIDs[i] = j.UpstreamID, j.OrderID
+	}
+	if err := w.cfg.DB.CancelsSent(ctx, orderIDs); err != nil {
+		log.Error().Err(err).Msg("mark cancels sent")
+		return
+	}
+	answers, err := w.client(p).Cancels(ctx, ids)
+	if err != nil {
+		if upstream.ClassOf(err) == upstream.Account {
+			w.pause(ctx, p, err)
+		} else {
+			log.Warn().Err(err).Int("orders", len(ids)).Msg("cancel call failed; will retry")
+		}
+		w.deferCancels(ctx, orderIDs, err.Error())
+		return
+	}
+	var unanswered []string
+	for _, j := range jobs {
+		refusal, ok := answers[j.UpstreamID]
+		switch {
+		case !ok:
+			unanswered = append(unanswered, j.OrderID)
+		case refusal == "":
+			if h := w.cfg.Hooks.AfterCancel; h != nil {
+				h(j.OrderID)
+			}
+			if err := w.cfg.DB.CancelAccepted(ctx, j.OrderID); err != nil {
+				log.Error().Err(err).Str("order", j.OrderID).Msg("record accepted cancel")
+			} else {
+				log.Info().Str("order", j.OrderID).Msg("cancelled at the provider; refunded")
+			}
+		default:
+			if err := w.cfg.DB.CancelRefused(ctx, j.OrderID, refusal); err != nil {
+				log.Error().Err(err).Str("order", j.OrderID).Msg("record refused cancel")
+			} else {
+				log.Info().Str("order", j.OrderID).Str("reason", refusal).Msg("provider refused the cancel")
+			}
+		}
+	}
+	w.deferCancels(ctx, unanswered, "provider did not answer for this order")
+}
+
+func (w *Worker) deferCancels(ctx context.Context, orderIDs []string, note string) {
+	if len(orderIDs) == 0 {
+		return
+	}
+	if err := w.cfg.DB.DeferCancels(ctx, orderIDs, w.at(w.backoff(0, retryBase, retryLimit)), note); err != nil {
+		w.log.Error().Err(err).Msg("defer cancels")
+	}
+}

@@ -1,0 +1,101 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"notpanel/store"
+	"notpanel/upstream"
+)
+
+// dispatchBatch is how many due orders one pass picks up.
+const dispatchBatch = 500
+
+// Dispatch retries back off from retryBase up to retryLimit.
+const (
+	retryBase  = 30 * time.Second
+	retryLimit = time.Hour
+)
+
+// dispatch sends due pending orders to their providers, each in its own
+// goroutine within the provider's call slots.
+func (w *Worker) dispatch(stop, work context.Context, wg *sync.WaitGroup) {
+	jobs, err := w.cfg.DB.DueDispatches(work, w.now().Unix(), dispatchBatch)
+	if err != nil {
+		w.log.Error().Err(err).Msg("list due dispatches")
+		return
+	}
+	for _, j := range jobs {
+		release, ok := w.slot(stop, j.Provider.ID)
+		if !ok {
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer release()
+			w.send(work, j)
+		}()
+	}
+}
+
+// send claims one order, calls the provider and records the outcome.
+func (w *Worker) send(ctx context.Context, j store.DispatchJob) {
+	log := w.log.With().Str("order", j.OrderID).Str("provider", j.Provider.Name).Logger()
+	claimed, err := w.cfg.DB.ClaimOrder(ctx, j.OrderID)
+	if err != nil || !claimed {
+		if err != nil {
+			log.Error().Err(err).Msg("claim order")
+		}
+		return
+	}
+	if h := w.cfg.Hooks.AfterClaim; h != nil {
+		h(j.OrderID)
+	}
+	o := upstream.Order{RequestID: j.OrderID, Service: j.ProviderService, Link: j.Link, Runs: j.Runs,
+		Interval: j.Interval, Extra: j.Extra}
+	switch j.Type {
+	case store.TypeDefault, store.TypeCommentLikes, store.TypePoll:
+		o.Quantity = j.Quantity
+	}
+	upstreamID, err := w.client(j.Provider).Add(ctx, o)
+	if err == nil {
+		if h := w.cfg.Hooks.AfterAdd; h != nil {
+			h(j.OrderID, upstreamID)
+		}
+		if err := w.cfg.DB.DispatchAccepted(ctx, j.OrderID, upstreamID, w.at(w.cfg.SyncInterval)); err != nil {
+			// The order stays claimed without an id: the next start parks it.
+			log.Error().Err(err).Str("upstream_id", upstreamID).Msg("record dispatch")
+			return
+		}
+		log.Info().Str("upstream_id", upstreamID).Msg("order sent")
+		return
+	}
+	var record error
+	switch upstream.ClassOf(err) {
+	case upstream.Permanent:
+		log.Warn().Err(err).Msg("provider refused the order; failed and refunded")
+		record = w.cfg.DB.DispatchFailed(ctx, j.OrderID, err.Error())
+	case upstream.Unknown:
+		log.Warn().Err(err).Msg("order may or may not have reached the provider; parked for review")
+		record = w.cfg.DB.ParkOrder(ctx, j.OrderID, err.Error())
+	case upstream.Account:
+		w.pause(ctx, j.Provider, err)
+		record = w.cfg.DB.DispatchRetry(ctx, j.OrderID, err.Error(), w.at(retryBase))
+	default:
+		if int(j.Attempts)+1 >= w.cfg.MaxAttempts {
+			reason := fmt.Sprintf("gave up after %d attempts: %v", j.Attempts+1, err)
+			log.Warn().Err(err).Msg("order failed after repeated temporary errors; refunded")
+			record = w.cfg.DB.DispatchFailed(ctx, j.OrderID, reason)
+			break
+		}
+		delay := w.backoff(int64(j.Attempts), retryBase, retryLimit)
+		log.Info().Err(err).Dur("retry_in", delay).Msg("dispatch failed; will retry")
+		record = w.cfg.DB.DispatchRetry(ctx, j.OrderID, err.Error(), w.at(delay))
+	}
+	if record != nil {
+		log.Error().Err(record).Msg("record dispatch failure")
+	}
+}

@@ -1,0 +1,109 @@
+package worker
+
+import (
+	"context"
+	"sync"
+
+	"notpanel/store"
+	"notpanel/upstream"
+)
+
+// refillBatch is how many due refills one pass handles.
+const refillBatch = 1000
+
+// refills sends new refills to providers and asks about those under way.
+func (w *Worker) refills(stop, work context.Context, wg *sync.WaitGroup) {
+	jobs, err := w.cfg.DB.DueRefills(work, w.now().Unix(), refillBatch)
+	if err != nil {
+		w.log.Error().Err(err).Msg("list due refills")
+		return
+	}
+	var asks []store.RefillJob
+	for _, j := range jobs {
+		if j.UpstreamRefillID != "" {
+			asks = append(asks, j)
+			continue
+		}
+		release, ok := w.slot(stop, j.Provider.ID)
+		if !ok {
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer release()
+			w.sendRefill(work, j)
+		}()
+	}
+	groups, providers := byProvider(asks, func(j store.RefillJob) store.Provider { return j.Provider })
+	for pid, group := range groups {
+		for _, chunk := range chunks(group, perCall) {
+			release, ok := w.slot(stop, pid)
+			if !ok {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer release()
+				w.askRefills(work, providers[pid], chunk)
+			}()
+		}
+	}
+}
+
+func (w *Worker) sendRefill(ctx context.Context, j store.RefillJob) {
+	log := w.log.With().Str("refill", j.RefillID).Str("provider", j.Provider.Name).Logger()
+	id, err := w.client(j.Provider).Refill(ctx, j.OrderUpstreamID)
+	var record error
+	switch {
+	case err == nil:
+		record = w.cfg.DB.RefillUpdate(ctx, j.RefillID, id, "", "", w.at(w.cfg.SyncInterval))
+		log.Info().Str("upstream_refill", id).Msg("refill sent")
+	case upstream.ClassOf(err) == upstream.Permanent:
+		log.Info().Err(err).Msg("provider refused the refill")
+		record = w.cfg.DB.DeferRefill(ctx, j.RefillID, 0, err.Error(), true)
+	case upstream.ClassOf(err) == upstream.Account:
+		w.pause(ctx, j.Provider, err)
+		record = w.cfg.DB.DeferRefill(ctx, j.RefillID, w.at(retryBase), err.Error(), false)
+	default:
+		log.Warn().Err(err).Msg("refill call failed; will retry")
+		record = w.cfg.DB.DeferRefill(ctx, j.RefillID, w.at(w.backoff(0, retryBase, retryLimit)), err.Error(), false)
+	}
+	if record != nil {
+		log.Error().Err(record).Msg("record refill")
+	}
+}
+
+func (w *Worker) askRefills(ctx context.Context, p store.Provider, jobs []store.RefillJob) {
+	ids := make([]string, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.UpstreamRefillID
+	}
+	answers, err := w.client(p).RefillStatuses(ctx, ids)
+	if err != nil && upstream.ClassOf(err) == upstream.Account {
+		w.pause(ctx, p, err)
+	}
+	for _, j := range jobs {
+		a, ok := answers[j.UpstreamRefillID]
+		var record error
+		switch {
+		case err != nil || !ok || a.Err != "":
+			note := "provider did not report this refill"
+			if err != nil {
+				note = err.Error()
+			} else if a.Err != "" {
+				note = a.Err
+			}
+			record = w.cfg.DB.DeferRefill(ctx, j.RefillID, w.at(w.backoff(1, w.cfg.SyncInterval, retryLimit)), note, false)
+		default:
+			if a.Status == "" {
+				w.log.Warn().Str("refill", j.RefillID).Str("upstream_status", a.Raw).Msg("provider sent a refill status notpanel does not know")
+			}
+			record = w.cfg.DB.RefillUpdate(ctx, j.RefillID, "", a.Status, a.Raw, w.at(w.cfg.SyncInterval))
+		}
+		if record != nil {
+			w.log.Error().Err(record).Str("refill", j.RefillID).Msg("record refill status")
+		}
+	}
+}

@@ -1,0 +1,117 @@
+package worker
+
+import (
+	"context"
+	"sync"
+
+	"notpanel/store"
+	"notpanel/upstream"
+)
+
+// syncBatch is how many due orders one pass asks about; providers are
+// asked about up to 100 at a time.
+const (
+	syncBatch = 5000
+	perCall   = 100
+)
+
+// byProvider groups jobs by their provider.
+func byProvider[J any](jobs []J, provider func(J) store.Provider) (map[int64][]J, map[int64]store.Provider) {
+	groups := map[int64][]J{}
+	providers := map[int64]store.Provider{}
+	for _, j := range jobs {
+		p := provider(j)
+		groups[p.ID] = append(groups[p.ID], j)
+		providers[p.ID] = p
+	}
+	return groups, providers
+}
+
+// syncs asks providers about orders whose status is due and applies the
+// answers.
+func (w *Worker) syncs(stop, work context.Context, wg *sync.WaitGroup) {
+	jobs, err := w.cfg.DB.DueSyncs(work, w.now().Unix(), syncBatch)
+	if err != nil {
+		w.log.Error().Err(err).Msg("list due syncs")
+		return
+	}
+	groups, providers := byProvider(jobs, func(j store.SyncJob) store.Provider { return j.Provider })
+	for pid, group := range groups {
+		for _, chunk := range chunks(group, perCall) {
+			release, ok := w.slot(stop, pid)
+			if !ok {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer release()
+				w.syncChunk(work, providers[pid], chunk)
+			}()
+		}
+	}
+}
+
+func (w *Worker) syncChunk(ctx context.Context, p store.Provider, jobs []store.SyncJob) {
+	log := w.log.With().Str("provider", p.Name).Logger()
+	ids := make([]string, len(jobs))
+	ours := make(map[string]string, len(jobs)) // upstream id → order id
+	for i, j := range jobs {
+		ids[i] = j.UpstreamID
+		ours[j.UpstreamID] = j.OrderID
+	}
+	answers, err := w.client(p).Statuses(ctx, ids)
+	if err != nil {
+		if upstream.ClassOf(err) == upstream.Account {
+			w.pause(ctx, p, err)
+		} else {
+			log.Warn().Err(err).Int("orders", len(ids)).Msg("status call failed; will retry")
+		}
+		w.deferSyncs(ctx, jobs, err.Error())
+		return
+	}
+	var updates []store.StatusUpdate
+	var missing []store.SyncJob
+	for _, j := range jobs {
+		a, ok := answers[j.UpstreamID]
+		if !ok || a.Err != "" {
+			if ok {
+				log.Warn().Str("order", j.OrderID).Str("upstream_id", j.UpstreamID).Str("error", a.Err).Msg("provider answered an error for this order")
+			}
+			missing = append(missing, j)
+			continue
+		}
+		if a.Status == "" {
+			log.Warn().Str("order", j.OrderID).Str("upstream_status", a.Raw).
+				Msg("provider sent a status notpanel does not know; the order keeps its status, the text is shown in order show")
+		}
+		updates = append(updates, store.StatusUpdate{OrderID: ours[j.UpstreamID], UpstreamStatus: store.UpstreamStatus{
+			Status: a.Status, Raw: a.Raw, StartCount: a.StartCount, Remains: a.Remains, HasRemains: a.HasRemains}})
+	}
+	if len(updates) > 0 {
+		after, err := w.cfg.DB.ApplyStatuses(ctx, updates, w.at(w.cfg.SyncInterval))
+		if err != nil {
+			log.Error().Err(err).Msg("apply statuses")
+		}
+		for i, st := range after {
+			if store.Terminal(st) && st != "" {
+				log.Info().Str("order", updates[i].OrderID).Str("status", st).Msg("order ended")
+			}
+		}
+	}
+	w.deferSyncs(ctx, missing, "provider did not report this order")
+}
+
+func (w *Worker) deferSyncs(ctx context.Context, jobs []store.SyncJob, note string) {
+	if len(jobs) == 0 {
+		return
+	}
+	ids := make([]string, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.OrderID
+	}
+	next := w.at(w.backoff(1, w.cfg.SyncInterval, retryLimit))
+	if err := w.cfg.DB.DeferSyncs(ctx, ids, next, note); err != nil {
+		w.log.Error().Err(err).Msg("defer status sync")
+	}
+}

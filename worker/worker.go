@@ -1,0 +1,209 @@
+// Package worker fulfils orders in the background: it sends pending orders
+// to their providers, forwards customers' cancels, asks providers how their
+// orders are doing and applies what they say (refunds included), and runs
+// refills. All its state is in the database; it can be stopped at any point
+// and started again.
+package worker
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"notpanel/store"
+	"notpanel/upstream"
+)
+
+// Config tunes the worker; zero fields take the defaults.
+type Config struct {
+	DB  *store.DB
+	Log zerolog.Logger
+	// Now is the clock (time.Now).
+	Now func() time.Time
+	// Jitter returns a number in [0, 1) that spreads retries (math/rand).
+	Jitter func() float64
+	// Interval is how often the worker looks for work (2 s).
+	Interval time.Duration
+	// SyncInterval is how soon an in-flight order or refill is asked about
+	// again (60 s); failures back off beyond it.
+	SyncInterval time.Duration
+	// PerProvider caps the calls in flight to one provider (4).
+	PerProvider int
+	// CallTimeout bounds one call to a provider (30 s).
+	CallTimeout time.Duration
+	// MaxAttempts is how often a dispatch that keeps failing for a reason
+	// that may pass is tried before the order fails with a refund (20).
+	MaxAttempts int
+	// Hooks are called between the steps of the work, for tests that stop
+	// the process there.
+	Hooks Hooks
+}
+
+// Hooks are called at the points where a crash is most delicate.
+type Hooks struct {
+	// AfterClaim runs when an order is claimed, before the provider is called.
+	AfterClaim func(orderID string)
+	// AfterAdd runs when the provider accepted an order, before its id is
+	// recorded.
+	AfterAdd func(orderID, upstreamID string)
+	// AfterCancel runs when the provider accepted a cancel, before the
+	// refund is recorded.
+	AfterCancel func(orderID string)
+}
+
+// Worker is the background fulfilment loop.
+type Worker struct {
+	cfg Config
+	log zerolog.Logger
+
+	mu      sync.Mutex
+	clients map[int64]clientEntry   // by provider id
+	slots   map[int64]chan struct{} // per-provider call slots
+}
+
+type clientEntry struct {
+	p store.Provider
+	c *upstream.Client
+}
+
+// New returns a worker; Run starts it.
+func New(cfg Config) *Worker {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Jitter == nil {
+		cfg.Jitter = rand.Float64
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = 2 * time.Second
+	}
+	if cfg.SyncInterval <= 0 {
+		cfg.SyncInterval = time.Minute
+	}
+	if cfg.PerProvider <= 0 {
+		cfg.PerProvider = 4
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = upstream.DefaultTimeout
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 20
+	}
+	return &Worker{cfg: cfg, log: cfg.Log.With().Str("component", "worker").Logger(),
+		clients: map[int64]clientEntry{}, slots: map[int64]chan struct{}{}}
+}
+
+// Run recovers dispatches cut short by a previous stop, then works every
+// Interval until ctx is cancelled. A pass under way when ctx ends is
+// finished (its calls are bounded by CallTimeout) so that no outcome is
+// lost; Run returns after it.
+func (w *Worker) Run(ctx context.Context) error {
+	parked, released, err := w.cfg.DB.RecoverDispatches(context.WithoutCancel(ctx))
+	if err != nil {
+		return err
+	}
+	if parked > 0 {
+		w.log.Warn().Int("orders", parked).Msg("dispatches interrupted by the last stop parked for review: see notpanel order list --review")
+	}
+	if released > 0 {
+		w.log.Info().Int("orders", released).Msg("dispatches interrupted by the last stop will be resent (notpanel providers dedupe by request_id)")
+	}
+	w.log.Info().Dur("interval", w.cfg.Interval).Dur("sync_interval", w.cfg.SyncInterval).Msg("worker started")
+	t := time.NewTicker(w.cfg.Interval)
+	defer t.Stop()
+	for {
+		w.Tick(ctx)
+		select {
+		case <-ctx.Done():
+			w.log.Info().Msg("worker stopped")
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Tick does one pass over every kind of work and returns when its calls are
+// done. Once ctx is cancelled no new call starts, but calls in flight finish
+// and their outcomes are recorded.
+func (w *Worker) Tick(ctx context.Context) {
+	work := context.WithoutCancel(ctx)
+	var wg sync.WaitGroup
+	for _, step := range []func(stop, work context.Context, wg *sync.WaitGroup){w.dispatch, w.cancels, w.syncs, w.refills} {
+		if ctx.Err() != nil {
+			break
+		}
+		step(ctx, work, &wg)
+	}
+	wg.Wait()
+}
+
+func (w *Worker) now() time.Time { return w.cfg.Now() }
+
+// client returns the client for p, rebuilt when the operator changed it.
+func (w *Worker) client(p store.Provider) *upstream.Client {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if e, ok := w.clients[p.ID]; ok && e.p.URL == p.URL && e.p.APIKey == p.APIKey && e.p.Dialect == p.Dialect {
+		return e.c
+	}
+	c := upstream.New(p, w.cfg.CallTimeout)
+	w.clients[p.ID] = clientEntry{p: p, c: c}
+	return c
+}
+
+// slot waits for a free call slot of provider id; release it when done. It
+// returns false when stop ended first.
+func (w *Worker) slot(stop context.Context, id int64) (release func(), ok bool) {
+	w.mu.Lock()
+	s, found := w.slots[id]
+	if !found {
+		s = make(chan struct{}, w.cfg.PerProvider)
+		w.slots[id] = s
+	}
+	w.mu.Unlock()
+	select {
+	case s <- struct{}{}:
+		return func() { <-s }, true
+	case <-stop.Done():
+		return nil, false
+	}
+}
+
+// backoff is how long to wait before attempt n+1 (n ≥ 0 failures so far):
+// base doubling up to limit, spread by ±20 % so that retries do not bunch.
+func (w *Worker) backoff(n int64, base, limit time.Duration) time.Duration {
+	d := base
+	for i := int64(0); i < n && d < limit; i++ {
+		d *= 2
+	}
+	d = min(d, limit)
+	return time.Duration(float64(d) * (0.8 + 0.4*w.cfg.Jitter()))
+}
+
+// at is the unix second d from now.
+func (w *Worker) at(d time.Duration) int64 { return w.now().Add(d).Unix() }
+
+// pause stops calling a provider that refused our account.
+func (w *Worker) pause(ctx context.Context, p store.Provider, err error) {
+	w.log.Error().Str("provider", p.Name).Err(err).
+		Msg("provider refused our account; paused until the operator fixes it and runs notpanel provider resume")
+	if perr := w.cfg.DB.PauseProvider(ctx, p.ID, err.Error()); perr != nil {
+		w.log.Error().Err(perr).Str("provider", p.Name).Msg("pause provider")
+	}
+}
+
+// chunks splits n items into groups of at most size.
+func chunks[T any](items []T, size int) [][]T {
+	var out [][]T
+	for len(items) > size {
+		out = append(out, items[:size])
+		items = items[size:]
+	}
+	if len(items) > 0 {
+		out = append(out, items)
+	}
+	return out
+}
