@@ -3,8 +3,8 @@ package store_test
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+	"strconv"
 	"sync/atomic"
 	"testing"
 
@@ -163,4 +163,4 @@ func wantErr(t *testing.T, err error, code store.Code, msg string) {
 	}
 }
 
-func isErr(err, target error) bool { return errors.Is(err, target) }
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
