@@ -1,0 +1,258 @@
+package store_test
+
+import (
+	"fmt"
+	"maps"
+	"sync/atomic"
+	"testing"
+
+	"notpanel/store"
+	"notpanel/store/storetest"
+)
+
+var upstreamSeq atomic.Int64
+
+// dispatch claims a pending order and records the provider's acceptance, so
+// that it is processing with an upstream id, as after a real dispatch.
+func (f *fixture) dispatch(t *testing.T, id string) string {
+	t.Helper()
+	if ok, err := f.db.ClaimOrder(ctx, id); err != nil || !ok {
+		t.Fatalf("ClaimOrder(%s) = %v, %v", id, ok, err)
+	}
+	up := fmt.Sprint(1000 + upstreamSeq.Add(1))
+	if err := f.db.DispatchAccepted(ctx, id, up, 0); err != nil {
+		t.Fatalf("DispatchAccepted(%s): %v", id, err)
+	}
+	return up
+}
+
+func TestDueDispatches(t *testing.T) {
+	f := newFixture(t, 100_000_000)
+	due := f.add(t, f.acct.ID, store.TypeDefault, 100)
+	comments, err := f.db.PlaceOrder(ctx, f.acct.ID, store.OrderInput{ServiceID: f.svc[store.TypeComments].ID,
+		RequestID: "c", Link: "https://x.example/p", Comments: "one\ntwo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := f.add(t, f.acct.ID, store.TypeDefault, 100)
+	f.exec(t, `UPDATE orders SET next_at = 500 WHERE id = ?`, later)
+	claimed := f.add(t, f.acct.ID, store.TypeDefault, 100)
+	f.exec(t, `UPDATE orders SET claimed_at = 1 WHERE id = ?`, claimed)
+	parked := f.add(t, f.acct.ID, store.TypeDefault, 100)
+	f.exec(t, `UPDATE orders SET review = 'check' WHERE id = ?`, parked)
+	f.cancel(t, f.acct.ID, f.add(t, f.acct.ID, store.TypeDefault, 100))
+	f.dispatch(t, f.add(t, f.acct.ID, store.TypeDefault, 100))
+	paused := storetest.Provider(t, f.db, "slow")
+	svc, err := f.db.AddService(ctx, store.Service{Name: "S", Category: "C", Type: store.TypeDefault, Rate: 1, Min: 1, Max: 10, ProviderService: "9"}, "slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.PlaceOrder(ctx, f.acct.ID, store.OrderInput{ServiceID: svc.ID, RequestID: "slow", Link: "https://x.example", Quantity: "5"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.PauseProvider(ctx, paused.ID, "key refused"); err != nil {
+		t.Fatal(err)
+	}
+
+	jobs, err := f.db.DueDispatches(ctx, 100, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, j := range jobs {
+		got = append(got, j.OrderID)
+	}
+	if fmt.Sprint(got) != fmt.Sprint([]string{due, comments}) {
+		t.Fatalf("DueDispatches = %v, want [%s %s]", got, due, comments)
+	}
+	j := jobs[1]
+	if j.Type != store.TypeComments || j.Quantity != 2 || j.Link != "https://x.example/p" || j.ProviderService != "100" ||
+		j.Provider.Name != "upstream" || j.Provider.APIKey != "upstream-key" || !maps.Equal(j.Extra, map[string]string{"comments": "one\ntwo"}) {
+		t.Errorf("job = %+v", j)
+	}
+	if jobs, _ := f.db.DueDispatches(ctx, 100, 1); len(jobs) != 1 {
+		t.Errorf("limit 1 gave %d jobs", len(jobs))
+	}
+	if jobs, _ := f.db.DueDispatches(ctx, 500, 10); len(jobs) != 3 {
+		t.Errorf("at next_at the deferred order is due too: got %d jobs, want 3", len(jobs))
+	}
+}
+
+func TestClaimOrder(t *testing.T) {
+	f := newFixture(t, 10_000_000)
+	id := f.add(t, f.acct.ID, store.TypeDefault, 100)
+	if ok, err := f.db.ClaimOrder(ctx, id); err != nil || !ok {
+		t.Fatalf("first claim = %v, %v", ok, err)
+	}
+	if ok, err := f.db.ClaimOrder(ctx, id); err != nil || ok {
+		t.Errorf("second claim = %v, %v; want false", ok, err)
+	}
+	if o := f.order(t, id); !o.Claimed || o.ProviderID == 0 || o.Status != store.StatusPending {
+		t.Errorf("claimed order = %+v", o)
+	}
+	cancelled := f.add(t, f.acct.ID, store.TypeDefault, 100)
+	f.cancel(t, f.acct.ID, cancelled)
+	if ok, err := f.db.ClaimOrder(ctx, cancelled); err != nil || ok {
+		t.Errorf("claim of a cancelled order = %v, %v; want false", ok, err)
+	}
+	_, err := f.db.ClaimOrder(ctx, store.NewID(store.PrefixOrder))
+	wantErr(t, err, store.NotFound, "Order not found")
+	storetest.Audit(t, f.db)
+}
+
+// A customer who cancelled while the dispatch was failing gets cancelled
+// and refunded once, whichever way the dispatch ends.
+func TestDispatchOutcomes(t *testing.T) {
+	tests := []struct {
+		name           string
+		cancelFirst    bool
+		outcome        func(f *fixture, id string) error
+		wantStatus     string
+		wantRefund     bool
+		wantClaimed    bool
+		wantProcessing bool
+	}{
+		{"Accepted", false, func(f *fixture, id string) error { return f.db.DispatchAccepted(ctx, id, "77", 60) },
+			store.StatusProcessing, false, true, true},
+		{"Retry", false, func(f *fixture, id string) error { return f.db.DispatchRetry(ctx, id, "timeout", 60) },
+			store.StatusPending, false, false, false},
+		{"Failed", false, func(f *fixture, id string) error { return f.db.DispatchFailed(ctx, id, "bad link") },
+			store.StatusFailed, true, true, false},
+		{"AcceptedAfterCancel", true, func(f *fixture, id string) error { return f.db.DispatchAccepted(ctx, id, "77", 60) },
+			store.StatusProcessing, false, true, true},
+		{"RetryAfterCancel", true, func(f *fixture, id string) error { return f.db.DispatchRetry(ctx, id, "timeout", 60) },
+			store.StatusCancelled, true, true, false},
+		{"FailedAfterCancel", true, func(f *fixture, id string) error { return f.db.DispatchFailed(ctx, id, "bad link") },
+			store.StatusCancelled, true, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, 10_000_000)
+			id := f.add(t, f.acct.ID, store.TypeDefault, 100)
+			if ok, err := f.db.ClaimOrder(ctx, id); !ok || err != nil {
+				t.Fatal(ok, err)
+			}
+			if tt.cancelFirst {
+				if err := f.cancel(t, f.acct.ID, id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := tt.outcome(f, id); err != nil {
+				t.Fatalf("outcome: %v", err)
+			}
+			o := f.order(t, id)
+			if o.Status != tt.wantStatus || o.Claimed != tt.wantClaimed {
+				t.Errorf("order %s claimed %v, want %s claimed %v", o.Status, o.Claimed, tt.wantStatus, tt.wantClaimed)
+			}
+			wantBalance := int64(10_000_000 - 90_000)
+			if tt.wantRefund {
+				wantBalance = 10_000_000
+			}
+			if got := f.balance(t, f.acct.ID); got != wantBalance {
+				t.Errorf("balance = %d, want %d", got, wantBalance)
+			}
+			if tt.wantProcessing && (o.UpstreamID != "77" || o.NextAt != 60) {
+				t.Errorf("accepted order = %+v, want upstream 77 due at 60", o)
+			}
+			if tt.name == "Retry" && (o.Attempts != 1 || o.NextAt != 60 || o.Reason != "timeout" || o.ProviderID != 0) {
+				t.Errorf("released order = %+v, want attempt 1 due at 60", o)
+			}
+			if tt.name == "Failed" && o.Reason != "bad link" {
+				t.Errorf("reason = %q, want the provider's", o.Reason)
+			}
+			// Whatever the worker does next with this order, no second refund.
+			f.db.DispatchFailed(ctx, id, "again")
+			f.db.DispatchRetry(ctx, id, "again", 0)
+			f.db.ClaimOrder(ctx, id)
+			if n := f.refunds(t, id); n > 1 {
+				t.Errorf("%d refund rows", n)
+			}
+			f.checkLedger(t, f.acct.ID)
+			storetest.Audit(t, f.db)
+		})
+	}
+}
+
+func TestDispatchGuards(t *testing.T) {
+	f := newFixture(t, 10_000_000)
+	unclaimed := f.add(t, f.acct.ID, store.TypeDefault, 100)
+	err := f.db.DispatchAccepted(ctx, unclaimed, "5", 0)
+	wantErr(t, err, store.Conflict, "order changed meanwhile")
+	err = f.db.DispatchRetry(ctx, unclaimed, "x", 0)
+	wantErr(t, err, store.Conflict, "order changed meanwhile")
+	err = f.db.ParkOrder(ctx, unclaimed, "x")
+	wantErr(t, err, store.Conflict, "order changed meanwhile")
+
+	accepted := f.add(t, f.acct.ID, store.TypeDefault, 100)
+	up := f.dispatch(t, accepted)
+	err = f.db.DispatchAccepted(ctx, accepted, "6", 0)
+	wantErr(t, err, store.Conflict, "order changed meanwhile")
+	err = f.db.DispatchFailed(ctx, accepted, "late failure")
+	wantErr(t, err, store.Conflict, "order changed meanwhile")
+	if o := f.order(t, accepted); o.Status != store.StatusProcessing || o.UpstreamID != up {
+		t.Errorf("accepted order = %+v, want it left processing", o)
+	}
+
+	claimed := f.add(t, f.acct.ID, store.TypeDefault, 100)
+	f.db.ClaimOrder(ctx, claimed)
+	err = f.db.DispatchAccepted(ctx, claimed, "", 0)
+	wantErr(t, err, store.Invalid, "empty upstream id")
+	for _, call := range []func(id string) error{
+		func(id string) error { return f.db.DispatchRetry(ctx, id, "", 0) },
+		func(id string) error { return f.db.DispatchFailed(ctx, id, "") },
+	} {
+		wantErr(t, call(store.NewID(store.PrefixOrder)), store.NotFound, "Order not found")
+	}
+	storetest.Audit(t, f.db)
+}
+
+func TestParkAndRecoverDispatches(t *testing.T) {
+	f := newFixture(t, 10_000_000)
+	np, err := f.db.AddProvider(ctx, store.Provider{Name: "np", URL: "https://np.example/api/v2", APIKey: "k", Dialect: store.DialectNotpanel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	npSvc, err := f.db.AddService(ctx, store.Service{Name: "N", Category: "C", Type: store.TypeDefault, Rate: 1000, Min: 1, Max: 100, ProviderService: "3"}, np.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	classic := f.add(t, f.acct.ID, store.TypeDefault, 100)
+	f.db.ClaimOrder(ctx, classic)
+	resendable, err := f.db.PlaceOrder(ctx, f.acct.ID, store.OrderInput{ServiceID: npSvc.ID, RequestID: "np", Link: "https://x.example", Quantity: "10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.db.ClaimOrder(ctx, resendable)
+	parked := f.add(t, f.acct.ID, store.TypeDefault, 100)
+	f.db.ClaimOrder(ctx, parked)
+	if err := f.db.ParkOrder(ctx, parked, "timeout after send"); err != nil {
+		t.Fatal(err)
+	}
+	untouched := f.add(t, f.acct.ID, store.TypeDefault, 100)
+
+	p, r, err := f.db.RecoverDispatches(ctx)
+	if err != nil || p != 1 || r != 1 {
+		t.Fatalf("RecoverDispatches = %d parked, %d released, %v; want 1, 1", p, r, err)
+	}
+	for id, want := range map[string]struct {
+		claimed bool
+		review  string
+	}{
+		classic:    {true, "dispatch interrupted: the provider may or may not have this order"},
+		resendable: {false, ""},
+		parked:     {true, "timeout after send"},
+		untouched:  {false, ""},
+	} {
+		if o := f.order(t, id); o.Claimed != want.claimed || o.Review != want.review || o.Status != store.StatusPending {
+			t.Errorf("%s: claimed %v review %q status %s; want claimed %v review %q", id, o.Claimed, o.Review, o.Status, want.claimed, want.review)
+		}
+	}
+	list, err := f.db.ListOrders(ctx, store.OrderFilter{Review: true})
+	if err != nil || len(list) != 2 {
+		t.Errorf("orders for review = %d, %v; want 2", len(list), err)
+	}
+	if p, r, _ := f.db.RecoverDispatches(ctx); p != 0 || r != 0 {
+		t.Errorf("second RecoverDispatches = %d, %d; want nothing to do", p, r)
+	}
+	storetest.Audit(t, f.db)
+}
