@@ -102,6 +102,13 @@ func TestBackupFailsCleanly(t *testing.T) {
 	if err := f.db.Backup(ctx, missingDir); err == nil {
 		t.Errorf("Backup into a missing directory succeeded")
 	}
+	notADir := filepath.Join(dir, "file")
+	os.WriteFile(notADir, nil, 0o600)
+	err := f.db.Backup(ctx, filepath.Join(notADir, "x.db"))
+	if store.ErrorCode(err) != store.Invalid {
+		t.Errorf("Backup under a regular file: err = %v, want invalid", err)
+	}
+	os.Remove(notADir)
 	// A stale partial file from a crashed backup does not get in the way.
 	path := filepath.Join(dir, "b.db")
 	if err := os.WriteFile(filepath.Join(dir, ".b.db.partial"), []byte("junk"), 0o600); err != nil {

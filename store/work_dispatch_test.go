@@ -256,3 +256,46 @@ func TestParkAndRecoverDispatches(t *testing.T) {
 	}
 	storetest.Audit(t, f.db)
 }
+
+// A cancel queued while the order was claimed is applied when the order is
+// next claimed: cancelled and refunded instead of sent.
+func TestClaimAppliesQueuedCancel(t *testing.T) {
+	f := newFixture(t, 10_000_000)
+	np, err := f.db.AddProvider(ctx, store.Provider{Name: "np", URL: "https://np.example/api/v2", APIKey: "k", Dialect: store.DialectNotpanel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := addService(t, f, store.Service{Name: "N", Rate: 1_000_000, Min: 1, Max: 100})
+	f.exec(t, `UPDATE services SET provider_id = ? WHERE id = ?`, np.ID, svc.ID)
+	id, err := f.db.PlaceOrder(ctx, f.acct.ID, store.OrderInput{ServiceID: svc.ID, RequestID: "np", Link: "https://x.example", Quantity: "10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.db.ClaimOrder(ctx, id)
+	if err := f.cancel(t, f.acct.ID, id); err != nil { // queued: the order is claimed
+		t.Fatal(err)
+	}
+	if _, released, _ := f.db.RecoverDispatches(ctx); released != 1 { // the process restarted
+		t.Fatalf("released %d, want 1", released)
+	}
+	if got := f.balance(t, f.acct.ID); got != 10_000_000-10_000 {
+		t.Fatalf("balance = %d before the claim, want the charge still held", got)
+	}
+	ok, err := f.db.ClaimOrder(ctx, id)
+	if err != nil || ok {
+		t.Fatalf("ClaimOrder = %v, %v; want false (cancelled instead)", ok, err)
+	}
+	if o := f.order(t, id); o.Status != store.StatusCancelled {
+		t.Errorf("status = %s, want cancelled", o.Status)
+	}
+	if req, _, _ := f.db.CancelRequestFor(ctx, id); req.Status != "accepted" {
+		t.Errorf("cancel request = %+v, want accepted", req)
+	}
+	if got := f.balance(t, f.acct.ID); got != 10_000_000 {
+		t.Errorf("balance = %d, want 10000000", got)
+	}
+	if ok, _ := f.db.ClaimOrder(ctx, id); ok || f.refunds(t, id) != 1 {
+		t.Errorf("a second claim sent or refunded again")
+	}
+	storetest.Audit(t, f.db)
+}
