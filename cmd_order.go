@@ -11,10 +11,11 @@ import (
 )
 
 type orderCmd struct {
-	List   orderListCmd   `cmd:"" help:"List orders, newest first."`
-	Show   orderShowCmd   `cmd:"" help:"Show an order with its ledger rows and cancel request."`
-	Cancel orderCancelCmd `cmd:"" help:"Cancel orders exactly as a customer's cancel would; one result line per order."`
-	Refund orderRefundCmd `cmd:"" help:"Refund whatever of an order's charge is not refunded yet and mark it refunded; prints the amount."`
+	List    orderListCmd    `cmd:"" help:"List orders, newest first."`
+	Show    orderShowCmd    `cmd:"" help:"Show an order with its ledger rows and cancel request."`
+	Cancel  orderCancelCmd  `cmd:"" help:"Cancel orders exactly as a customer's cancel would; one result line per order."`
+	Refund  orderRefundCmd  `cmd:"" help:"Refund whatever of an order's charge is not refunded yet and mark it refunded; prints the amount."`
+	Resolve orderResolveCmd `cmd:"" help:"Settle an order parked for review (see order list --review)."`
 }
 
 func orderStatuses() []string {
@@ -45,6 +46,8 @@ type orderJSON struct {
 	StartCount string `json:"start_count"`
 	Remains    string `json:"remains"`
 	Reason     string `json:"reason,omitempty"`
+	Review     string `json:"review,omitempty"`
+	Upstream   string `json:"upstream_status,omitempty"`
 	Created    string `json:"created"`
 	Updated    string `json:"updated"`
 }
@@ -54,7 +57,8 @@ func toOrderJSON(o store.Order, user string) orderJSON {
 		Order: o.ID, Number: o.Number, User: user, AccountID: o.AccountID, Service: o.ServiceID, Link: o.Link,
 		Quantity: count(o.Quantity), Units: count(o.Units), Extra: o.Extra, Charge: store.FormatMoney(o.Charge),
 		Status: o.Status, Claimed: o.Claimed, UpstreamID: o.UpstreamID, StartCount: count(o.StartCount),
-		Remains: count(o.Remains), Reason: o.Reason, Created: when(o.Created), Updated: when(o.Updated),
+		Remains: count(o.Remains), Reason: o.Reason, Review: o.Review, Upstream: o.UpstreamStatus,
+		Created: when(o.Created), Updated: when(o.Updated),
 	}
 	if o.Runs > 0 {
 		r.Runs, r.Interval = count(o.Runs), count(o.Interval)
@@ -83,6 +87,7 @@ func (u *userNames) name(ctx context.Context, id int64) (string, error) {
 type orderListCmd struct {
 	User   string `placeholder:"USER" help:"Only this account's orders (name or id)."`
 	Status string `placeholder:"STATUS" help:"Only orders in this status: ${statuses}."`
+	Review bool   `help:"Only orders parked for the operator's review (dispatch outcome unknown); settle them with order resolve."`
 	Limit  int    `default:"100" placeholder:"N" help:"At most this many orders."`
 	JSON   bool   `name:"json" help:"Print a JSON array instead of a table."`
 }
@@ -98,7 +103,7 @@ func (c *orderListCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	f := store.OrderFilter{Status: c.Status, Limit: c.Limit}
+	f := store.OrderFilter{Status: c.Status, Review: c.Review, Limit: c.Limit}
 	if c.User != "" {
 		acc, err := db.FindAccount(ctx, c.User)
 		if err != nil {
@@ -189,7 +194,8 @@ func (c *orderShowCmd) Run(ctx context.Context, a *app) error {
 		{"runs:", row.Runs}, {"interval:", row.Interval}, {"units:", row.Units}, {"extra:", row.Extra},
 		{"charge:", row.Charge}, {"status:", row.Status}, {"claimed by worker:", yesNo(row.Claimed)},
 		{"upstream id:", row.UpstreamID}, {"start count:", row.StartCount}, {"remains:", row.Remains},
-		{"reason:", row.Reason}, {"created:", row.Created}, {"updated:", row.Updated},
+		{"provider status:", row.Upstream}, {"reason:", row.Reason}, {"needs review:", row.Review},
+		{"created:", row.Created}, {"updated:", row.Updated},
 	} {
 		if kv[1] != "" {
 			t.row(kv[0], kv[1])
@@ -285,5 +291,36 @@ func (c *orderRefundCmd) Run(ctx context.Context, a *app) error {
 	}
 	fmt.Fprintln(a.stdout, store.FormatMoney(amount))
 	fmt.Fprintf(a.stderr, "order %s refunded\n", c.Order)
+	return nil
+}
+
+type orderResolveCmd struct {
+	Order      string `arg:"" help:"Order id (ord_…) or number."`
+	Resend     bool   `xor:"how" help:"The provider does not have the order: send it again."`
+	Fail       bool   `xor:"how" help:"The provider does not have the order and it should not be sent: fail it with a full refund."`
+	UpstreamID string `xor:"how" name:"upstream-id" placeholder:"N" help:"The provider has the order under this id: record it and track it."`
+	Reason     string `help:"Reason stored with --fail."`
+}
+
+func (c *orderResolveCmd) Run(ctx context.Context, a *app) error {
+	if !c.Resend && !c.Fail && c.UpstreamID == "" {
+		return fmt.Errorf("say how: --resend, --fail or --upstream-id N")
+	}
+	db, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case c.Resend:
+		err = db.ResolveResend(ctx, c.Order)
+	case c.Fail:
+		err = db.ResolveFail(ctx, c.Order, c.Reason)
+	default:
+		err = db.ResolveUpstreamID(ctx, c.Order, c.UpstreamID, 0)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "order %s resolved\n", c.Order)
 	return nil
 }

@@ -6,11 +6,14 @@ import (
 	"net/url"
 
 	"notpanel/store"
+	"notpanel/upstream"
 )
 
 type providerCmd struct {
-	Add  providerAddCmd  `cmd:"" help:"Register an upstream provider; prints its id."`
-	List providerListCmd `cmd:"" help:"List providers (their API keys are never shown)."`
+	Add     providerAddCmd     `cmd:"" help:"Register an upstream provider; prints its id."`
+	List    providerListCmd    `cmd:"" help:"List providers (their API keys are never shown)."`
+	Balance providerBalanceCmd `cmd:"" help:"Ask a provider for our balance there."`
+	Resume  providerResumeCmd  `cmd:"" help:"Let the worker call a provider it paused (after it refused our key) again."`
 }
 
 type providerAddCmd struct {
@@ -41,6 +44,7 @@ type providerJSON struct {
 	URL     string `json:"url"`
 	Dialect string `json:"dialect"`
 	Status  string `json:"status"`
+	Paused  string `json:"paused_reason,omitempty"`
 	Created string `json:"created"`
 }
 
@@ -60,7 +64,8 @@ func (c *providerListCmd) Run(ctx context.Context, a *app) error {
 	rows := make([]providerJSON, 0, len(providers))
 	for _, p := range providers {
 		rows = append(rows, providerJSON{
-			ID: p.ID, Name: p.Name, URL: redactURL(p.URL), Dialect: p.Dialect, Status: p.Status, Created: when(p.Created),
+			ID: p.ID, Name: p.Name, URL: redactURL(p.URL), Dialect: p.Dialect, Status: p.Status, Paused: p.PausedReason,
+			Created: when(p.Created),
 		})
 	}
 	if c.JSON {
@@ -68,7 +73,11 @@ func (c *providerListCmd) Run(ctx context.Context, a *app) error {
 	}
 	t := newTable(a.stdout, "ID", "NAME", "URL", "DIALECT", "STATUS", "CREATED")
 	for _, r := range rows {
-		t.row(count(r.ID), r.Name, r.URL, r.Dialect, r.Status, r.Created)
+		status := r.Status
+		if r.Paused != "" {
+			status += " (" + r.Paused + ")"
+		}
+		t.row(count(r.ID), r.Name, r.URL, r.Dialect, status, r.Created)
 	}
 	return t.flush()
 }
@@ -81,4 +90,42 @@ func redactURL(s string) string {
 		return s
 	}
 	return u.Redacted()
+}
+
+type providerBalanceCmd struct {
+	Name string `arg:"" help:"Provider name or id."`
+}
+
+func (c *providerBalanceCmd) Run(ctx context.Context, a *app) error {
+	db, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	p, err := db.FindProvider(ctx, c.Name)
+	if err != nil {
+		return err
+	}
+	balance, currency, err := upstream.New(p, 0).Balance(ctx)
+	if err != nil {
+		return fmt.Errorf("provider %s: %w", p.Name, err)
+	}
+	fmt.Fprintf(a.stdout, "%s %s\n", store.FormatMoney(balance), currency)
+	return nil
+}
+
+type providerResumeCmd struct {
+	Name string `arg:"" help:"Provider name or id."`
+}
+
+func (c *providerResumeCmd) Run(ctx context.Context, a *app) error {
+	db, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	p, err := db.ResumeProvider(ctx, c.Name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "provider %s is active again\n", p.Name)
+	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"notpanel/httpapi"
+	"notpanel/store"
+	"notpanel/worker"
 )
 
 // shutdownTimeout bounds how long serve waits for requests in flight once
@@ -26,19 +28,48 @@ func (c *serveCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	// Listen before logging so that the log names the real address, also
-	// when the port was 0.
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
 		return err
 	}
-	srv := httpapi.NewServer(c.Listen, httpapi.New(httpapi.Config{DB: db, Log: a.log}))
+	var wc *worker.Config
+	if c.Worker {
+		wc = &worker.Config{Interval: c.WorkerInterval, SyncInterval: c.SyncInterval}
+	}
+	return serve(ctx, a, db, ln, wc)
+}
+
+// serve answers the API on ln and, unless wc is nil, runs the worker, until
+// ctx ends. It then stops accepting, lets requests in flight finish (within
+// shutdownTimeout), and stops the worker once its calls in flight are
+// recorded.
+func serve(ctx context.Context, a *app, db *store.DB, ln net.Listener, wc *worker.Config) error {
+	srv := httpapi.NewServer(ln.Addr().String(), httpapi.New(httpapi.Config{DB: db, Log: a.log}))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	a.log.Info().Str("addr", ln.Addr().String()).Str("db", db.Path()).Msg("listening")
+
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	worked := make(chan error, 1)
+	watch := worked // stays nil without a worker: the select below then never picks it
+	if wc != nil {
+		wc.DB, wc.Log = db, a.log
+		w := worker.New(*wc)
+		go func() { worked <- w.Run(workCtx) }()
+	} else {
+		worked <- nil
+		watch = nil
+	}
+	a.log.Info().Str("addr", ln.Addr().String()).Str("db", db.Path()).Bool("worker", wc != nil).Msg("listening")
 
 	select {
 	case err := <-served:
+		stopWork()
+		<-worked
+		return err
+	case err := <-watch: // the worker could not start
+		srv.Close()
+		<-served
 		return err
 	case <-ctx.Done():
 	}
@@ -46,12 +77,16 @@ func (c *serveCmd) Run(ctx context.Context, a *app) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
 	shutdownErr := srv.Shutdown(sctx)
+	if shutdownErr != nil {
+		srv.Close()
+	}
+	stopWork()
+	workErr := <-worked
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	if shutdownErr != nil {
-		srv.Close()
-		return shutdownErr
+	if err := errors.Join(shutdownErr, workErr); err != nil {
+		return err
 	}
 	a.log.Info().Msg("stopped")
 	return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"notpanel/store"
+	"notpanel/upstream"
 )
 
 type serviceCmd struct {
@@ -13,6 +14,7 @@ type serviceCmd struct {
 	List    serviceListCmd    `cmd:"" help:"List the whole catalog, disabled services included."`
 	Set     serviceSetCmd     `cmd:"" help:"Change a service; only the flags given change. Orders already placed keep their price."`
 	Disable serviceDisableCmd `cmd:"" help:"Take a service off the catalog; its existing orders are unaffected."`
+	Import  serviceImportCmd  `cmd:"" help:"Bring a provider's catalog in at its rates plus a markup; re-run to update."`
 }
 
 // serviceJSON is a catalog row: the fields of the API's services action
@@ -186,4 +188,62 @@ func (c *serviceDisableCmd) Run(ctx context.Context, a *app) error {
 	}
 	fmt.Fprintf(a.stderr, "service %d (%s) disabled; customers no longer see or order it\n", s.ID, s.Name)
 	return nil
+}
+
+type serviceImportCmd struct {
+	Provider string `required:"" help:"Provider name or id to import from."`
+	Markup   string `required:"" placeholder:"PCT" help:"Markup over the provider's rate in percent, e.g. 25 or 12.5."`
+}
+
+func (c *serviceImportCmd) Run(ctx context.Context, a *app) error {
+	bp, err := parseMarkup(c.Markup)
+	if err != nil {
+		return err
+	}
+	db, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	p, err := db.FindProvider(ctx, c.Provider)
+	if err != nil {
+		return err
+	}
+	res, broken, err := importCatalog(ctx, db, p, bp)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "imported from %s: %d added, %d updated, %d unchanged, %d disabled (no longer listed), %d skipped\n",
+		p.Name, res.Added, res.Updated, res.Unchanged, res.Disabled, res.Skipped+broken)
+	for t, n := range res.SkippedTypes {
+		fmt.Fprintf(a.stderr, "  skipped %d of type %q (not sold by notpanel)\n", n, t)
+	}
+	if broken > 0 {
+		fmt.Fprintf(a.stderr, "  skipped %d unreadable entries (no id, name or rate, or min above max)\n", broken)
+	}
+	return nil
+}
+
+// parseMarkup reads a percentage with at most two decimals as basis points.
+func parseMarkup(s string) (int64, error) {
+	micro, err := store.ParseMoney(s)
+	if err != nil || micro%10_000 != 0 || micro <= -100*store.MicrosPerUnit || micro > 10_000*store.MicrosPerUnit {
+		return 0, fmt.Errorf("--markup: want a percentage above -100 with at most two decimals, e.g. 25 or 12.5 (got %q)", s)
+	}
+	return micro / 10_000, nil
+}
+
+// importCatalog fetches a provider's catalog and imports it at markupBP;
+// broken counts entries too malformed to read.
+func importCatalog(ctx context.Context, db *store.DB, p store.Provider, markupBP int64) (res store.ImportResult, broken int, err error) {
+	list, broken, err := upstream.New(p, 0).Services(ctx)
+	if err != nil {
+		return res, 0, fmt.Errorf("provider %s: %w", p.Name, err)
+	}
+	items := make([]store.ImportedService, len(list))
+	for i, s := range list {
+		items[i] = store.ImportedService{ProviderService: s.ID, Name: s.Name, Category: s.Category, Type: s.Type,
+			Rate: s.Rate, Min: s.Min, Max: s.Max, Refill: s.Refill, Cancel: s.Cancel, Dripfeed: s.Dripfeed}
+	}
+	res, err = db.ImportServices(ctx, p.Name, items, markupBP)
+	return res, broken, err
 }

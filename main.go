@@ -32,7 +32,8 @@ may run while serve is up.`
 type cli struct {
 	DB string `name:"db" default:"${db}" help:"SQLite database file, created when missing; the default comes from $$NOTPANEL_DB, else ./notpanel.db."`
 
-	Serve    serveCmd    `cmd:"" help:"Serve the customer API until SIGINT or SIGTERM."`
+	Serve    serveCmd    `cmd:"" help:"Serve the customer API and run the worker until SIGINT or SIGTERM."`
+	Demo     demoCmd     `cmd:"" help:"Try notpanel: a fresh demo database, a simulated provider, a funded demo account; prints an API key."`
 	User     userCmd     `cmd:"" help:"Manage customer accounts."`
 	Key      keyCmd      `cmd:"" help:"Manage customers' API keys."`
 	Funds    fundsCmd    `cmd:"" help:"Credit or debit a customer's balance."`
