@@ -9,7 +9,7 @@ import (
 // the service id as printed.
 func catalog(t *testing.T, db string) string {
 	t.Helper()
-	ok(t, db, "provider", "add", "upstream", "--url", "https://upstream.example/api/v2", "--key", "secret-upstream-key")
+	ok(t, db, "provider", "add", "upstream", "--url", "http://127.0.0.1:9/api/v2", "--key", "secret-upstream-key")
 	return strings.TrimSpace(ok(t, db, "service", "add", "--name", "Followers", "--category", "Instagram",
 		"--rate", "0.90", "--min", "50", "--max", "10000", "--refill", "--cancel",
 		"--provider", "upstream", "--provider-service", "101"))

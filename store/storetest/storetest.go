@@ -69,10 +69,11 @@ func OpenPath(tb testing.TB, path string) *store.DB {
 	return db
 }
 
-// Provider adds a classic provider named name.
+// Provider adds a classic provider named name. Its URL is a closed port on
+// loopback, so a worker that calls it by mistake fails fast and stays local.
 func Provider(tb testing.TB, db *store.DB, name string) store.Provider {
 	tb.Helper()
-	p, err := db.AddProvider(context.Background(), store.Provider{Name: name, URL: "https://" + name + ".example/api/v2", APIKey: "upstream-key"})
+	p, err := db.AddProvider(context.Background(), store.Provider{Name: name, URL: "http://127.0.0.1:9/" + name + "/api/v2", APIKey: "upstream-key"})
 	if err != nil {
 		tb.Fatalf("add provider: %v", err)
 	}
