@@ -1,0 +1,138 @@
+package simulator
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// clock is a settable time source.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+func setup(t *testing.T) (*clock, func(params ...string) any) {
+	t.Helper()
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	srv := httptest.NewServer(New("k", c.now, 1))
+	t.Cleanup(srv.Close)
+	return c, func(params ...string) any {
+		t.Helper()
+		v := url.Values{"key": {"k"}}
+		for i := 0; i+1 < len(params); i += 2 {
+			v.Set(params[i], params[i+1])
+		}
+		resp, err := http.PostForm(srv.URL, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+}
+
+func field(v any, keys ...string) any {
+	for _, k := range keys {
+		m, _ := v.(map[string]any)
+		v = m[k]
+	}
+	return v
+}
+
+// idOf prints a JSON number id as the provider's integer id.
+func idOf(v any) string {
+	f, _ := v.(float64)
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+func TestOrderLifecycle(t *testing.T) {
+	c, call := setup(t)
+	key := idOf(field(call("action", "add", "service", "1", "link", "https://x", "quantity", "1000"), "order"))
+	status := func() (string, string) {
+		row := field(call("action", "status", "orders", key), key)
+		return field(row, "status").(string), field(row, "remains").(string)
+	}
+	if s, r := status(); s != "Pending" || r != "1000" {
+		t.Errorf("at once: %s %s, want Pending 1000", s, r)
+	}
+	c.advance(startDelay + 5*time.Second)
+	if s, r := status(); s != "In progress" || r == "1000" || r == "0" {
+		t.Errorf("mid-way: %s %s, want In progress with some delivered", s, r)
+	}
+	c.advance(maxDelivery)
+	if s, _ := status(); s != "Completed" && s != "Partial" {
+		t.Errorf("at the end: %s, want Completed or Partial", s)
+	}
+	ref := field(call("action", "refill", "order", key), "refill").(string)
+	rows := call("action", "refill_status", "refills", ref).([]any)
+	if field(rows[0], "status") != "In progress" {
+		t.Errorf("fresh refill: %v", rows)
+	}
+	c.advance(refillTime)
+	rows = call("action", "refill_status", "refills", ref+",999999").([]any)
+	if field(rows[0], "status") != "Completed" || field(rows[1], "status", "error") != "Refill not found" {
+		t.Errorf("refill rows: %v", rows)
+	}
+	rows = call("action", "cancel", "orders", key).([]any)
+	if field(rows[0], "cancel", "error") == nil {
+		t.Errorf("cancel of a finished order accepted: %v", rows)
+	}
+}
+
+func TestCancelAndErrors(t *testing.T) {
+	_, call := setup(t)
+	key := idOf(field(call("action", "add", "service", "2", "link", "https://x", "quantity", "100", "runs", "3"), "order"))
+	rows := call("action", "cancel", "orders", key+",42").([]any)
+	if field(rows[0], "cancel") != float64(1) || field(rows[1], "cancel", "error") != "Incorrect order ID" {
+		t.Errorf("cancel rows: %v", rows)
+	}
+	if s := field(call("action", "status", "orders", key), key, "status"); s != "Canceled" {
+		t.Errorf("after cancel: %v", s)
+	}
+	tests := []struct {
+		params []string
+		want   string
+	}{
+		{[]string{"action", "add", "service", "99", "link", "https://x", "quantity", "100"}, "Incorrect service ID"},
+		{[]string{"action", "add", "service", "1", "link", "https://x", "quantity", "1"}, "Quantity less than minimal 50"},
+		{[]string{"action", "add", "service", "1", "link", "https://x", "quantity", "99999"}, "Quantity more than maximal 10000"},
+		{[]string{"action", "refill", "order", "42"}, "Incorrect order ID"},
+		{[]string{"action", "refill", "order", key}, "Refill is not available for this order"},
+		{[]string{"action", "nope"}, "Incorrect request"},
+		{[]string{"key", "wrong", "action", "balance"}, "Invalid API key"},
+	}
+	for _, tt := range tests {
+		if got := field(call(tt.params...), "error"); got != tt.want {
+			t.Errorf("%v: error %v, want %q", tt.params, got, tt.want)
+		}
+	}
+	if field(call("action", "status", "orders", "42"), "42", "error") != "Incorrect order ID" {
+		t.Error("unknown order status")
+	}
+	if b := field(call("action", "balance"), "balance"); b != "1000000.00" {
+		t.Errorf("balance %v", b)
+	}
+	pkg := field(call("action", "add", "service", "5", "link", "https://x"), "order")
+	comments := field(call("action", "add", "service", "4", "link", "https://x", "comments", "a\nb"), "order")
+	if pkg == nil || comments == nil {
+		t.Errorf("package or comments add refused: %v %v", pkg, comments)
+	}
+	svcs := call("action", "services").([]any)
+	if len(svcs) != len(Catalog) || !strings.Contains(field(svcs[0], "name").(string), "[simulated]") {
+		t.Errorf("services: %v", svcs)
+	}
+}
