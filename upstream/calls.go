@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -15,6 +16,11 @@ func (c *Client) Cancels(ctx context.Context, ids []string) (map[string]string, 
 	if err != nil {
 		return nil, downgrade(err)
 	}
+	return parseCancels(raw, ids)
+}
+
+// parseCancels reads a cancel answer about ids.
+func parseCancels(raw json.RawMessage, ids []string) (map[string]string, error) {
 	var rows []struct {
 		Order  json.RawMessage `json:"order"`
 		Cancel json.RawMessage `json:"cancel"`
@@ -28,19 +34,22 @@ func (c *Client) Cancels(ctx context.Context, ids []string) (map[string]string, 
 		if len(ids) != 1 || json.Unmarshal(raw, &one) != nil || len(one.Cancel) == 0 {
 			return nil, &Error{Class: Temporary, Msg: "cancel answer is not a list of rows"}
 		}
-		return map[string]string{ids[0]: cancelRefusal(one.Cancel, nil)}, nil
+		return map[string]string{ids[0]: cancelRefusal(ids[0], one.Cancel, nil)}, nil
 	}
 	out := make(map[string]string, len(rows))
 	for _, r := range rows {
 		if k := id(r.Order); k != "" {
-			out[k] = cancelRefusal(r.Cancel, r.Error)
+			out[k] = cancelRefusal(k, r.Cancel, r.Error)
 		}
 	}
 	return out, nil
 }
 
-// cancelRefusal reads one cancel row: "" for accepted, else why not.
-func cancelRefusal(cancel, rowErr json.RawMessage) string {
+// cancelRefusal reads the cancel row of order: "" for accepted, else why
+// not. Only a clear yes counts as accepted (1, true, or the order's own id
+// as notpanel answers), since an accepted cancel refunds the customer:
+// anything else, such as a sentence in place of the 1, is a refusal.
+func cancelRefusal(order string, cancel, rowErr json.RawMessage) string {
 	if msg := errorText(rowErr); msg != "" {
 		return msg
 	}
@@ -52,11 +61,15 @@ func cancelRefusal(cancel, rowErr json.RawMessage) string {
 			return msg
 		}
 	}
-	switch strings.ToLower(text(cancel)) {
-	case "", "0", "false":
+	s := text(cancel)
+	if n, err := strconv.ParseInt(s, 10, 64); flag(cancel) || err == nil && n > 0 || s == order {
+		return ""
+	}
+	switch strings.ToLower(s) {
+	case "", "0", "false", "no":
 		return "provider did not accept the cancel"
 	}
-	return ""
+	return truncate(s, 200)
 }
 
 // Refill asks for a refill of the provider's order and returns the
@@ -89,6 +102,11 @@ func (c *Client) RefillStatuses(ctx context.Context, ids []string) (map[string]R
 	if err != nil {
 		return nil, downgrade(err)
 	}
+	return parseRefillStatuses(raw, ids)
+}
+
+// parseRefillStatuses reads a refill_status answer about ids.
+func parseRefillStatuses(raw json.RawMessage, ids []string) (map[string]RefillState, error) {
 	var rows []struct {
 		Refill json.RawMessage `json:"refill"`
 		Status json.RawMessage `json:"status"`
@@ -161,6 +179,11 @@ func (c *Client) Services(ctx context.Context) (services []Service, skipped int,
 	if err != nil {
 		return nil, 0, downgrade(err)
 	}
+	return parseServices(raw)
+}
+
+// parseServices reads a services answer.
+func parseServices(raw json.RawMessage) (services []Service, skipped int, err error) {
 	var rows []map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &rows); err != nil {
 		return nil, 0, &Error{Class: Temporary, Msg: "services answer is not a list"}

@@ -169,7 +169,7 @@ func (c *Client) Add(ctx context.Context, o Order) (string, error) {
 		Order json.RawMessage `json:"order"`
 	}
 	json.Unmarshal(raw, &out)
-	if got := id(out.Order); got != "" {
+	if got := id(out.Order); got != "" && got != "0" {
 		return got, nil
 	}
 	class := Unknown
@@ -196,6 +196,11 @@ func (c *Client) Statuses(ctx context.Context, ids []string) (map[string]OrderSt
 	if err != nil {
 		return nil, downgrade(err)
 	}
+	return parseStatuses(raw, ids)
+}
+
+// parseStatuses reads a status answer about ids.
+func parseStatuses(raw json.RawMessage, ids []string) (map[string]OrderStatus, error) {
 	var rows map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &rows); err != nil {
 		return nil, &Error{Class: Temporary, Msg: "status answer is not an object keyed by order id"}

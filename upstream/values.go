@@ -66,14 +66,32 @@ func id(raw json.RawMessage) string {
 	return s
 }
 
-// amount reads money given as a string or a number, keeping six decimals.
+// amount reads money given as a string or a number, keeping six decimals
+// (cut, not rounded). Encoders write small and large numbers with an
+// exponent (1.5e-5), which is read as its value, not its digits.
 func amount(raw json.RawMessage) (int64, bool) {
 	s := text(raw)
-	if whole, frac, ok := strings.Cut(s, "."); ok && len(frac) > 6 {
+	if strings.ContainsAny(s, "eE") {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) >= 1e13 {
+			return 0, false
+		}
+		s = strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	if whole, frac, ok := strings.Cut(s, "."); ok && len(frac) > 6 && allDigits(frac) {
 		s = whole + "." + frac[:6]
 	}
 	m, err := store.ParseMoney(s)
 	return m, err == nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // flag reads a boolean given as true/false, 1/0 or their strings.
@@ -86,14 +104,21 @@ func flag(raw json.RawMessage) bool {
 }
 
 // errorText returns the text of an {"error": …} member, which providers send
-// as a string, an object or a number; "" when there is none.
+// as a string, an object or a number; "" when there is none. Panels that
+// always send the member say "no error" with null, false, 0, "" or an empty
+// object or list.
 func errorText(raw json.RawMessage) string {
 	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" || string(raw) == "false" {
+	if len(raw) == 0 {
 		return ""
 	}
-	if s := text(raw); s != "" {
+	switch s := text(raw); {
+	case s == "0":
+		return ""
+	case s != "":
 		return s
+	case raw[0] == '"' || string(raw) == "null" || string(raw) == "false":
+		return "" // an empty or blank string
 	}
 	var obj map[string]json.RawMessage
 	if json.Unmarshal(raw, &obj) == nil {
@@ -102,6 +127,13 @@ func errorText(raw json.RawMessage) string {
 				return s
 			}
 		}
+		if len(obj) == 0 {
+			return ""
+		}
+	}
+	var list []json.RawMessage
+	if json.Unmarshal(raw, &list) == nil && len(list) == 0 {
+		return ""
 	}
 	return truncate(string(raw), 200)
 }
