@@ -229,7 +229,7 @@ func ValidRequestID(s string) error {
 	if s == "" {
 		return missing("request_id")
 	}
-	if len(s) > MaxRequestID || !utf8.ValidString(s) {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxRequestID { // characters, as the message says
 		return Errorf(Invalid, "Invalid parameter: request_id (at most %d characters)", MaxRequestID)
 	}
 	for _, r := range s {

@@ -143,10 +143,10 @@ func TestPlaceOrderIdempotency(t *testing.T) {
 		wantErr(t, err, store.NotFound, "Service not found")
 	})
 
-	t.Run("RequestIDOf128Chars", func(t *testing.T) {
+	t.Run("RequestIDOf128Characters", func(t *testing.T) {
 		f := newFixture(t, 10_000_000)
 		in := base(f)
-		in.RequestID = strings.Repeat("é", 64) // 128 bytes
+		in.RequestID = strings.Repeat("я", 128) // 256 bytes: the limit counts characters
 		first, err := f.db.PlaceOrder(ctx, f.acct.ID, in)
 		if err != nil {
 			t.Fatal(err)

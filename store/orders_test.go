@@ -145,6 +145,8 @@ func TestPlaceOrderRefuses(t *testing.T) {
 		{"UsernameWithNewline", 0, store.OrderInput{ServiceID: f.svc[store.TypeCommentLikes].ID, Quantity: "100", Username: "bob\nroot"}, store.Invalid, invalid("username")},
 		{"CommentsWithNUL", 0, store.OrderInput{ServiceID: comments, Comments: "a\x00b"}, store.Invalid, invalid("comments")},
 		{"RequestIDTooLong", 0, store.OrderInput{ServiceID: def, Quantity: "100", RequestID: strings.Repeat("r", 129)}, store.Invalid, invalid("request_id (at most 128 characters)")},
+		{"RequestIDOf129Characters", 0, store.OrderInput{ServiceID: def, Quantity: "100", RequestID: strings.Repeat("я", 129)}, store.Invalid, invalid("request_id (at most 128 characters)")},
+		{"RequestIDBadUTF8", 0, store.OrderInput{ServiceID: def, Quantity: "100", RequestID: "a\xffb"}, store.Invalid, invalid("request_id (at most 128 characters)")},
 		{"RequestIDControlChar", 0, store.OrderInput{ServiceID: def, Quantity: "100", RequestID: "a\tb"}, store.Invalid, invalid("request_id (no control characters)")},
 		{"OrderTooLarge", 0, store.OrderInput{ServiceID: expensive.ID, Quantity: "1000000"}, store.Invalid, "Order too large"},
 	}
