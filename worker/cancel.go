@@ -38,6 +38,9 @@ func (w *Worker) cancels(stop, work context.Context, wg *sync.WaitGroup) {
 
 func (w *Worker) cancelChunk(ctx context.Context, p store.Provider, jobs []store.CancelJob) {
 	log := w.log.With().Str("provider", p.Name).Logger()
+	if w.isPaused(p.ID) {
+		return
+	}
 	ids := make([]string, len(jobs))
 	orderIDs := make([]string, len(jobs))
 	for i, j := range jobs {

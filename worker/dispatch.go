@@ -44,6 +44,9 @@ func (w *Worker) dispatch(stop, work context.Context, wg *sync.WaitGroup) {
 // send claims one order, calls the provider and records the outcome.
 func (w *Worker) send(ctx context.Context, j store.DispatchJob) {
 	log := w.log.With().Str("order", j.OrderID).Str("provider", j.Provider.Name).Logger()
+	if w.isPaused(j.Provider.ID) {
+		return
+	}
 	claimed, err := w.cfg.DB.ClaimOrder(ctx, j.OrderID)
 	if err != nil || !claimed {
 		if err != nil {

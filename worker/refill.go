@@ -54,6 +54,9 @@ func (w *Worker) refills(stop, work context.Context, wg *sync.WaitGroup) {
 
 func (w *Worker) sendRefill(ctx context.Context, j store.RefillJob) {
 	log := w.log.With().Str("refill", j.RefillID).Str("provider", j.Provider.Name).Logger()
+	if w.isPaused(j.Provider.ID) {
+		return
+	}
 	id, err := w.client(j.Provider).Refill(ctx, j.OrderUpstreamID)
 	var record error
 	switch {
@@ -76,6 +79,9 @@ func (w *Worker) sendRefill(ctx context.Context, j store.RefillJob) {
 }
 
 func (w *Worker) askRefills(ctx context.Context, p store.Provider, jobs []store.RefillJob) {
+	if w.isPaused(p.ID) {
+		return
+	}
 	ids := make([]string, len(jobs))
 	for i, j := range jobs {
 		ids[i] = j.UpstreamRefillID

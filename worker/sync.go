@@ -54,6 +54,9 @@ func (w *Worker) syncs(stop, work context.Context, wg *sync.WaitGroup) {
 
 func (w *Worker) syncChunk(ctx context.Context, p store.Provider, jobs []store.SyncJob) {
 	log := w.log.With().Str("provider", p.Name).Logger()
+	if w.isPaused(p.ID) {
+		return
+	}
 	ids := make([]string, len(jobs))
 	ours := make(map[string]string, len(jobs)) // upstream id → order id
 	for i, j := range jobs {

@@ -62,6 +62,7 @@ type Worker struct {
 	mu      sync.Mutex
 	clients map[int64]clientEntry   // by provider id
 	slots   map[int64]chan struct{} // per-provider call slots
+	paused  map[int64]bool          // providers paused during this pass
 }
 
 type clientEntry struct {
@@ -93,7 +94,7 @@ func New(cfg Config) *Worker {
 		cfg.MaxAttempts = 20
 	}
 	return &Worker{cfg: cfg, log: cfg.Log.With().Str("component", "worker").Logger(),
-		clients: map[int64]clientEntry{}, slots: map[int64]chan struct{}{}}
+		clients: map[int64]clientEntry{}, slots: map[int64]chan struct{}{}, paused: map[int64]bool{}}
 }
 
 // Run recovers dispatches cut short by a previous stop, then works every
@@ -129,6 +130,9 @@ func (w *Worker) Run(ctx context.Context) error {
 // done. Once ctx is cancelled no new call starts, but calls in flight finish
 // and their outcomes are recorded.
 func (w *Worker) Tick(ctx context.Context) {
+	w.mu.Lock()
+	clear(w.paused) // the next pass lists work of active providers only
+	w.mu.Unlock()
 	work := context.WithoutCancel(ctx)
 	var wg sync.WaitGroup
 	for _, step := range []func(stop, work context.Context, wg *sync.WaitGroup){w.dispatch, w.cancels, w.syncs, w.refills} {
@@ -172,6 +176,14 @@ func (w *Worker) slot(stop context.Context, id int64) (release func(), ok bool) 
 	}
 }
 
+// isPaused reports whether provider id was paused during this pass; work
+// for it is then left for when the operator resumes it.
+func (w *Worker) isPaused(id int64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.paused[id]
+}
+
 // backoff is how long to wait before attempt n+1 (n ≥ 0 failures so far):
 // base doubling up to limit, spread by ±20 % so that retries do not bunch.
 func (w *Worker) backoff(n int64, base, limit time.Duration) time.Duration {
@@ -186,8 +198,12 @@ func (w *Worker) backoff(n int64, base, limit time.Duration) time.Duration {
 // at is the unix second d from now.
 func (w *Worker) at(d time.Duration) int64 { return w.now().Add(d).Unix() }
 
-// pause stops calling a provider that refused our account.
+// pause stops calling a provider that refused our account: work of this
+// pass already listed for it is skipped, and later passes do not list it.
 func (w *Worker) pause(ctx context.Context, p store.Provider, err error) {
+	w.mu.Lock()
+	w.paused[p.ID] = true
+	w.mu.Unlock()
 	w.log.Error().Str("provider", p.Name).Err(err).
 		Msg("provider refused our account; paused until the operator fixes it and runs notpanel provider resume")
 	if perr := w.cfg.DB.PauseProvider(ctx, p.ID, err.Error()); perr != nil {
