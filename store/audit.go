@@ -28,6 +28,13 @@ var auditRules = []struct{ rule, query string }{
 		       'balance ' || a.balance || ' but last ledger row says ' || l.balance_after
 		FROM accounts a JOIN ledger l ON l.id = (SELECT max(id) FROM ledger WHERE account_id = a.id)
 		WHERE a.balance != l.balance_after`},
+	{"ledger-chain", `
+		SELECT 'user ' || l.account_id || ' (' || a.name || ')',
+		       'ledger row ' || l.id || ' says balance ' || l.balance_after || ' but the row before plus ' || l.amount || ' is ' || (l.prev + l.amount)
+		FROM (SELECT id, account_id, amount, balance_after,
+		             coalesce(lag(balance_after) OVER (PARTITION BY account_id ORDER BY id), 0) AS prev
+		      FROM ledger) l JOIN accounts a ON a.id = l.account_id
+		WHERE l.balance_after != l.prev + l.amount`},
 	{"no-negative-balance", `
 		SELECT 'user ' || id || ' (' || name || ')', 'balance ' || balance FROM accounts WHERE balance < 0`},
 	{"one-charge-per-order", `
@@ -56,7 +63,8 @@ var auditRules = []struct{ rule, query string }{
 		SELECT 'order ' || o.id, 'partial with ' || count(l.id) || ' refund rows totalling ' || coalesce(sum(l.amount), 0)
 		FROM orders o LEFT JOIN ledger l ON l.order_id = o.id AND l.kind = 'refund'
 		WHERE o.status = 'partial'
-		GROUP BY o.id HAVING count(l.id) > 1 OR (count(l.id) = 0 AND o.charge * min(max(coalesce(o.remains, 0), 0), o.units) / o.units > 0)`},
+		GROUP BY o.id HAVING count(l.id) > 1
+		   OR coalesce(sum(l.amount), 0) != o.charge * min(max(coalesce(o.remains, 0), 0), o.units) / o.units`},
 	{"no-refund-while-open-or-completed", `
 		SELECT 'order ' || o.id, o.status || ' but refunded ' || sum(l.amount)
 		FROM orders o JOIN ledger l ON l.order_id = o.id AND l.kind = 'refund'
@@ -65,11 +73,13 @@ var auditRules = []struct{ rule, query string }{
 }
 
 // Audit checks the money invariants over the whole database in one snapshot:
-// every balance equals the sum of its ledger, no balance is negative, every
+// every balance equals the sum of its ledger and each ledger row follows
+// from the one before, no balance is negative, every
 // order has exactly one charge, refunds never exceed the charge, cancelled
 // and failed orders have exactly one full refund, refunded orders are
 // refunded in full, partial orders exactly one partial refund, and open or
-// completed orders none.
+// completed orders none. A partial refund must equal floor(charge × remains /
+// units).
 func (db *DB) Audit(ctx context.Context) ([]Violation, error) {
 	conn, err := db.reader.Conn(ctx)
 	if err != nil {

@@ -86,14 +86,18 @@ func TestAuditFindsBrokenInvariants(t *testing.T) {
 		{"BalanceDoesNotMatchLedgerSum", func(t *testing.T, m *auditMix) {
 			b := m.balance(t, m.acct.ID)
 			m.rawLedger(t, m.acct.ID, store.KindAdjustment, 5, nil, b, b)
-		}, []string{"balance-matches-ledger"}, func(m *auditMix) string { return "(alice)" }},
+		}, []string{"balance-matches-ledger", "ledger-chain"}, func(m *auditMix) string { return "(alice)" }},
 		{"BalanceEditedDirectly", func(t *testing.T, m *auditMix) {
 			m.exec(t, `UPDATE accounts SET balance = balance + 1 WHERE id = ?`, m.bob)
 		}, []string{"balance-matches-ledger", "last-ledger-row-matches-balance"}, func(m *auditMix) string { return "(bob)" }},
 		{"LastRowWrongBalanceAfter", func(t *testing.T, m *auditMix) {
 			b := m.balance(t, m.acct.ID)
 			m.rawLedger(t, m.acct.ID, store.KindAdjustment, 0, nil, b+7, b)
-		}, []string{"last-ledger-row-matches-balance"}, func(m *auditMix) string { return "(alice)" }},
+		}, []string{"last-ledger-row-matches-balance", "ledger-chain"}, func(m *auditMix) string { return "(alice)" }},
+		{"MidLedgerRowWrongBalanceAfter", func(t *testing.T, m *auditMix) {
+			m.exec(t, `DROP TRIGGER ledger_no_update`)
+			m.exec(t, `UPDATE ledger SET balance_after = balance_after + 3 WHERE id = (SELECT min(id) FROM ledger WHERE account_id = ?)`, m.acct.ID)
+		}, []string{"ledger-chain"}, func(m *auditMix) string { return "(alice)" }},
 		{"NegativeBalance", func(t *testing.T, m *auditMix) {
 			m.exec(t, `PRAGMA ignore_check_constraints = ON`)
 			b := m.balance(t, m.bob)

@@ -47,17 +47,21 @@ func (db *DB) CancelOrders(ctx context.Context, accountID int64, ids []string) (
 }
 
 // orderState is what a state change needs to know about an order.
-// readOrderState reads what a state change needs to know about an order.
 type orderState struct {
-	id        string
-	accountID int64
-	status    string
-	claimed   bool
-	charge    int64
-	canCancel bool
-	canRefill bool
+	id         string
+	accountID  int64
+	status     string
+	claimed    bool
+	upstreamID string
+	charge     int64
+	units      int64
+	canCancel  bool
+	canRefill  bool
 }
 
+// readOrderState reads an order of the account (or of Everyone) inside tx;
+// a malformed id, an unknown one and another account's are all
+// ErrOrderNotFound.
 func readOrderState(ctx context.Context, tx *sql.Tx, accountID int64, raw string) (orderState, error) {
 	var o orderState
 	id, ok := ParseID(PrefixOrder, raw)
@@ -65,9 +69,10 @@ func readOrderState(ctx context.Context, tx *sql.Tx, accountID int64, raw string
 		return o, ErrOrderNotFound
 	}
 	err := tx.QueryRowContext(ctx,
-		`SELECT o.id, o.account_id, o.status, o.claimed_at IS NOT NULL, o.charge, s.cancel, s.refill
+		`SELECT o.id, o.account_id, o.status, o.claimed_at IS NOT NULL, coalesce(o.upstream_id, ''), o.charge, o.units,
+		   s.cancel, s.refill
 		 FROM orders o JOIN services s ON s.id = o.service_id WHERE o.id = ?`, id).
-		Scan(&o.id, &o.accountID, &o.status, &o.claimed, &o.charge, &o.canCancel, &o.canRefill)
+		Scan(&o.id, &o.accountID, &o.status, &o.claimed, &o.upstreamID, &o.charge, &o.units, &o.canCancel, &o.canRefill)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && accountID != Everyone && o.accountID != accountID {
 		return o, ErrOrderNotFound
 	}
@@ -83,19 +88,7 @@ func cancelOne(ctx context.Context, tx *sql.Tx, accountID int64, raw string, now
 	case Terminal(o.status):
 		return Errorf(Invalid, "Order cannot be cancelled (already %s)", o.status)
 	case o.status == StatusPending && !o.claimed:
-		res, err := tx.ExecContext(ctx,
-			`UPDATE orders SET status = 'cancelled', remains = units, updated_at = ?
-			 WHERE id = ? AND status = 'pending' AND claimed_at IS NULL`, now, o.id)
-		if err != nil {
-			return internal("cancel order", err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return Errorf(Internal, "order %s changed under a write transaction", o.id)
-		}
-		if o.charge > 0 { // a free order has nothing to refund: no zero-amount ledger row
-			_, err = move(ctx, tx, o.accountID, KindRefund, o.charge, o.id, "cancelled before dispatch", now)
-		}
-		return err
+		return settle(ctx, tx, o, StatusCancelled, o.charge, &o.units, "", "cancelled before dispatch", now)
 	case o.status != StatusPending && !o.canCancel:
 		return ErrNoCancel
 	}
@@ -156,23 +149,10 @@ func (db *DB) RefundOrder(ctx context.Context, ref, note string) (int64, error) 
 			return internal("sum refunds", err)
 		}
 		amount = s.charge - refunded
-		res, err := tx.ExecContext(ctx,
-			`UPDATE orders SET status = 'refunded', updated_at = ?
-			 WHERE id = ? AND status = ? AND NOT (status = 'pending' AND claimed_at IS NOT NULL)`,
-			db.unix(), o.ID, s.status)
-		if err != nil {
-			return internal("refund order", err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return Errorf(Internal, "order %s changed under a write transaction", o.ID)
-		}
 		if note == "" {
 			note = "operator refund"
 		}
-		if amount > 0 {
-			_, err = move(ctx, tx, s.accountID, KindRefund, amount, o.ID, note, db.unix())
-		}
-		return err
+		return settle(ctx, tx, s, StatusRefunded, amount, nil, "", note, db.unix())
 	})
 	return amount, err
 }

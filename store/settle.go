@@ -3,43 +3,21 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 )
-
-// openOrder is what the worker's transitions need to know about an order.
-type openOrder struct {
-	id         string
-	accountID  int64
-	status     string
-	claimed    bool
-	upstreamID string
-	charge     int64
-	units      int64
-}
-
-func readOpenOrder(ctx context.Context, tx *sql.Tx, id string) (openOrder, error) {
-	var o openOrder
-	err := tx.QueryRowContext(ctx,
-		`SELECT id, account_id, status, claimed_at IS NOT NULL, coalesce(upstream_id, ''), charge, units
-		 FROM orders WHERE id = ?`, id).
-		Scan(&o.id, &o.accountID, &o.status, &o.claimed, &o.upstreamID, &o.charge, &o.units)
-	if errors.Is(err, sql.ErrNoRows) {
-		return o, ErrOrderNotFound
-	}
-	return o, internal("read order", err)
-}
 
 // errChanged reports a guarded update that found the order no longer in the
 // state it was read in: the transition is skipped and nothing else moves.
 var errChanged = Errorf(Conflict, "order changed meanwhile")
 
 // settle moves an order from the status it was read in to a terminal status
-// and refunds refund micro-units, in tx. The update is guarded on the status
+// and refunds refund micro-units (nothing when zero: no empty ledger rows),
+// in tx. An order already fully refunded (cancelled, failed, refunded) is
+// never settled again. The update is guarded on the status
 // read, so a second settle of the same order changes nothing and refunds
 // nothing (errChanged). An open cancel request of the order is closed:
 // accepted when the order ends cancelled, refused otherwise.
-func settle(ctx context.Context, tx *sql.Tx, o openOrder, to string, refund int64, remains *int64, reason, note string, now int64) error {
-	if !Terminal(to) || Terminal(o.status) {
+func settle(ctx context.Context, tx *sql.Tx, o orderState, to string, refund int64, remains *int64, reason, note string, now int64) error {
+	if !Terminal(to) || o.status == StatusCancelled || o.status == StatusFailed || o.status == StatusRefunded {
 		return Errorf(Internal, "bad transition of %s from %s to %s", o.id, o.status, to)
 	}
 	var rem, why any

@@ -72,7 +72,7 @@ func (db *DB) updateCancels(ctx context.Context, ids []string, set string, args 
 // nothing.
 func (db *DB) CancelAccepted(ctx context.Context, orderID string) error {
 	return db.Update(ctx, func(tx *sql.Tx) error {
-		o, err := readOpenOrder(ctx, tx, orderID)
+		o, err := readOrderState(ctx, tx, Everyone, orderID)
 		if err != nil {
 			return err
 		}
@@ -144,11 +144,11 @@ func (db *DB) RefillUpdate(ctx context.Context, refillID, upstreamID, status, ra
 		if cur == RefillCompleted || cur == RefillRejected {
 			return nil
 		}
-		if status == "" || status == RefillPending && upstreamID != "" {
-			status = cur
-			if upstreamID != "" {
-				status = RefillProcessing
-			}
+		switch {
+		case upstreamID != "" && (status == "" || status == RefillPending):
+			status = RefillProcessing // the provider took it
+		case status == "" || status == RefillPending && cur == RefillProcessing:
+			status = cur // unknown text, or a step backwards: keep ours
 		}
 		var up any
 		if upstreamID != "" {

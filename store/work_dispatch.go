@@ -62,7 +62,7 @@ func (db *DB) DueDispatches(ctx context.Context, now int64, limit int) ([]Dispat
 func (db *DB) ClaimOrder(ctx context.Context, id string) (bool, error) {
 	claimed := false
 	err := db.Update(ctx, func(tx *sql.Tx) error {
-		o, err := readOpenOrder(ctx, tx, id)
+		o, err := readOrderState(ctx, tx, Everyone, id)
 		if err != nil || o.status != StatusPending || o.claimed {
 			return err
 		}
@@ -120,7 +120,7 @@ func accept(ctx context.Context, tx *sql.Tx, id, upstreamID string, nextSync, no
 // asked to cancel it meanwhile, it is cancelled and refunded instead.
 func (db *DB) DispatchRetry(ctx context.Context, id, reason string, next int64) error {
 	return db.Update(ctx, func(tx *sql.Tx) error {
-		o, err := readOpenOrder(ctx, tx, id)
+		o, err := readOrderState(ctx, tx, Everyone, id)
 		if err != nil {
 			return err
 		}
@@ -158,7 +158,7 @@ func (db *DB) DispatchFailed(ctx context.Context, id, reason string) error {
 }
 
 func failUnsent(ctx context.Context, tx *sql.Tx, id, reason string, now int64) error {
-	o, err := readOpenOrder(ctx, tx, id)
+	o, err := readOrderState(ctx, tx, Everyone, id)
 	if err != nil {
 		return err
 	}

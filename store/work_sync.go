@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"unicode/utf8"
 )
 
 // SyncJob is an order with its provider whose status is due to be asked.
@@ -88,7 +89,7 @@ func (db *DB) ApplyStatuses(ctx context.Context, updates []StatusUpdate, nextSyn
 }
 
 func applyStatus(ctx context.Context, tx *sql.Tx, id string, u UpstreamStatus, nextSync, now int64) (string, error) {
-	o, err := readOpenOrder(ctx, tx, id)
+	o, err := readOrderState(ctx, tx, Everyone, id)
 	if err != nil {
 		return "", err
 	}
@@ -146,9 +147,13 @@ func applyStatus(ctx context.Context, tx *sql.Tx, id string, u UpstreamStatus, n
 	return u.Status, nil
 }
 
+// truncateText cuts s to at most n bytes without splitting a character.
 func truncateText(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }
