@@ -23,19 +23,56 @@ const Everyone int64 = 0
 // upstream gets a cancel request for the worker to forward. Per-id problems
 // are reported in the results; only a database failure fails the call.
 func (db *DB) CancelOrders(ctx context.Context, accountID int64, ids []string) ([]RowResult, error) {
+	return db.eachRow(ctx, ids, func(tx *sql.Tx, raw string, now int64) (string, error) {
+		return raw, cancelOne(ctx, tx, accountID, raw, now)
+	})
+}
+
+// inSavepoint runs fn inside a savepoint of tx. When fn fails with a
+// customer-facing error its writes are rolled back and the error returned,
+// and the transaction goes on; an internal error is returned as it is, for
+// the caller to abort the transaction.
+func inSavepoint(ctx context.Context, tx *sql.Tx, fn func() error) error {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT step`); err != nil {
+		return internal("savepoint", err)
+	}
+	err := fn()
+	if ErrorCode(err) == Internal {
+		return err
+	}
+	if err != nil {
+		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO step`); rerr != nil {
+			return internal("rollback to savepoint", rerr)
+		}
+	}
+	if _, rerr := tx.ExecContext(ctx, `RELEASE step`); rerr != nil {
+		return internal("release savepoint", rerr)
+	}
+	return err
+}
+
+// eachRow runs fn for each id of a batch call, all in one transaction and
+// each in its own savepoint, so that a row that fails leaves nothing behind
+// while the others go through. A row's customer-facing error becomes its
+// result; a database failure fails the whole call.
+func (db *DB) eachRow(ctx context.Context, ids []string, fn func(tx *sql.Tx, raw string, now int64) (string, error)) ([]RowResult, error) {
 	out := make([]RowResult, len(ids))
 	err := db.Update(ctx, func(tx *sql.Tx) error {
 		now := db.unix()
 		for i, raw := range ids {
 			out[i] = RowResult{ID: raw}
-			err := cancelOne(ctx, tx, accountID, raw, now)
-			switch ErrorCode(err) {
-			case "":
-				out[i].Result = raw
-			case Internal:
+			var result string
+			err := inSavepoint(ctx, tx, func() (err error) {
+				result, err = fn(tx, raw, now)
 				return err
-			default:
+			})
+			switch {
+			case ErrorCode(err) == Internal:
+				return err
+			case err != nil:
 				out[i].Err = err
+			default:
+				out[i].Result = result
 			}
 		}
 		return nil

@@ -34,27 +34,9 @@ type Refill struct {
 // MaxRefills per order and one unfinished at a time. Each successful row's
 // Result is the new refill id.
 func (db *DB) RequestRefills(ctx context.Context, accountID int64, ids []string) ([]RowResult, error) {
-	out := make([]RowResult, len(ids))
-	err := db.Update(ctx, func(tx *sql.Tx) error {
-		now := db.unix()
-		for i, raw := range ids {
-			out[i] = RowResult{ID: raw}
-			ref, err := refillOne(ctx, tx, accountID, raw, now)
-			switch ErrorCode(err) {
-			case "":
-				out[i].Result = ref
-			case Internal:
-				return err
-			default:
-				out[i].Err = err
-			}
-		}
-		return nil
+	return db.eachRow(ctx, ids, func(tx *sql.Tx, raw string, now int64) (string, error) {
+		return refillOne(ctx, tx, accountID, raw, now)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 func refillOne(ctx context.Context, tx *sql.Tx, accountID int64, raw string, now int64) (string, error) {

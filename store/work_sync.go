@@ -66,22 +66,13 @@ func (db *DB) ApplyStatuses(ctx context.Context, updates []StatusUpdate, nextSyn
 	err := db.Update(ctx, func(tx *sql.Tx) error {
 		now := db.unix()
 		for i, u := range updates {
-			if _, err := tx.ExecContext(ctx, `SAVEPOINT status`); err != nil {
-				return internal("savepoint", err)
-			}
-			st, err := applyStatus(ctx, tx, u.OrderID, u.UpstreamStatus, nextSync, now)
-			if err != nil && ErrorCode(err) == Internal {
+			err := inSavepoint(ctx, tx, func() (err error) {
+				out[i], err = applyStatus(ctx, tx, u.OrderID, u.UpstreamStatus, nextSync, now)
+				return err
+			})
+			if ErrorCode(err) == Internal {
 				return err
 			}
-			if err != nil {
-				if _, err := tx.ExecContext(ctx, `ROLLBACK TO status`); err != nil {
-					return internal("rollback to savepoint", err)
-				}
-			}
-			if _, err := tx.ExecContext(ctx, `RELEASE status`); err != nil {
-				return internal("release savepoint", err)
-			}
-			out[i] = st
 		}
 		return nil
 	})
