@@ -62,7 +62,9 @@ func (db *DB) CreateAccount(ctx context.Context, name, tier string) (Account, er
 			return err
 		}
 		var exists int
-		tx.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE name = ?`, name).Scan(&exists)
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE name = ?`, name).Scan(&exists); err != nil {
+			return internal("read account", err)
+		}
 		if exists > 0 {
 			return Errorf(Conflict, "User %q already exists", name)
 		}
@@ -125,7 +127,7 @@ func (db *DB) ListAccounts(ctx context.Context) ([]Account, error) {
 		return nil, internal("list accounts", err)
 	}
 	defer rows.Close()
-	var out []Account
+	out := []Account{}
 	for rows.Next() {
 		a, err := scanAccount(rows)
 		if err != nil {
@@ -171,7 +173,9 @@ func (db *DB) SetAccountStatus(ctx context.Context, ref, status string) (Account
 // SetAccountTier moves an account to another tier.
 func (db *DB) SetAccountTier(ctx context.Context, ref, tier string) (Account, error) {
 	var n int
-	db.reader.QueryRowContext(ctx, `SELECT count(*) FROM tiers WHERE name = ?`, tier).Scan(&n)
+	if err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM tiers WHERE name = ?`, tier).Scan(&n); err != nil {
+		return Account{}, internal("read tier", err)
+	}
 	if n == 0 {
 		return Account{}, Errorf(NotFound, "Tier %q not found", tier)
 	}
@@ -256,7 +260,7 @@ func (db *DB) Tiers(ctx context.Context) ([]Tier, error) {
 		return nil, internal("list tiers", err)
 	}
 	defer rows.Close()
-	var out []Tier
+	out := []Tier{}
 	for rows.Next() {
 		var t Tier
 		if err := rows.Scan(&t.Name, &t.KeyPerMin, &t.AccountPerMin); err != nil {

@@ -83,7 +83,9 @@ func (db *DB) AddProvider(ctx context.Context, p Provider) (Provider, error) {
 	p.Status, p.Created = "active", db.unix()
 	err = db.Update(ctx, func(tx *sql.Tx) error {
 		var n int
-		tx.QueryRowContext(ctx, `SELECT count(*) FROM providers WHERE name = ?`, p.Name).Scan(&n)
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM providers WHERE name = ?`, p.Name).Scan(&n); err != nil {
+			return internal("read provider", err)
+		}
 		if n > 0 {
 			return Errorf(Conflict, "Provider %q already exists", p.Name)
 		}
@@ -126,7 +128,7 @@ func (db *DB) ListProviders(ctx context.Context) ([]Provider, error) {
 		return nil, internal("list providers", err)
 	}
 	defer rows.Close()
-	var out []Provider
+	out := []Provider{}
 	for rows.Next() {
 		p, err := scanProvider(rows)
 		if err != nil {

@@ -92,7 +92,7 @@ func (db *DB) ListKeys(ctx context.Context, ref string) ([]APIKey, error) {
 		return nil, internal("list keys", err)
 	}
 	defer rows.Close()
-	var out []APIKey
+	out := []APIKey{}
 	for rows.Next() {
 		var k APIKey
 		if err := rows.Scan(&k.ID, &k.AccountID, &k.Prefix, &k.Created, &k.Revoked); err != nil {
@@ -104,7 +104,11 @@ func (db *DB) ListKeys(ctx context.Context, ref string) ([]APIKey, error) {
 }
 
 // RevokeKey revokes a key; the next request made with it is refused.
-func (db *DB) RevokeKey(ctx context.Context, id string) error {
+func (db *DB) RevokeKey(ctx context.Context, ref string) error {
+	id, ok := ParseID(PrefixKey, ref)
+	if !ok {
+		return Errorf(NotFound, "Key %q not found", ref)
+	}
 	return db.Update(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, db.unix(), id)
@@ -114,10 +118,13 @@ func (db *DB) RevokeKey(ctx context.Context, id string) error {
 		if n, _ := res.RowsAffected(); n != 1 {
 			var revoked sql.NullInt64
 			err := tx.QueryRowContext(ctx, `SELECT revoked_at FROM api_keys WHERE id = ?`, id).Scan(&revoked)
-			if errors.Is(err, sql.ErrNoRows) {
-				return Errorf(NotFound, "Key %q not found", id)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				return Errorf(NotFound, "Key %q not found", ref)
+			case err != nil:
+				return internal("read key", err)
 			}
-			return Errorf(Conflict, "Key %q is already revoked", id)
+			return Errorf(Conflict, "Key %q is already revoked", ref)
 		}
 		return bumpConfig(ctx, tx)
 	})

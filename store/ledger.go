@@ -67,7 +67,7 @@ func (db *DB) Ledger(ctx context.Context, accountID int64, orderID string) ([]Le
 		return nil, internal("list ledger", err)
 	}
 	defer rows.Close()
-	var out []LedgerEntry
+	out := []LedgerEntry{}
 	for rows.Next() {
 		var e LedgerEntry
 		if err := rows.Scan(&e.ID, &e.Kind, &e.Amount, &e.BalanceAfter, &e.OrderID, &e.Note, &e.Created); err != nil {
