@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"notpanel/httpapi"
 	"notpanel/store"
 	"notpanel/upstream"
 )
@@ -20,27 +21,14 @@ type serviceCmd struct {
 // serviceJSON is a catalog row: the fields of the API's services action
 // plus what only the operator sees.
 type serviceJSON struct {
-	Service         int64  `json:"service"`
-	Name            string `json:"name"`
-	Type            string `json:"type"`
-	Category        string `json:"category"`
-	Rate            string `json:"rate"`
-	Min             string `json:"min"`
-	Max             string `json:"max"`
-	Refill          bool   `json:"refill"`
-	Cancel          bool   `json:"cancel"`
-	Dripfeed        bool   `json:"dripfeed"`
+	httpapi.Service
 	Provider        string `json:"provider"`
 	ProviderService string `json:"provider_service"`
 	Enabled         bool   `json:"enabled"`
 }
 
 func toServiceJSON(s store.Service) serviceJSON {
-	return serviceJSON{
-		Service: s.ID, Name: s.Name, Type: s.Type, Category: s.Category, Rate: store.FormatMoney(s.Rate),
-		Min: count(s.Min), Max: count(s.Max), Refill: s.Refill, Cancel: s.Cancel, Dripfeed: s.Dripfeed,
-		Provider: s.Provider, ProviderService: s.ProviderService, Enabled: s.Enabled,
-	}
+	return serviceJSON{Service: httpapi.ServiceView(s), Provider: s.Provider, ProviderService: s.ProviderService, Enabled: s.Enabled}
 }
 
 type serviceAddCmd struct {
@@ -117,7 +105,7 @@ func (c *serviceListCmd) Run(ctx context.Context, a *app) error {
 	t := newTable(a.stdout, "ID", "NAME", "CATEGORY", "TYPE", "RATE/1000 "+cur, "MIN", "MAX",
 		"REFILL", "CANCEL", "DRIPFEED", "PROVIDER", "UPSTREAM ID", "ENABLED")
 	for _, r := range rows {
-		t.row(count(r.Service), r.Name, r.Category, r.Type, r.Rate, r.Min, r.Max,
+		t.row(count(r.Service.Service), r.Name, r.Category, r.Type, r.Rate, r.Min, r.Max,
 			yesNo(r.Refill), yesNo(r.Cancel), yesNo(r.Dripfeed), r.Provider, r.ProviderService, yesNo(r.Enabled))
 	}
 	return t.flush()

@@ -83,7 +83,7 @@ func TestServiceImport(t *testing.T) {
 	failing(t, db, "service", "import", "--provider", "nobody", "--markup", "10")
 }
 
-func (s serviceJSON) serviceID() string { return count(s.Service) }
+func (s serviceJSON) serviceID() string { return count(s.Service.Service) }
 
 func TestProviderBalanceAndResume(t *testing.T) {
 	srv := httptest.NewServer(&fakeCatalog{})

@@ -9,7 +9,9 @@ import (
 	"notpanel/store"
 )
 
-type serviceJSON struct {
+// Service is a catalog entry as the services action shows it: money and
+// counts as strings.
+type Service struct {
 	Service  int64  `json:"service"`
 	Name     string `json:"name"`
 	Type     string `json:"type"`
@@ -22,18 +24,23 @@ type serviceJSON struct {
 	Dripfeed bool   `json:"dripfeed"`
 }
 
+// ServiceView is the services action's view of s.
+func ServiceView(s store.Service) Service {
+	return Service{
+		Service: s.ID, Name: s.Name, Type: s.Type, Category: s.Category,
+		Rate: store.FormatMoney(s.Rate), Min: strconv.FormatInt(s.Min, 10), Max: strconv.FormatInt(s.Max, 10),
+		Refill: s.Refill, Cancel: s.Cancel, Dripfeed: s.Dripfeed,
+	}
+}
+
 func (a *api) services(ctx context.Context, _ store.Principal, _ form) (any, error) {
 	svcs, err := a.db.Services(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]serviceJSON, len(svcs))
+	out := make([]Service, len(svcs))
 	for i, s := range svcs {
-		out[i] = serviceJSON{
-			Service: s.ID, Name: s.Name, Type: s.Type, Category: s.Category,
-			Rate: store.FormatMoney(s.Rate), Min: strconv.FormatInt(s.Min, 10), Max: strconv.FormatInt(s.Max, 10),
-			Refill: s.Refill, Cancel: s.Cancel, Dripfeed: s.Dripfeed,
-		}
+		out[i] = ServiceView(s)
 	}
 	return out, nil
 }
