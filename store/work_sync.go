@@ -79,6 +79,8 @@ func (db *DB) ApplyStatuses(ctx context.Context, updates []StatusUpdate, nextSyn
 	return out, err
 }
 
+// A start count of 0 is what providers send when they leave it out, so it
+// never overwrites one already known.
 func applyStatus(ctx context.Context, tx *sql.Tx, id string, u UpstreamStatus, nextSync, now int64) (string, error) {
 	o, err := readOrderState(ctx, tx, Everyone, id)
 	if err != nil {
@@ -100,8 +102,8 @@ func applyStatus(ctx context.Context, tx *sql.Tx, id string, u UpstreamStatus, n
 			rem = remains
 		}
 		res, err := tx.ExecContext(ctx,
-			`UPDATE orders SET status = ?, start_count = ?, remains = coalesce(?, remains), upstream_status = ?,
-			   attempts = 0, next_at = ?, updated_at = ?
+			`UPDATE orders SET status = ?, start_count = coalesce(nullif(?, 0), start_count),
+			   remains = coalesce(?, remains), upstream_status = ?, attempts = 0, next_at = ?, updated_at = ?
 			 WHERE id = ? AND status = ?`, to, u.StartCount, rem, raw, nextSync, now, id, o.status)
 		if err != nil {
 			return "", internal("update order status", err)
@@ -121,7 +123,8 @@ func applyStatus(ctx context.Context, tx *sql.Tx, id string, u UpstreamStatus, n
 	default:
 		return "", Errorf(Internal, "unexpected status %q", u.Status)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE orders SET start_count = ?, upstream_status = ? WHERE id = ?`,
+	if _, err := tx.ExecContext(ctx,
+		`UPDATE orders SET start_count = coalesce(nullif(?, 0), start_count), upstream_status = ? WHERE id = ?`,
 		u.StartCount, raw, id); err != nil {
 		return "", internal("update order status", err)
 	}

@@ -211,11 +211,15 @@ func (p *fakeProvider) defaults(form url.Values) (int, string) {
 	return 200, `{"error":"Incorrect request"}`
 }
 
-// set changes what the provider reports about its order id.
+// set changes (or makes up) what the provider reports about its order id.
 func (p *fakeProvider) set(id, status, startCount, remains string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	o := p.orders[id]
+	if o == nil {
+		o = &upOrder{id: id}
+		p.orders[id] = o
+	}
 	o.status, o.startCount, o.remains, o.row = status, startCount, remains, ""
 }
 
@@ -328,6 +332,12 @@ func (e *env) place(typ string, q int64, more ...func(*store.OrderInput)) string
 	e.seq++
 	in := store.OrderInput{ServiceID: e.svc[typ].ID, RequestID: fmt.Sprintf("req-%d", e.seq),
 		Link: fmt.Sprintf("https://instagram.com/p/o%d", e.seq), Quantity: strconv.FormatInt(q, 10)}
+	switch typ {
+	case store.TypePoll:
+		in.AnswerNumber = "1"
+	case store.TypeCommentLikes:
+		in.Username = "ann"
+	}
 	for _, f := range more {
 		f(&in)
 	}

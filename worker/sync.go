@@ -58,10 +58,8 @@ func (w *Worker) syncChunk(ctx context.Context, p store.Provider, jobs []store.S
 		return
 	}
 	ids := make([]string, len(jobs))
-	ours := make(map[string]string, len(jobs)) // upstream id → order id
 	for i, j := range jobs {
 		ids[i] = j.UpstreamID
-		ours[j.UpstreamID] = j.OrderID
 	}
 	answers, err := w.client(p).Statuses(ctx, ids)
 	if err != nil {
@@ -88,7 +86,7 @@ func (w *Worker) syncChunk(ctx context.Context, p store.Provider, jobs []store.S
 			log.Warn().Str("order", j.OrderID).Str("upstream_status", a.Raw).
 				Msg("provider sent a status notpanel does not know; the order keeps its status, the text is shown in order show")
 		}
-		updates = append(updates, store.StatusUpdate{OrderID: ours[j.UpstreamID], UpstreamStatus: store.UpstreamStatus{
+		updates = append(updates, store.StatusUpdate{OrderID: j.OrderID, UpstreamStatus: store.UpstreamStatus{
 			Status: a.Status, Raw: a.Raw, StartCount: a.StartCount, Remains: a.Remains, HasRemains: a.HasRemains}})
 	}
 	if len(updates) > 0 {
