@@ -148,6 +148,34 @@ func (db *DB) DispatchRetry(ctx context.Context, id, reason string, next int64) 
 	})
 }
 
+// DispatchResend releases a claimed order whose add may have reached its
+// notpanel provider, to be sent again at next: the request_id makes the
+// resend safe. When the customer asked to cancel it meanwhile, it cannot be
+// cancelled here, since the provider may hold it and go on delivering: it
+// is parked for the operator instead.
+func (db *DB) DispatchResend(ctx context.Context, id, reason string, next int64) error {
+	return db.Update(ctx, func(tx *sql.Tx) error {
+		cancel, err := hasOpenCancel(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		set := `claimed_at = NULL, provider_id = NULL, attempts = attempts + 1, next_at = ?, reason = ?`
+		args := []any{next, reason}
+		if cancel {
+			set, args = `review = ?`, []any{"cancel asked while the provider may hold the order: " + reason}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE orders SET `+set+`, updated_at = ? WHERE `+claimedWhere,
+			append(args, db.unix(), id)...)
+		if err != nil {
+			return internal("release order", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errChanged
+		}
+		return nil
+	})
+}
+
 // DispatchFailed ends a claimed order the provider refused for good: failed
 // with the reason, and fully refunded (cancelled if the customer had asked
 // to cancel it).
@@ -194,14 +222,17 @@ func (db *DB) ParkOrder(ctx context.Context, id, reason string) error {
 // process stopped between the claim and recording the outcome). Towards a
 // classic provider the outcome is unknown, so they are parked for review;
 // towards a notpanel provider a resend is safe (request_id), so they are
-// released. Run it once when the worker starts, before any dispatch.
+// released, unless the customer asked to cancel them: the provider may hold
+// them, so they are parked too (see DispatchResend). Run it once when the
+// worker starts, before any dispatch.
 func (db *DB) RecoverDispatches(ctx context.Context) (parked, released int, err error) {
 	err = db.Update(ctx, func(tx *sql.Tx) error {
 		now := db.unix()
 		res, err := tx.ExecContext(ctx,
 			`UPDATE orders SET review = 'dispatch interrupted: the provider may or may not have this order', updated_at = ?
 			 WHERE status = 'pending' AND claimed_at IS NOT NULL AND upstream_id IS NULL AND review IS NULL
-			   AND coalesce((SELECT dialect FROM providers WHERE id = orders.provider_id), 'classic') != 'notpanel'`, now)
+			   AND (coalesce((SELECT dialect FROM providers WHERE id = orders.provider_id), 'classic') != 'notpanel'
+			     OR EXISTS (SELECT 1 FROM cancel_requests c WHERE c.order_id = orders.id AND c.status IN ('pending', 'sent')))`, now)
 		if err != nil {
 			return internal("park interrupted dispatches", err)
 		}

@@ -159,24 +159,20 @@ func (c *Client) Add(ctx context.Context, o Order) (string, error) {
 		f.Set("request_id", o.RequestID)
 	}
 	raw, err := c.call(ctx, f, MaxBody)
-	if err != nil {
-		if c.Dialect == store.DialectNotpanel && ClassOf(err) == Unknown {
-			err.(*Error).Class = Temporary
+	if err == nil {
+		var out struct {
+			Order json.RawMessage `json:"order"`
 		}
-		return "", err
+		json.Unmarshal(raw, &out)
+		if got := id(out.Order); got != "" && got != "0" {
+			return got, nil
+		}
+		err = &Error{Class: Unknown, Msg: fmt.Sprintf("answer without an order id: %s", truncate(string(raw), 120))}
 	}
-	var out struct {
-		Order json.RawMessage `json:"order"`
+	if e := err.(*Error); c.Dialect == store.DialectNotpanel && e.Class == Unknown {
+		e.Class, e.MaybeDone = Temporary, true
 	}
-	json.Unmarshal(raw, &out)
-	if got := id(out.Order); got != "" && got != "0" {
-		return got, nil
-	}
-	class := Unknown
-	if c.Dialect == store.DialectNotpanel {
-		class = Temporary
-	}
-	return "", &Error{Class: class, Msg: fmt.Sprintf("answer without an order id: %s", truncate(string(raw), 120))}
+	return "", err
 }
 
 // OrderStatus is a provider's word on one order.

@@ -131,6 +131,9 @@ func TestAddAnswers(t *testing.T) {
 			if c := ClassOf(err); c != tt.want.class {
 				t.Errorf("class of %v = %s, want %s", err, c, tt.want.class)
 			}
+			if MaybeDone(err) && tt.dialect != notpanel {
+				t.Errorf("MaybeDone(%v) for a classic add", err)
+			}
 		})
 	}
 }
@@ -218,6 +221,9 @@ func TestTransportFailures(t *testing.T) {
 			_, err := c.Add(ctx, Order{RequestID: "ord_X", Service: "1", Link: "https://x.example", Quantity: 1})
 			if err == nil || ClassOf(err) != tt.wantAdd {
 				t.Errorf("Add error %v, want class %s", err, tt.wantAdd)
+			}
+			if got, want := MaybeDone(err), tt.dialect == store.DialectNotpanel; got != want {
+				t.Errorf("MaybeDone(%v) = %v, want %v: the provider may hold the order", err, got, want)
 			}
 			_, err = c.Statuses(ctx, []string{"1"})
 			if err == nil || ClassOf(err) != tt.wantOther {

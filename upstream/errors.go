@@ -41,6 +41,10 @@ type Error struct {
 	Class Class
 	// Msg explains the failure; for an error the provider wrote, its text.
 	Msg string
+	// MaybeDone marks an add to a notpanel provider reported Temporary
+	// although its outcome is unknown: resending it is safe (request_id),
+	// but until the provider answers, it may hold the order.
+	MaybeDone bool
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Class, e.Msg) }
@@ -53,6 +57,13 @@ func ClassOf(err error) Class {
 		return e.Class
 	}
 	return Temporary
+}
+
+// MaybeDone reports whether err is an add whose provider may have taken
+// the order (see Error.MaybeDone).
+func MaybeDone(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.MaybeDone
 }
 
 // Message patterns seen from real panels, lower-cased. The first list that

@@ -88,15 +88,27 @@ func (w *Worker) send(ctx context.Context, j store.DispatchJob) {
 		w.pause(ctx, j.Provider, err)
 		record = w.cfg.DB.DispatchRetry(ctx, j.OrderID, err.Error(), w.at(retryBase))
 	default:
+		// After an unknown outcome a notpanel provider may hold the order:
+		// it is resent (request_id), but never failed or cancelled here.
+		maybe := upstream.MaybeDone(err)
 		if int(j.Attempts)+1 >= w.cfg.MaxAttempts {
 			reason := fmt.Sprintf("gave up after %d attempts: %v", j.Attempts+1, err)
+			if maybe {
+				log.Warn().Err(err).Msg("order may or may not have reached the provider after repeated tries; parked for review")
+				record = w.cfg.DB.ParkOrder(ctx, j.OrderID, reason)
+				break
+			}
 			log.Warn().Err(err).Msg("order failed after repeated temporary errors; refunded")
 			record = w.cfg.DB.DispatchFailed(ctx, j.OrderID, reason)
 			break
 		}
 		delay := w.backoff(int64(j.Attempts), retryBase, retryLimit)
 		log.Info().Err(err).Dur("retry_in", delay).Msg("dispatch failed; will retry")
-		record = w.cfg.DB.DispatchRetry(ctx, j.OrderID, err.Error(), w.at(delay))
+		if maybe {
+			record = w.cfg.DB.DispatchResend(ctx, j.OrderID, err.Error(), w.at(delay))
+		} else {
+			record = w.cfg.DB.DispatchRetry(ctx, j.OrderID, err.Error(), w.at(delay))
+		}
 	}
 	if record != nil {
 		log.Error().Err(record).Msg("record dispatch failure")
