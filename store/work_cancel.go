@@ -99,6 +99,7 @@ type RefillJob struct {
 	Status           string
 	UpstreamRefillID string
 	OrderUpstreamID  string
+	Attempts         int // failed calls since the last answer
 	Provider         Provider
 }
 
@@ -106,7 +107,7 @@ type RefillJob struct {
 // order's provider.
 func (db *DB) DueRefills(ctx context.Context, now int64, limit int) ([]RefillJob, error) {
 	rows, err := db.reader.QueryContext(ctx,
-		`SELECT r.id, r.status, coalesce(r.upstream_id, ''), o.upstream_id, `+providerCols+`
+		`SELECT r.id, r.status, coalesce(r.upstream_id, ''), o.upstream_id, r.attempts, `+providerCols+`
 		 FROM refills r JOIN orders o ON o.id = r.order_id JOIN providers p ON p.id = o.provider_id
 		 WHERE r.status IN ('pending', 'processing') AND r.next_at <= ? AND o.upstream_id IS NOT NULL
 		   AND p.status = 'active'
@@ -119,7 +120,7 @@ func (db *DB) DueRefills(ctx context.Context, now int64, limit int) ([]RefillJob
 	for rows.Next() {
 		var j RefillJob
 		p := &j.Provider
-		if err := rows.Scan(&j.RefillID, &j.Status, &j.UpstreamRefillID, &j.OrderUpstreamID, &p.ID, &p.Name, &p.URL,
+		if err := rows.Scan(&j.RefillID, &j.Status, &j.UpstreamRefillID, &j.OrderUpstreamID, &j.Attempts, &p.ID, &p.Name, &p.URL,
 			&p.APIKey, &p.Dialect, &p.Status, &p.PausedReason, &p.Created); err != nil {
 			return nil, internal("list due refills", err)
 		}

@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -287,6 +288,7 @@ type env struct {
 	svc   map[string]store.Service
 	links map[string]string // order id → its unique link
 	seq   int
+	raw   *sql.DB // opened on first use
 }
 
 const funds = 1_000_000_000 // 1000.00
@@ -423,4 +425,20 @@ func (p *fakeProvider) orderCount() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.orders)
+}
+
+// hold makes every later request wait for a token on the returned gate;
+// each announces its action on arrived first.
+func (p *fakeProvider) hold() (gate chan struct{}, arrived chan string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.gate, p.arrived = make(chan struct{}), make(chan string)
+	return p.gate, p.arrived
+}
+
+// peakInflight is the most requests the provider had in hand at once.
+func (p *fakeProvider) peakInflight() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.peak
 }

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"notpanel/store"
@@ -69,9 +70,12 @@ func (w *Worker) sendRefill(ctx context.Context, j store.RefillJob) {
 	case upstream.ClassOf(err) == upstream.Account:
 		w.pause(ctx, j.Provider, err)
 		record = w.cfg.DB.DeferRefill(ctx, j.RefillID, w.at(retryBase), err.Error(), false)
+	case j.Attempts+1 >= w.cfg.MaxAttempts:
+		log.Warn().Err(err).Msg("refill call failed again; given up and rejected")
+		record = w.cfg.DB.DeferRefill(ctx, j.RefillID, 0, fmt.Sprintf("gave up after %d attempts: %v", j.Attempts+1, err), true)
 	default:
 		log.Warn().Err(err).Msg("refill call failed; will retry")
-		record = w.cfg.DB.DeferRefill(ctx, j.RefillID, w.at(w.backoff(0, retryBase, retryLimit)), err.Error(), false)
+		record = w.cfg.DB.DeferRefill(ctx, j.RefillID, w.at(w.backoff(int64(j.Attempts), retryBase, retryLimit)), err.Error(), false)
 	}
 	if record != nil {
 		log.Error().Err(record).Msg("record refill")
