@@ -30,7 +30,8 @@ may run while serve is up.`
 
 // cli is the command line. Each verb is one command struct with a Run method.
 type cli struct {
-	DB string `name:"db" default:"${db}" help:"SQLite database file, created when missing; the default comes from $$NOTPANEL_DB, else ./notpanel.db."`
+	DB       string `name:"db" default:"${db}" help:"SQLite database file, created when missing; the default comes from $$NOTPANEL_DB, else ./notpanel.db."`
+	LogLevel string `name:"log-level" default:"${loglevel}" enum:"debug,info,warn,error" help:"Least severe log lines written to stderr: debug, info (one line per request), warn or error; the default comes from $$NOTPANEL_LOG_LEVEL, else info."`
 
 	Serve    serveCmd    `cmd:"" help:"Serve the customer API and run the worker until SIGINT or SIGTERM."`
 	Demo     demoCmd     `cmd:"" help:"Try notpanel: a fresh demo database, a simulated provider, a funded demo account; prints an API key."`
@@ -42,6 +43,7 @@ type cli struct {
 	Order    orderCmd    `cmd:"" help:"Inspect, cancel and refund orders."`
 	Tier     tierCmd     `cmd:"" help:"Manage rate-limit tiers."`
 	Audit    auditCmd    `cmd:"" help:"Check the ledger invariants; exits non-zero on a violation."`
+	Bench    benchCmd    `cmd:"" help:"Load-test a scratch instance over loopback HTTP and print throughput and latency per action."`
 	Backup   backupCmd   `cmd:"" help:"Write a consistent copy of the database, safe while serve runs."`
 	Currency currencyCmd `cmd:"" help:"Show or set the panel currency."`
 }
@@ -104,6 +106,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return fail(stderr, usageError(err, args), 2)
 	}
 	a.dbPath = c.DB
+	if lvl, err := zerolog.ParseLevel(c.LogLevel); err == nil {
+		a.log = a.log.Level(lvl)
+	}
 	defer func() {
 		if a.db != nil {
 			if err := a.db.Close(); err != nil && code == 0 {
@@ -123,11 +128,16 @@ func newParser(ctx context.Context, c *cli, a *app, getenv func(string) string) 
 	if dbDefault == "" {
 		dbDefault = "./notpanel.db"
 	}
+	levelDefault := getenv("NOTPANEL_LOG_LEVEL")
+	if levelDefault == "" {
+		levelDefault = "info"
+	}
 	return kong.New(c,
 		kong.Name("notpanel"),
 		kong.Description(description),
 		kong.Vars{
 			"db":       dbDefault,
+			"loglevel": levelDefault,
 			"types":    strings.Join(store.ServiceTypes, ", "),
 			"statuses": strings.Join(orderStatuses(), ", "),
 		},

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
@@ -116,6 +117,13 @@ func statusOf(err error) int {
 // full with the request id; the client sees only "Internal error".
 func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := statusOf(err)
+	if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
+		// The client went away mid-request: nobody reads the answer, and
+		// nothing is wrong with the server.
+		a.log.Debug().Err(err).Str("req", infoFrom(r.Context()).id).Msg("client gone")
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{"Request cancelled"})
+		return
+	}
 	if code == http.StatusInternalServerError {
 		a.log.Error().Err(err).Str("req", infoFrom(r.Context()).id).Msg("internal error")
 	}

@@ -1,0 +1,121 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"strings"
+)
+
+// Notpanel builds the actions of a seeded scratch notpanel.
+type Notpanel struct {
+	Scratch Scratch
+	Runner  *Runner
+	// Run tells this run's request ids apart from an earlier run's.
+	Run string
+}
+
+func (n *Notpanel) key(client int) string { return n.Scratch.Keys[client%len(n.Scratch.Keys)] }
+
+// randomOrders picks k preloaded orders of the client's account.
+func (n *Notpanel) randomOrders(client, k int) []string {
+	a := client % n.Scratch.Accounts
+	per := (n.Scratch.Orders - a + n.Scratch.Accounts - 1) / n.Scratch.Accounts
+	out := make([]string, k)
+	for i := range out {
+		out[i] = OrderID(a + rand.IntN(max(per, 1))*n.Scratch.Accounts)
+	}
+	return out
+}
+
+func okJSON(field string) func(int, []byte) error {
+	return func(status int, body []byte) error {
+		if status != 200 || !json.Valid(body) || !strings.Contains(string(body), field) {
+			return fmt.Errorf("HTTP %d: %.200s", status, body)
+		}
+		return nil
+	}
+}
+
+func (n *Notpanel) post(client int, check string, kv ...string) Call {
+	f := url.Values{"key": {n.key(client)}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		f.Set(kv[i], kv[i+1])
+	}
+	return Call{Path: "/api/v2", Form: f, Check: okJSON(check)}
+}
+
+func (n *Notpanel) add(client, seq int) Call {
+	return n.post(client, `"order"`, "action", "add", "service", "1", "request_id", fmt.Sprintf("%s-%d-%d", n.Run, client, seq),
+		"link", "https://instagram.com/p/bench", "quantity", "100")
+}
+
+// Actions returns the actions by name: add, status, status100, cancel100,
+// services, balance and mix.
+func (n *Notpanel) Actions() map[string]Action {
+	status := func(client, _ int) Call {
+		return n.post(client, `"status"`, "action", "status", "order", n.randomOrders(client, 1)[0])
+	}
+	services := func(client, _ int) Call { return n.post(client, `"service"`, "action", "services") }
+	balance := func(client, _ int) Call { return n.post(client, `"balance"`, "action", "balance") }
+	return map[string]Action{
+		"add":    {Name: "add", Next: n.add},
+		"status": {Name: "status", Next: status},
+		"status100": {Name: "status100", Next: func(client, _ int) Call {
+			return n.post(client, `"status"`, "action", "status", "orders", strings.Join(n.randomOrders(client, 100), ","))
+		}},
+		"cancel100": {Name: "cancel100", Prepare: func(ctx context.Context, client, seq int) (Call, error) {
+			ids := make([]string, 100)
+			for i := range ids {
+				_, body, err := n.Runner.Do(ctx, n.add(client, seq*1000+i+1_000_000))
+				if err != nil {
+					return Call{}, err
+				}
+				var out struct{ Order string }
+				json.Unmarshal(body, &out)
+				ids[i] = out.Order
+			}
+			return n.post(client, `"cancel"`, "action", "cancel", "orders", strings.Join(ids, ",")), nil
+		}},
+		"services": {Name: "services", Next: services},
+		"balance":  {Name: "balance", Next: balance},
+		"mix": {Name: "mix", Next: func(client, seq int) Call {
+			switch r := rand.IntN(10); {
+			case r < 6:
+				return status(client, seq)
+			case r < 8:
+				return n.add(client, seq)
+			case r < 9:
+				return services(client, seq)
+			default:
+				return balance(client, seq)
+			}
+		}},
+	}
+}
+
+// Limitref builds the same actions for the reference server of
+// ../shared/limitref: 1000 keys key%032d, orders 1..100000, order N
+// belonging to user ((N-1)/100)%1000+1.
+type Limitref struct{}
+
+func limitrefKey(user int) string { return fmt.Sprintf("key%032d", user) }
+
+// Actions returns limitref's add and status.
+func (Limitref) Actions() map[string]Action {
+	return map[string]Action{
+		"add": {Name: "add", Next: func(client, _ int) Call {
+			return Call{Path: "/add", Form: url.Values{"key": {limitrefKey(client%1000 + 1)}, "service": {"1"},
+				"link": {"https://instagram.com/p/bench"}, "quantity": {"100"}}, Check: okJSON(`"order"`)}
+		}},
+		"status": {Name: "status", Next: func(client, _ int) Call {
+			user := client%1000 + 1
+			// orders of user u: blocks of 100 starting at (u-1)*100+1, every 100000
+			n := (user-1)*100 + 1 + rand.IntN(100)
+			return Call{Path: "/status", Form: url.Values{"key": {limitrefKey(user)}, "order": {fmt.Sprint(n)}},
+				Check: okJSON(`"status"`)}
+		}},
+	}
+}

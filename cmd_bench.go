@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"notpanel/bench"
+	"notpanel/store"
+)
+
+type benchCmd struct {
+	Actions  []string      `default:"add,status,status100,cancel100,services,mix" help:"Actions to measure: add, status, status100, cancel100, services, balance, mix."`
+	Clients  int           `default:"32" help:"Concurrent clients per action."`
+	Duration time.Duration `default:"10s" help:"How long each action is measured."`
+	Warmup   time.Duration `default:"2s" help:"Unmeasured load before each action."`
+	Orders   int           `default:"100000" help:"Orders in progress preloaded into the scratch database."`
+	Accounts int           `default:"1000" help:"Customer accounts in the scratch database."`
+	Services int           `default:"100" help:"Services in the catalog."`
+	Limitref string        `placeholder:"URL" help:"Also measure the reference server (../shared/limitref) at this base URL, e.g. http://127.0.0.1:8089, and print the ratios."`
+	JSON     bool          `name:"json" help:"Print the results as JSON."`
+	Keep     bool          `help:"Keep the scratch database (its path is printed)."`
+}
+
+// benchReport is what bench prints with --json.
+type benchReport struct {
+	Machine      map[string]string  `json:"machine"`
+	Orders       int                `json:"orders_preloaded"`
+	Results      []bench.Result     `json:"results"`
+	ServerRSSMB  float64            `json:"server_rss_mb"`
+	ServerPeakMB float64            `json:"server_peak_rss_mb"`
+	Ratios       map[string]float64 `json:"ratio_to_limitref,omitempty"`
+}
+
+func (c *benchCmd) Run(ctx context.Context, a *app) error {
+	dir, err := os.MkdirTemp("", "notpanel-bench-")
+	if err != nil {
+		return err
+	}
+	if !c.Keep {
+		defer os.RemoveAll(dir)
+	}
+	path := filepath.Join(dir, "bench.db")
+	fmt.Fprintf(a.stderr, "bench: seeding %s with %d accounts and %d orders\n", path, c.Accounts, c.Orders)
+	db, err := store.Open(ctx, path, store.Options{Schema: schema})
+	if err != nil {
+		return err
+	}
+	scratch, err := bench.Seed(ctx, db, c.Accounts, c.Services, c.Orders)
+	db.Close()
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	srv, err := startBenchServer(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+
+	report := benchReport{Machine: machine(), Orders: c.Orders}
+	runner := bench.NewRunner("http://"+srv.addr, c.Clients)
+	np := &bench.Notpanel{Scratch: scratch, Runner: runner, Run: strconv.FormatInt(time.Now().UnixNano(), 36)}
+	measure := func(target string, r *bench.Runner, actions map[string]bench.Action, name string) error {
+		act, ok := actions[name]
+		if !ok {
+			return fmt.Errorf("unknown action %q", name)
+		}
+		if c.Warmup > 0 {
+			r.Measure(ctx, target, act, c.Clients, c.Warmup, 0)
+		}
+		res := r.Measure(ctx, target, act, c.Clients, c.Duration, 0)
+		report.Results = append(report.Results, res)
+		if !c.JSON {
+			fmt.Fprintln(a.stdout, res)
+		}
+		return ctx.Err()
+	}
+	for _, name := range c.Actions {
+		if err := measure("notpanel", runner, np.Actions(), name); err != nil {
+			return err
+		}
+	}
+	report.ServerRSSMB, report.ServerPeakMB = srv.rss()
+	if c.Limitref != "" {
+		report.Ratios = map[string]float64{}
+		lr := bench.NewRunner(strings.TrimSuffix(c.Limitref, "/"), c.Clients)
+		for _, name := range []string{"add", "status"} {
+			if err := measure("limitref", lr, bench.Limitref{}.Actions(), name); err != nil {
+				return err
+			}
+			ours, ref := find(report.Results, "notpanel", name), find(report.Results, "limitref", name)
+			if ours != nil && ref != nil && ref.PerSecond > 0 {
+				report.Ratios[name] = ours.PerSecond / ref.PerSecond
+			}
+		}
+	}
+	if c.JSON {
+		return writeJSON(a.stdout, report)
+	}
+	fmt.Fprintf(a.stdout, "server RSS %.0f MB (peak %.0f MB) with %d orders preloaded; %s\n",
+		report.ServerRSSMB, report.ServerPeakMB, c.Orders, report.Machine["summary"])
+	for name, r := range report.Ratios {
+		fmt.Fprintf(a.stdout, "%s: notpanel / limitref = %.2f\n", name, r)
+	}
+	if c.Keep {
+		fmt.Fprintf(a.stderr, "bench: kept %s\n", path)
+	}
+	return nil
+}
+
+func find(rs []bench.Result, target, action string) *bench.Result {
+	for i := range rs {
+		if rs[i].Target == target && rs[i].Action == action {
+			return &rs[i]
+		}
+	}
+	return nil
+}
+
+// machine describes where the figures come from.
+func machine() map[string]string {
+	m := map[string]string{"cpus": strconv.Itoa(runtime.NumCPU()), "go": runtime.Version(), "os": runtime.GOOS + "/" + runtime.GOARCH}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m["cpu"] = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	m["summary"] = fmt.Sprintf("%s cores of %s, %s", m["cpus"], m["cpu"], m["go"])
+	return m
+}
+
+// benchServer is a `notpanel serve` child process on the scratch database,
+// so that its memory can be read apart from the load generator's.
+type benchServer struct {
+	cmd  *exec.Cmd
+	addr string
+}
+
+func startBenchServer(ctx context.Context, path string) (*benchServer, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	// A free port, chosen here so that the server can log at warn level.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.CommandContext(ctx, exe, "--db", path, "--log-level", "warn", "serve", "--listen", addr, "--worker=false")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &benchServer{cmd: cmd, addr: addr}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return s, nil
+		}
+	}
+	s.stop()
+	return nil, errors.New("the scratch server did not start within 30 s")
+}
+
+// rss reads the server's resident memory now and at its peak, in MB.
+func (s *benchServer) rss() (now, peak float64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "VmRSS:":
+			now = kb / 1024
+		case "VmHWM:":
+			peak = kb / 1024
+		}
+	}
+	return now, peak
+}
+
+func (s *benchServer) stop() {
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		s.cmd.Process.Kill()
+	}
+}
