@@ -222,17 +222,14 @@ func (db *DB) ParkOrder(ctx context.Context, id, reason string) error {
 // process stopped between the claim and recording the outcome). Towards a
 // classic provider the outcome is unknown, so they are parked for review;
 // towards a notpanel provider a resend is safe (request_id), so they are
-// released, unless the customer asked to cancel them: the provider may hold
-// them, so they are parked too (see DispatchResend). Run it once when the
-// worker starts, before any dispatch.
+// released. Run it once when the worker starts, before any dispatch.
 func (db *DB) RecoverDispatches(ctx context.Context) (parked, released int, err error) {
 	err = db.Update(ctx, func(tx *sql.Tx) error {
 		now := db.unix()
 		res, err := tx.ExecContext(ctx,
 			`UPDATE orders SET review = 'dispatch interrupted: the provider may or may not have this order', updated_at = ?
 			 WHERE status = 'pending' AND claimed_at IS NOT NULL AND upstream_id IS NULL AND review IS NULL
-			   AND (coalesce((SELECT dialect FROM providers WHERE id = orders.provider_id), 'classic') != 'notpanel'
-			     OR EXISTS (SELECT 1 FROM cancel_requests c WHERE c.order_id = orders.id AND c.status IN ('pending', 'sent')))`, now)
+			   AND coalesce((SELECT dialect FROM providers WHERE id = orders.provider_id), 'classic') != 'notpanel'`, now)
 		if err != nil {
 			return internal("park interrupted dispatches", err)
 		}
