@@ -69,7 +69,7 @@ func joinIDs(ids []string) string {
 }
 
 func TestBulkAnswersThatAreNotRows(t *testing.T) {
-	for _, body := range []string{`[1,2]`, `"ok"`, `{"status":"Completed"}`, `true`} {
+	for _, body := range []string{`[1,2]`, `"ok"`, `{"status":"Completed"}`, `true`, htmlPage} {
 		f := newFake(t, answer(200, body))
 		c := f.client(store.DialectClassic, time.Second)
 		ids := []string{"1", "2"}
