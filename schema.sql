@@ -113,6 +113,10 @@ CREATE TABLE orders (
     remains     INTEGER,
     reason      TEXT,
     review      TEXT,
+    -- maybe_sent: an add may have reached a notpanel provider (its answer was
+    -- lost); such an order is never cancelled or failed locally, only resent
+    -- with the same request_id, which finds it if it is there
+    maybe_sent  INTEGER NOT NULL DEFAULT 0 CHECK (maybe_sent IN (0, 1)),
     attempts    INTEGER NOT NULL DEFAULT 0,
     next_at     INTEGER NOT NULL DEFAULT 0,
     created_at  INTEGER NOT NULL,

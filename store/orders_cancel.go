@@ -90,6 +90,7 @@ type orderState struct {
 	status     string
 	claimed    bool
 	upstreamID string
+	maybeSent  bool
 	charge     int64
 	units      int64
 	canCancel  bool
@@ -106,10 +107,11 @@ func readOrderState(ctx context.Context, tx *sql.Tx, accountID int64, raw string
 		return o, ErrOrderNotFound
 	}
 	err := tx.QueryRowContext(ctx,
-		`SELECT o.id, o.account_id, o.status, o.claimed_at IS NOT NULL, coalesce(o.upstream_id, ''), o.charge, o.units,
-		   s.cancel, s.refill
+		`SELECT o.id, o.account_id, o.status, o.claimed_at IS NOT NULL, coalesce(o.upstream_id, ''), o.maybe_sent,
+		   o.charge, o.units, s.cancel, s.refill
 		 FROM orders o JOIN services s ON s.id = o.service_id WHERE o.id = ?`, id).
-		Scan(&o.id, &o.accountID, &o.status, &o.claimed, &o.upstreamID, &o.charge, &o.units, &o.canCancel, &o.canRefill)
+		Scan(&o.id, &o.accountID, &o.status, &o.claimed, &o.upstreamID, &o.maybeSent, &o.charge, &o.units,
+			&o.canCancel, &o.canRefill)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && accountID != Everyone && o.accountID != accountID {
 		return o, ErrOrderNotFound
 	}
@@ -124,13 +126,14 @@ func cancelOne(ctx context.Context, tx *sql.Tx, accountID int64, raw string, now
 	switch {
 	case Terminal(o.status):
 		return Errorf(Invalid, "Order cannot be cancelled (already %s)", o.status)
-	case o.status == StatusPending && !o.claimed:
+	case o.status == StatusPending && !o.claimed && !o.maybeSent:
 		return settle(ctx, tx, o, StatusCancelled, o.charge, &o.units, "", "cancelled before dispatch", now)
 	case o.status != StatusPending && !o.canCancel:
 		return ErrNoCancel
 	}
-	// Handed to the upstream, or being handed: queue it for the worker. A
-	// repeat is a no-op; a request the upstream refused earlier is asked again.
+	// Handed to the upstream, being handed, or maybe handed already: queue it
+	// for the worker. A repeat is a no-op; a request the upstream refused
+	// earlier is asked again.
 	_, err = tx.ExecContext(ctx,
 		`INSERT INTO cancel_requests (order_id, created_at, updated_at) VALUES (?, ?, ?)
 		 ON CONFLICT (order_id) DO UPDATE SET status = 'pending', error = '', updated_at = excluded.updated_at

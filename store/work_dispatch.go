@@ -67,12 +67,14 @@ func (db *DB) ClaimOrder(ctx context.Context, id string) (bool, error) {
 			return err
 		}
 		now := db.unix()
-		if cancel, err := hasOpenCancel(ctx, tx, id); err != nil || cancel {
-			if err != nil {
-				return err
-			}
+		if cancel, err := hasOpenCancel(ctx, tx, id); err != nil {
+			return err
+		} else if cancel && !o.maybeSent {
 			return settle(ctx, tx, o, StatusCancelled, o.charge, nil, "", "cancelled before dispatch", now)
 		}
+		// An order the provider may already hold is sent again even when the
+		// customer asked to cancel: the resend finds it, and the cancel then
+		// goes to the provider.
 		res, err := tx.ExecContext(ctx,
 			`UPDATE orders SET claimed_at = ?, provider_id = (SELECT provider_id FROM services WHERE id = orders.service_id),
 			   updated_at = ?
@@ -125,7 +127,7 @@ func (db *DB) DispatchRetry(ctx context.Context, id, reason string, next int64) 
 			return err
 		}
 		now := db.unix()
-		if cancel, err := hasOpenCancel(ctx, tx, id); err != nil || cancel {
+		if cancel, err := hasOpenCancel(ctx, tx, id); err != nil || cancel && !o.maybeSent {
 			if err != nil {
 				return err
 			}
@@ -150,22 +152,15 @@ func (db *DB) DispatchRetry(ctx context.Context, id, reason string, next int64) 
 
 // DispatchResend releases a claimed order whose add may have reached its
 // notpanel provider, to be sent again at next: the request_id makes the
-// resend safe. When the customer asked to cancel it meanwhile, it cannot be
-// cancelled here, since the provider may hold it and go on delivering: it
-// is parked for the operator instead.
+// resend safe. The order is marked maybe_sent, so that from now on a cancel
+// is never applied locally (the provider may hold it and go on delivering):
+// the resend finds the order, and the cancel then goes to the provider.
 func (db *DB) DispatchResend(ctx context.Context, id, reason string, next int64) error {
 	return db.Update(ctx, func(tx *sql.Tx) error {
-		cancel, err := hasOpenCancel(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		set := `claimed_at = NULL, provider_id = NULL, attempts = attempts + 1, next_at = ?, reason = ?`
-		args := []any{next, reason}
-		if cancel {
-			set, args = `review = ?`, []any{"cancel asked while the provider may hold the order: " + reason}
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE orders SET `+set+`, updated_at = ? WHERE `+claimedWhere,
-			append(args, db.unix(), id)...)
+		res, err := tx.ExecContext(ctx,
+			`UPDATE orders SET claimed_at = NULL, provider_id = NULL, maybe_sent = 1, attempts = attempts + 1,
+			   next_at = ?, reason = ?, updated_at = ?
+			 WHERE `+claimedWhere, next, reason, db.unix(), id)
 		if err != nil {
 			return internal("release order", err)
 		}
@@ -222,7 +217,7 @@ func (db *DB) ParkOrder(ctx context.Context, id, reason string) error {
 // process stopped between the claim and recording the outcome). Towards a
 // classic provider the outcome is unknown, so they are parked for review;
 // towards a notpanel provider a resend is safe (request_id), so they are
-// released. Run it once when the worker starts, before any dispatch.
+// released for it, marked maybe_sent (see DispatchResend). Run it once when the worker starts, before any dispatch.
 func (db *DB) RecoverDispatches(ctx context.Context) (parked, released int, err error) {
 	err = db.Update(ctx, func(tx *sql.Tx) error {
 		now := db.unix()
@@ -236,7 +231,7 @@ func (db *DB) RecoverDispatches(ctx context.Context) (parked, released int, err 
 		n, _ := res.RowsAffected()
 		parked = int(n)
 		res, err = tx.ExecContext(ctx,
-			`UPDATE orders SET claimed_at = NULL, provider_id = NULL, updated_at = ?
+			`UPDATE orders SET claimed_at = NULL, provider_id = NULL, maybe_sent = 1, updated_at = ?
 			 WHERE status = 'pending' AND claimed_at IS NOT NULL AND upstream_id IS NULL AND review IS NULL`, now)
 		if err != nil {
 			return internal("release interrupted dispatches", err)
