@@ -91,6 +91,11 @@ func applyStatus(ctx context.Context, tx *sql.Tx, id string, u UpstreamStatus, n
 	}
 	remains := min(max(u.Remains, 0), o.units)
 	raw := truncateText(u.Raw, 64)
+	if u.Status == StatusPartial && !u.HasRemains {
+		// A partial without remains cannot be refunded right: keep the order
+		// as it is and ask again, rather than refund nothing.
+		u.Status, raw = "", truncateText(u.Raw+" (no remains given)", 64)
+	}
 	switch u.Status {
 	case StatusProcessing, StatusInProgress, "":
 		to := u.Status
@@ -115,9 +120,6 @@ func applyStatus(ctx context.Context, tx *sql.Tx, id string, u UpstreamStatus, n
 	case StatusCompleted:
 		remains = 0
 	case StatusPartial:
-		if !u.HasRemains {
-			remains = 0
-		}
 	case StatusCancelled, StatusFailed, StatusRefunded:
 		remains = o.units
 	default:

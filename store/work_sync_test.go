@@ -29,7 +29,6 @@ func TestApplyStatuses(t *testing.T) {
 		{"Partial", store.StatusInProgress, up(store.StatusPartial, "Partial", 333, true), store.StatusPartial, 299_700, 333},
 		{"PartialRemainsClamped", store.StatusInProgress, up(store.StatusPartial, "Partial", 5000, true), store.StatusPartial, charge, 1000},
 		{"PartialNegativeRemains", store.StatusInProgress, up(store.StatusPartial, "Partial", -5, true), store.StatusPartial, 0, 0},
-		{"PartialWithoutRemains", store.StatusInProgress, up(store.StatusPartial, "Partial", 0, false), store.StatusPartial, 0, 0},
 		{"Cancelled", store.StatusProcessing, up(store.StatusCancelled, "Canceled", 0, true), store.StatusCancelled, charge, 1000},
 		{"Failed", store.StatusInProgress, up(store.StatusFailed, "Fail", 0, false), store.StatusFailed, charge, 1000},
 		{"Refunded", store.StatusInProgress, up(store.StatusRefunded, "Refunded", 0, false), store.StatusRefunded, charge, 1000},
@@ -65,6 +64,24 @@ func TestApplyStatuses(t *testing.T) {
 			storetest.Audit(t, f.db)
 		})
 	}
+}
+
+// A partial without remains cannot be refunded right: the order keeps going
+// and the provider's text says why, instead of a refund of nothing.
+func TestApplyStatusesPartialWithoutRemains(t *testing.T) {
+	f := newFixture(t, 10_000_000)
+	id := f.add(t, f.acct.ID, store.TypeDefault, 1000)
+	f.dispatch(t, id)
+	f.setStatus(t, id, store.StatusInProgress)
+	got, err := f.db.ApplyStatuses(ctx, []store.StatusUpdate{{OrderID: id,
+		UpstreamStatus: store.UpstreamStatus{Status: store.StatusPartial, Raw: "Partial", StartCount: 7}}}, 300)
+	if err != nil || len(got) != 1 || got[0] != store.StatusInProgress {
+		t.Fatalf("ApplyStatuses = %v, %v; want [in_progress]", got, err)
+	}
+	if o := f.order(t, id); o.UpstreamStatus != "Partial (no remains given)" || o.Remains != 1000 {
+		t.Errorf("order upstream status %q remains %d", o.UpstreamStatus, o.Remains)
+	}
+	storetest.Audit(t, f.db)
 }
 
 func TestApplyStatusesBatch(t *testing.T) {

@@ -118,6 +118,8 @@ func decode(status int, body []byte) (json.RawMessage, error) {
 		return nil, &Error{Class: Temporary, Msg: fmt.Sprintf("HTTP %d %s", status, msg)}
 	case status >= 300 && status < 400:
 		return nil, &Error{Class: Temporary, Msg: fmt.Sprintf("HTTP %d redirect (check the provider URL)", status)}
+	case msg != "" && status < 300:
+		return trimmed, classify(msg) // the body too: an add may carry an order id beside the error
 	case msg != "":
 		return nil, classify(msg)
 	case !isJSON:
@@ -159,14 +161,16 @@ func (c *Client) Add(ctx context.Context, o Order) (string, error) {
 		f.Set("request_id", o.RequestID)
 	}
 	raw, err := c.call(ctx, f, MaxBody)
+	var out struct {
+		Order json.RawMessage `json:"order"`
+	}
+	json.Unmarshal(raw, &out)
+	if got := id(out.Order); got != "" && got != "0" && ClassOf(err) != Account {
+		// An order id means the provider took the order, even when an error
+		// text came with it: resending would order twice.
+		return got, nil
+	}
 	if err == nil {
-		var out struct {
-			Order json.RawMessage `json:"order"`
-		}
-		json.Unmarshal(raw, &out)
-		if got := id(out.Order); got != "" && got != "0" {
-			return got, nil
-		}
 		err = &Error{Class: Unknown, Msg: fmt.Sprintf("answer without an order id: %s", truncate(string(raw), 120))}
 	}
 	if e := err.(*Error); c.Dialect == store.DialectNotpanel && e.Class == Unknown {

@@ -89,6 +89,8 @@ func TestAddAnswers(t *testing.T) {
 		{"EmptyErrorBesideID", classic, 200, `{"order":157,"error":""}`, want{id: "157"}},
 		{"ZeroErrorBesideID", classic, 200, `{"order":"158","error":0}`, want{id: "158"}},
 		{"NullErrorBesideID", classic, 200, `{"order":159,"error":null}`, want{id: "159"}},
+		{"ErrorTextBesideID", classic, 200, `{"order":160,"error":"Order created, start delayed"}`, want{id: "160"}},
+		{"KeyErrorBesideID", classic, 200, `{"order":161,"error":"Invalid API key"}`, want{class: Account}},
 		{"NotEnoughFunds", classic, 200, `{"error":"Not enough funds on balance"}`, want{class: Temporary}},
 		{"ActiveOrderWithLink", classic, 200, `{"error":"You have active order with this link. Please wait until order being completed."}`, want{class: Temporary}},
 		{"IncorrectService", classic, 200, `{"error":"Incorrect service ID"}`, want{class: Permanent}},
