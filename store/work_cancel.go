@@ -12,6 +12,7 @@ import (
 type CancelJob struct {
 	OrderID    string
 	UpstreamID string
+	Attempts   int64 // failed tries so far
 	Provider   Provider
 }
 
@@ -20,7 +21,7 @@ type CancelJob struct {
 // dispatch's outcome settles them.
 func (db *DB) DueCancels(ctx context.Context, now int64, limit int) ([]CancelJob, error) {
 	rows, err := db.reader.QueryContext(ctx,
-		`SELECT o.id, o.upstream_id, `+providerCols+`
+		`SELECT o.id, o.upstream_id, c.attempts, `+providerCols+`
 		 FROM cancel_requests c JOIN orders o ON o.id = c.order_id JOIN providers p ON p.id = o.provider_id
 		 WHERE c.status IN ('pending', 'sent') AND c.next_at <= ? AND o.status IN ('processing', 'in_progress')
 		   AND p.status = 'active'
@@ -33,7 +34,7 @@ func (db *DB) DueCancels(ctx context.Context, now int64, limit int) ([]CancelJob
 	for rows.Next() {
 		var j CancelJob
 		p := &j.Provider
-		if err := rows.Scan(&j.OrderID, &j.UpstreamID, &p.ID, &p.Name, &p.URL, &p.APIKey, &p.Dialect, &p.Status,
+		if err := rows.Scan(&j.OrderID, &j.UpstreamID, &j.Attempts, &p.ID, &p.Name, &p.URL, &p.APIKey, &p.Dialect, &p.Status,
 			&p.PausedReason, &p.Created); err != nil {
 			return nil, internal("list due cancels", err)
 		}
@@ -47,9 +48,26 @@ func (db *DB) CancelsSent(ctx context.Context, orderIDs []string) error {
 	return db.updateCancels(ctx, orderIDs, `status = 'sent'`)
 }
 
-// DeferCancels retries cancel requests at next after a failed call.
-func (db *DB) DeferCancels(ctx context.Context, orderIDs []string, next int64, note string) error {
-	return db.updateCancels(ctx, orderIDs, `attempts = attempts + 1, next_at = ?, error = ?`, next, truncateText(note, 500))
+// DeferCancels retries cancel requests later after a failed try; a request
+// that has failed giveUpAfter tries is closed as refused with its note (the
+// order goes on; the customer may ask again).
+func (db *DB) DeferCancels(ctx context.Context, ds []Deferral, giveUpAfter int) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	return db.Update(ctx, func(tx *sql.Tx) error {
+		now := db.unix()
+		for _, d := range ds {
+			_, err := tx.ExecContext(ctx,
+				`UPDATE cancel_requests SET attempts = attempts + 1, next_at = ?, error = ?, updated_at = ?,
+				   status = CASE WHEN attempts + 1 >= ? THEN 'refused' ELSE status END
+				 WHERE order_id = ? AND status IN ('pending', 'sent')`, d.Next, truncateText(d.Note, 500), now, giveUpAfter, d.ID)
+			if err != nil {
+				return internal("defer cancel request", err)
+			}
+		}
+		return nil
+	})
 }
 
 func (db *DB) updateCancels(ctx context.Context, ids []string, set string, args ...any) error {

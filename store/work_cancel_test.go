@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"fmt"
 	"testing"
 
 	"notpanel/store"
@@ -33,8 +34,11 @@ func TestForwardedCancels(t *testing.T) {
 	if req, _, _ := f.db.CancelRequestFor(ctx, accept); req.Status != "sent" {
 		t.Errorf("request = %+v, want sent", req)
 	}
-	if err := f.db.DeferCancels(ctx, []string{refuse}, 900, "timeout"); err != nil {
+	if err := f.db.DeferCancels(ctx, []store.Deferral{{ID: refuse, Next: 900, Note: "timeout"}}, 3); err != nil {
 		t.Fatal(err)
+	}
+	if req, _, _ := f.db.CancelRequestFor(ctx, refuse); req.Status != "sent" || req.Error != "timeout" {
+		t.Errorf("deferred request = %+v, want still open with the note", req)
 	}
 	if jobs, _ := f.db.DueCancels(ctx, 899, 10); len(jobs) != 1 || jobs[0].OrderID != accept {
 		t.Errorf("before 900 only %s is due: %+v", accept, jobs)
@@ -159,4 +163,30 @@ func TestWorkerRefills(t *testing.T) {
 	if _, err := f.refill(t, f.acct.ID, id); err != nil {
 		t.Errorf("refill after a rejected one: %v", err)
 	}
+}
+
+// A cancel the provider never answers is given up on after the limit: the
+// request is closed as refused with the last note, and the order goes on.
+func TestDeferCancelsGivesUp(t *testing.T) {
+	f := newFixture(t, 10_000_000)
+	id := f.add(t, f.acct.ID, store.TypeDefault, 100)
+	f.dispatch(t, id)
+	if err := f.cancel(t, f.acct.ID, id); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if err := f.db.DeferCancels(ctx, []store.Deferral{{ID: id, Next: 900, Note: fmt.Sprint("timeout ", i+1)}}, 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if req, _, _ := f.db.CancelRequestFor(ctx, id); req.Status != "refused" || req.Error != "timeout 2" {
+		t.Errorf("request = %+v, want refused after 2 tries", req)
+	}
+	if jobs, _ := f.db.DueCancels(ctx, 10_000, 10); len(jobs) != 0 {
+		t.Errorf("a given-up request is still due: %+v", jobs)
+	}
+	if o := f.order(t, id); o.Status != store.StatusProcessing {
+		t.Errorf("order %s, want it to go on", o.Status)
+	}
+	storetest.Audit(t, f.db)
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -11,6 +10,7 @@ import (
 type SyncJob struct {
 	OrderID    string
 	UpstreamID string
+	Attempts   int64 // failed checks in a row
 	Provider   Provider
 }
 
@@ -18,7 +18,7 @@ type SyncJob struct {
 // to be asked, most overdue first.
 func (db *DB) DueSyncs(ctx context.Context, now int64, limit int) ([]SyncJob, error) {
 	rows, err := db.reader.QueryContext(ctx,
-		`SELECT o.id, o.upstream_id, `+providerCols+`
+		`SELECT o.id, o.upstream_id, o.attempts, `+providerCols+`
 		 FROM orders o JOIN providers p ON p.id = o.provider_id
 		 WHERE o.status IN ('processing', 'in_progress') AND o.next_at <= ? AND p.status = 'active'
 		 ORDER BY o.next_at LIMIT ?`, now, limit)
@@ -30,8 +30,8 @@ func (db *DB) DueSyncs(ctx context.Context, now int64, limit int) ([]SyncJob, er
 	for rows.Next() {
 		var j SyncJob
 		p := &j.Provider
-		if err := rows.Scan(&j.OrderID, &j.UpstreamID, &p.ID, &p.Name, &p.URL, &p.APIKey, &p.Dialect, &p.Status,
-			&p.PausedReason, &p.Created); err != nil {
+		if err := rows.Scan(&j.OrderID, &j.UpstreamID, &j.Attempts, &p.ID, &p.Name, &p.URL, &p.APIKey, &p.Dialect,
+			&p.Status, &p.PausedReason, &p.Created); err != nil {
 			return nil, internal("list due syncs", err)
 		}
 		out = append(out, j)
@@ -108,7 +108,8 @@ func applyStatus(ctx context.Context, tx *sql.Tx, id string, u UpstreamStatus, n
 		}
 		res, err := tx.ExecContext(ctx,
 			`UPDATE orders SET status = ?, start_count = coalesce(nullif(?, 0), start_count),
-			   remains = coalesce(?, remains), upstream_status = ?, attempts = 0, next_at = ?, updated_at = ?
+			   remains = coalesce(?, remains), upstream_status = ?, attempts = 0, review = NULL, next_at = ?,
+			   updated_at = ?
 			 WHERE id = ? AND status = ?`, to, u.StartCount, rem, raw, nextSync, now, id, o.status)
 		if err != nil {
 			return "", internal("update order status", err)
@@ -154,21 +155,35 @@ func truncateText(s string, n int) string {
 	return s[:n]
 }
 
-// DeferSyncs pushes the next status check of orders to next, counting a
-// failed attempt; the note is kept as the order's reason for the operator.
-func (db *DB) DeferSyncs(ctx context.Context, ids []string, next int64, note string) error {
-	if len(ids) == 0 {
+// Deferral postpones the worker's next look at one order or request after
+// a failed try, with the reason.
+type Deferral struct {
+	ID   string // the order id
+	Next int64  // unix seconds
+	Note string
+}
+
+// DeferSyncs pushes the next status check of orders back, counting a failed
+// try; the note becomes the order's reason. An order that has failed
+// reviewAfter tries in a row is also flagged for the operator's review
+// (order list --review) while the checks go on.
+func (db *DB) DeferSyncs(ctx context.Context, ds []Deferral, reviewAfter int) error {
+	if len(ds) == 0 {
 		return nil
 	}
 	return db.Update(ctx, func(tx *sql.Tx) error {
-		args := []any{next, truncateText(note, 500), db.unix()}
-		for _, id := range ids {
-			args = append(args, id)
+		now := db.unix()
+		for _, d := range ds {
+			note := truncateText(d.Note, 500)
+			_, err := tx.ExecContext(ctx,
+				`UPDATE orders SET next_at = ?, attempts = attempts + 1, reason = ?, updated_at = ?,
+				   review = CASE WHEN attempts + 1 >= ? THEN 'the provider has not reported this order for ' || (attempts + 1) || ' tries: ' || ? ELSE review END
+				 WHERE id = ? AND status IN ('processing', 'in_progress')`, d.Next, note, now, reviewAfter, note, d.ID)
+			if err != nil {
+				return internal("defer status sync", err)
+			}
 		}
-		_, err := tx.ExecContext(ctx,
-			`UPDATE orders SET next_at = ?, attempts = attempts + 1, reason = ?, updated_at = ?
-			 WHERE status IN ('processing', 'in_progress') AND id IN (?`+strings.Repeat(",?", len(ids)-1)+`)`, args...)
-		return internal("defer status sync", err)
+		return nil
 	})
 }
 

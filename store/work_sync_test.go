@@ -141,14 +141,29 @@ func TestDueSyncsAndDeferral(t *testing.T) {
 	if jobs[0].OrderID != a || jobs[0].UpstreamID != upA || jobs[0].Provider.Name != "upstream" {
 		t.Errorf("job = %+v", jobs[0])
 	}
-	if err := f.db.DeferSyncs(ctx, []string{a}, 600, "provider timed out"); err != nil {
+	if err := f.db.DeferSyncs(ctx, []store.Deferral{{ID: a, Next: 600, Note: "provider timed out"}}, 2); err != nil {
 		t.Fatal(err)
 	}
-	if o := f.order(t, a); o.NextAt != 600 || o.Attempts != 1 || o.Reason != "provider timed out" {
+	if o := f.order(t, a); o.NextAt != 600 || o.Attempts != 1 || o.Reason != "provider timed out" || o.Review != "" {
 		t.Errorf("deferred order = %+v", o)
 	}
-	if err := f.db.DeferSyncs(ctx, nil, 600, ""); err != nil {
+	if err := f.db.DeferSyncs(ctx, nil, 2); err != nil {
 		t.Errorf("DeferSyncs(nil) = %v", err)
+	}
+	// The second failed check in a row (reviewAfter 2) flags the order for
+	// the operator; a good answer clears the flag.
+	if err := f.db.DeferSyncs(ctx, []store.Deferral{{ID: a, Next: 600, Note: "Incorrect order ID"}}, 2); err != nil {
+		t.Fatal(err)
+	}
+	if o := f.order(t, a); o.Review != "the provider has not reported this order for 2 tries: Incorrect order ID" {
+		t.Errorf("review = %q", o.Review)
+	}
+	if _, err := f.db.ApplyStatuses(ctx, []store.StatusUpdate{{OrderID: a, UpstreamStatus: store.UpstreamStatus{
+		Status: store.StatusInProgress, Raw: "In progress"}}}, 600); err != nil {
+		t.Fatal(err)
+	}
+	if o := f.order(t, a); o.Review != "" || o.Attempts != 0 {
+		t.Errorf("after a good answer: review %q attempts %d", o.Review, o.Attempts)
 	}
 	if jobs, _ := f.db.DueSyncs(ctx, 599, 10); len(jobs) != 1 || jobs[0].OrderID != b {
 		t.Errorf("before 600 only b is due: %+v", jobs)

@@ -57,15 +57,15 @@ func (w *Worker) cancelChunk(ctx context.Context, p store.Provider, jobs []store
 		} else {
 			log.Warn().Err(err).Int("orders", len(ids)).Msg("cancel call failed; will retry")
 		}
-		w.deferCancels(ctx, orderIDs, err.Error())
+		w.deferCancels(ctx, jobs, err.Error())
 		return
 	}
-	var unanswered []string
+	var unanswered []store.CancelJob
 	for _, j := range jobs {
 		refusal, ok := answers[j.UpstreamID]
 		switch {
 		case !ok:
-			unanswered = append(unanswered, j.OrderID)
+			unanswered = append(unanswered, j)
 		case refusal == "":
 			if h := w.cfg.Hooks.AfterCancel; h != nil {
 				h(j.OrderID)
@@ -86,11 +86,17 @@ func (w *Worker) cancelChunk(ctx context.Context, p store.Provider, jobs []store
 	w.deferCancels(ctx, unanswered, "provider did not answer for this order")
 }
 
-func (w *Worker) deferCancels(ctx context.Context, orderIDs []string, note string) {
-	if len(orderIDs) == 0 {
+// deferCancels tries jobs again later, each backing off with its own count
+// of failed tries, and gives up after MaxAttempts.
+func (w *Worker) deferCancels(ctx context.Context, jobs []store.CancelJob, note string) {
+	if len(jobs) == 0 {
 		return
 	}
-	if err := w.cfg.DB.DeferCancels(ctx, orderIDs, w.at(w.backoff(0, retryBase, retryLimit)), note); err != nil {
+	ds := make([]store.Deferral, len(jobs))
+	for i, j := range jobs {
+		ds[i] = store.Deferral{ID: j.OrderID, Next: w.at(w.backoff(j.Attempts, retryBase, retryLimit)), Note: note}
+	}
+	if err := w.cfg.DB.DeferCancels(ctx, ds, w.cfg.MaxAttempts); err != nil {
 		w.log.Error().Err(err).Msg("defer cancels")
 	}
 }

@@ -68,7 +68,7 @@ func (w *Worker) syncChunk(ctx context.Context, p store.Provider, jobs []store.S
 		} else {
 			log.Warn().Err(err).Int("orders", len(ids)).Msg("status call failed; will retry")
 		}
-		w.deferSyncs(ctx, jobs, err.Error())
+		w.deferSyncs(ctx, jobs, func(store.SyncJob) string { return err.Error() })
 		return
 	}
 	var updates []store.StatusUpdate
@@ -100,19 +100,25 @@ func (w *Worker) syncChunk(ctx context.Context, p store.Provider, jobs []store.S
 			}
 		}
 	}
-	w.deferSyncs(ctx, missing, "provider did not report this order")
+	w.deferSyncs(ctx, missing, func(j store.SyncJob) string {
+		if a, ok := answers[j.UpstreamID]; ok && a.Err != "" {
+			return "provider answered: " + a.Err
+		}
+		return "provider did not report this order"
+	})
 }
 
-func (w *Worker) deferSyncs(ctx context.Context, jobs []store.SyncJob, note string) {
+// deferSyncs asks about jobs again later, each backing off with its own
+// count of failed checks; note gives each one's reason.
+func (w *Worker) deferSyncs(ctx context.Context, jobs []store.SyncJob, note func(store.SyncJob) string) {
 	if len(jobs) == 0 {
 		return
 	}
-	ids := make([]string, len(jobs))
+	ds := make([]store.Deferral, len(jobs))
 	for i, j := range jobs {
-		ids[i] = j.OrderID
+		ds[i] = store.Deferral{ID: j.OrderID, Next: w.at(w.backoff(j.Attempts+1, w.cfg.SyncInterval, retryLimit)), Note: note(j)}
 	}
-	next := w.at(w.backoff(1, w.cfg.SyncInterval, retryLimit))
-	if err := w.cfg.DB.DeferSyncs(ctx, ids, next, note); err != nil {
+	if err := w.cfg.DB.DeferSyncs(ctx, ds, w.cfg.MaxAttempts); err != nil {
 		w.log.Error().Err(err).Msg("defer status sync")
 	}
 }

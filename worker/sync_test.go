@@ -170,7 +170,7 @@ func TestSyncFailuresBackOff(t *testing.T) {
 		h    handler
 		note string
 	}{
-		{"RowError", nil, "did not report"},
+		{"RowError", nil, "provider answered: Incorrect order ID"},
 		{"MissingRow", reply(200, `{}`), "did not report"},
 		{"HTTP500", reply(500, "<html>down</html>"), "HTTP 500"},
 		{"NotAnObject", reply(200, `["Completed"]`), "not an object"},
@@ -238,6 +238,26 @@ func TestSyncSharedUpstreamID(t *testing.T) {
 	e.sync()
 	if n := e.up.count("status"); n != 1 {
 		t.Errorf("%d status calls, want 1", n)
+	}
+	e.check()
+}
+
+// An order the provider keeps refusing to report on is flagged for the
+// operator after MaxAttempts checks, and still checked after that.
+func TestSyncFlagsLostOrderForReview(t *testing.T) {
+	e := newEnv(t, classic, func(c *worker.Config) { c.MaxAttempts = 3 })
+	id, up := e.dispatched("", 100)
+	e.up.setRow(up, `{"error":"Incorrect order ID"}`)
+	for i := range 3 {
+		if o := e.get(id); o.Review != "" {
+			t.Fatalf("flagged after %d checks: %q", i, o.Review)
+		}
+		e.clock.Advance(2 * time.Hour)
+		e.sync()
+	}
+	o := e.want(id, store.StatusProcessing)
+	if !strings.Contains(o.Review, "3 tries: provider answered: Incorrect order ID") {
+		t.Errorf("review = %q", o.Review)
 	}
 	e.check()
 }
