@@ -19,21 +19,13 @@ func (w *Worker) cancels(stop, work context.Context, wg *sync.WaitGroup) {
 		w.log.Error().Err(err).Msg("list due cancels")
 		return
 	}
-	groups, providers := byProvider(jobs, func(j store.CancelJob) store.Provider { return j.Provider })
-	for pid, group := range groups {
+	tasks := map[int64][]func(){}
+	for pid, group := range groupBy(jobs, func(j store.CancelJob) int64 { return j.Provider.ID }) {
 		for _, chunk := range chunks(group, perCall) {
-			release, ok := w.slot(stop, pid)
-			if !ok {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer release()
-				w.cancelChunk(work, providers[pid], chunk)
-			}()
+			tasks[pid] = append(tasks[pid], func() { w.cancelChunk(work, chunk[0].Provider, chunk) })
 		}
 	}
+	w.spread(stop, wg, tasks)
 }
 
 func (w *Worker) cancelChunk(ctx context.Context, p store.Provider, jobs []store.CancelJob) {

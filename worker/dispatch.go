@@ -19,26 +19,19 @@ const (
 	retryLimit = time.Hour
 )
 
-// dispatch sends due pending orders to their providers, each in its own
-// goroutine within the provider's call slots.
+// dispatch sends due pending orders to their providers, each call in its
+// own goroutine within the provider's call slots.
 func (w *Worker) dispatch(stop, work context.Context, wg *sync.WaitGroup) {
 	jobs, err := w.cfg.DB.DueDispatches(work, w.now().Unix(), dispatchBatch)
 	if err != nil {
 		w.log.Error().Err(err).Msg("list due dispatches")
 		return
 	}
+	tasks := map[int64][]func(){}
 	for _, j := range jobs {
-		release, ok := w.slot(stop, j.Provider.ID)
-		if !ok {
-			return
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer release()
-			w.send(work, j)
-		}()
+		tasks[j.Provider.ID] = append(tasks[j.Provider.ID], func() { w.send(work, j) })
 	}
+	w.spread(stop, wg, tasks)
 }
 
 // send claims one order, calls the provider and records the outcome.

@@ -19,38 +19,21 @@ func (w *Worker) refills(stop, work context.Context, wg *sync.WaitGroup) {
 		w.log.Error().Err(err).Msg("list due refills")
 		return
 	}
+	tasks := map[int64][]func(){}
 	var asks []store.RefillJob
 	for _, j := range jobs {
 		if j.UpstreamRefillID != "" {
 			asks = append(asks, j)
 			continue
 		}
-		release, ok := w.slot(stop, j.Provider.ID)
-		if !ok {
-			return
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer release()
-			w.sendRefill(work, j)
-		}()
+		tasks[j.Provider.ID] = append(tasks[j.Provider.ID], func() { w.sendRefill(work, j) })
 	}
-	groups, providers := byProvider(asks, func(j store.RefillJob) store.Provider { return j.Provider })
-	for pid, group := range groups {
+	for pid, group := range groupBy(asks, func(j store.RefillJob) int64 { return j.Provider.ID }) {
 		for _, chunk := range chunks(group, perCall) {
-			release, ok := w.slot(stop, pid)
-			if !ok {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer release()
-				w.askRefills(work, providers[pid], chunk)
-			}()
+			tasks[pid] = append(tasks[pid], func() { w.askRefills(work, chunk[0].Provider, chunk) })
 		}
 	}
+	w.spread(stop, wg, tasks)
 }
 
 func (w *Worker) sendRefill(ctx context.Context, j store.RefillJob) {

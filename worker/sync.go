@@ -15,16 +15,13 @@ const (
 	perCall   = 100
 )
 
-// byProvider groups jobs by their provider.
-func byProvider[J any](jobs []J, provider func(J) store.Provider) (map[int64][]J, map[int64]store.Provider) {
+// groupBy groups jobs by their provider id.
+func groupBy[J any](jobs []J, provider func(J) int64) map[int64][]J {
 	groups := map[int64][]J{}
-	providers := map[int64]store.Provider{}
 	for _, j := range jobs {
-		p := provider(j)
-		groups[p.ID] = append(groups[p.ID], j)
-		providers[p.ID] = p
+		groups[provider(j)] = append(groups[provider(j)], j)
 	}
-	return groups, providers
+	return groups
 }
 
 // syncs asks providers about orders whose status is due and applies the
@@ -35,21 +32,13 @@ func (w *Worker) syncs(stop, work context.Context, wg *sync.WaitGroup) {
 		w.log.Error().Err(err).Msg("list due syncs")
 		return
 	}
-	groups, providers := byProvider(jobs, func(j store.SyncJob) store.Provider { return j.Provider })
-	for pid, group := range groups {
+	tasks := map[int64][]func(){}
+	for pid, group := range groupBy(jobs, func(j store.SyncJob) int64 { return j.Provider.ID }) {
 		for _, chunk := range chunks(group, perCall) {
-			release, ok := w.slot(stop, pid)
-			if !ok {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer release()
-				w.syncChunk(work, providers[pid], chunk)
-			}()
+			tasks[pid] = append(tasks[pid], func() { w.syncChunk(work, chunk[0].Provider, chunk) })
 		}
 	}
+	w.spread(stop, wg, tasks)
 }
 
 func (w *Worker) syncChunk(ctx context.Context, p store.Provider, jobs []store.SyncJob) {

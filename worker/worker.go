@@ -184,6 +184,31 @@ func (w *Worker) isPaused(id int64) bool {
 	return w.paused[id]
 }
 
+// spread runs each provider's tasks within that provider's call slots, one
+// goroutine a task; a slow provider holds up only its own tasks. It returns
+// at once; wg counts the tasks until they are done. Once stop ends, tasks
+// not yet started are dropped.
+func (w *Worker) spread(stop context.Context, wg *sync.WaitGroup, tasks map[int64][]func()) {
+	for pid, list := range tasks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, task := range list {
+				release, ok := w.slot(stop, pid)
+				if !ok {
+					return
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer release()
+					task()
+				}()
+			}
+		}()
+	}
+}
+
 // backoff is how long to wait before attempt n+1 (n ≥ 0 failures so far):
 // base doubling up to limit, spread by ±20 % so that retries do not bunch.
 func (w *Worker) backoff(n int64, base, limit time.Duration) time.Duration {

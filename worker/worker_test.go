@@ -75,3 +75,48 @@ func TestRunRecoversAndStopsGracefully(t *testing.T) {
 	}
 	e.check()
 }
+
+// A provider that hangs holds up only its own orders: another provider's
+// order goes out while the first one's calls are still waiting.
+func TestSlowProviderDoesNotHoldOthers(t *testing.T) {
+	e := newEnv(t, classic, func(c *worker.Config) { c.PerProvider = 1 })
+	other := newFakeProvider(t, false)
+	if _, err := e.db.AddProvider(ctx, store.Provider{Name: "other", URL: other.srv.URL, APIKey: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		e.place("", 100) // to the slow provider, first in line
+	}
+	svc, err := e.db.AddService(ctx, store.Service{Name: "Other", Category: "X", Type: store.TypeDefault, Rate: 1000,
+		Min: 1, Max: 1000, ProviderService: "7"}, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.PlaceOrder(ctx, e.acct.ID, store.OrderInput{ServiceID: svc.ID, RequestID: "other",
+		Link: "https://x.example/o", Quantity: "10"}); err != nil {
+		t.Fatal(err)
+	}
+	slowGate, slowArrived := e.up.hold()
+	otherGate, otherArrived := other.hold()
+	done := make(chan struct{})
+	go func() { e.tick(); close(done) }()
+	<-slowArrived // the slow provider has its first call in hand, and keeps it
+	select {
+	case <-otherArrived:
+		otherGate <- struct{}{}
+	case <-time.After(5 * time.Second):
+		t.Error("the other provider's order waited for the slow provider")
+	}
+	go func() {
+		for range slowArrived {
+		}
+	}()
+	for range 3 {
+		slowGate <- struct{}{}
+	}
+	<-done
+	if n := other.count("add"); n != 1 {
+		t.Errorf("other provider got %d adds, want 1", n)
+	}
+	e.check()
+}
