@@ -120,8 +120,9 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
 		// The client went away mid-request: nobody reads the answer, and
 		// nothing is wrong with the server.
+		// 499 (as nginx logs it) marks that in the access log.
 		a.log.Debug().Err(err).Str("req", infoFrom(r.Context()).id).Msg("client gone")
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{"Request cancelled"})
+		writeJSON(w, 499, errorBody{"Request cancelled"})
 		return
 	}
 	if code == http.StatusInternalServerError {

@@ -1,0 +1,111 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"notpanel/store"
+	"notpanel/store/storetest"
+)
+
+func TestOrderIDIsStableAndValid(t *testing.T) {
+	a, b := OrderID(42), OrderID(42)
+	if a != b {
+		t.Fatalf("OrderID(42) differs between calls: %s %s", a, b)
+	}
+	if _, ok := store.ParseID(store.PrefixOrder, a); !ok {
+		t.Errorf("OrderID(42) = %s is not a valid order id", a)
+	}
+	if OrderID(43) == a {
+		t.Error("distinct indexes share an id")
+	}
+}
+
+func TestSeedKeepsTheBooks(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := context.Background()
+	s, err := Seed(ctx, db, 3, 2, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Keys) != 3 {
+		t.Fatalf("%d keys, want 3", len(s.Keys))
+	}
+	p, err := db.Authenticate(ctx, s.Keys[1])
+	if err != nil || p.AccountID != 2 {
+		t.Fatalf("key 2 authenticates as %+v, %v", p, err)
+	}
+	// Order i belongs to account i%3+1.
+	got, err := db.Orders(ctx, 2, []string{OrderID(4), OrderID(5)})
+	if err != nil || len(got) != 1 {
+		t.Errorf("account 2 sees %d of orders 4 and 5, want only 4: %v", len(got), err)
+	}
+	storetest.Audit(t, db)
+}
+
+func TestMeasure(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if n.Add(1)%10 == 0 {
+			w.WriteHeader(500)
+			io.WriteString(w, `{"error":"boom"}`)
+			return
+		}
+		if !strings.Contains(string(body), "x=1") {
+			w.WriteHeader(400)
+		}
+		io.WriteString(w, `{"ok":"yes"}`)
+	}))
+	defer srv.Close()
+	r := NewRunner(srv.URL, 4)
+	act := Action{Name: "ping", Next: func(client, seq int) Call {
+		return Call{Path: "/", Form: map[string][]string{"x": {"1"}}, Check: okJSON(`"ok"`)}
+	}}
+	res := r.Measure(context.Background(), "test", act, 4, time.Minute, 200)
+	if res.Requests < 200 || res.Requests > 204 {
+		t.Errorf("%d calls, want about 200 (maxCalls)", res.Requests)
+	}
+	if res.Errors == 0 || !strings.Contains(res.FirstError, "HTTP 500") {
+		t.Errorf("errors %d, first %q: want the 500s counted", res.Errors, res.FirstError)
+	}
+	if res.PerSecond <= 0 || res.P99ms < res.P50ms || !strings.Contains(res.String(), "ping") {
+		t.Errorf("result %+v", res)
+	}
+
+	prepared := Action{Name: "prep", Prepare: func(ctx context.Context, client, seq int) (Call, error) {
+		time.Sleep(time.Millisecond) // setup outside the timing
+		return act.Next(client, seq), nil
+	}}
+	res = r.Measure(context.Background(), "test", prepared, 2, time.Minute, 20)
+	if res.Requests < 20 || res.PerSecond <= 0 {
+		t.Errorf("prepared action: %+v", res)
+	}
+}
+
+func TestTargetsBuildRequests(t *testing.T) {
+	np := &Notpanel{Scratch: Scratch{Keys: []string{"k1", "k2"}, Orders: 10, Accounts: 2}, Run: "r"}
+	acts := np.Actions()
+	for _, name := range []string{"add", "status", "status100", "services", "balance", "mix"} {
+		c := acts[name].Next(1, 7)
+		if c.Path != "/api/v2" || c.Form.Get("key") != "k2" || c.Form.Get("action") == "" {
+			t.Errorf("%s: %+v", name, c)
+		}
+	}
+	if ids := strings.Split(acts["status100"].Next(0, 0).Form.Get("orders"), ","); len(ids) != 100 {
+		t.Errorf("status100 asks for %d orders", len(ids))
+	}
+	lr := Limitref{}.Actions()
+	if c := lr["status"].Next(2, 0); c.Path != "/status" || c.Form.Get("key") != limitrefKey(3) {
+		t.Errorf("limitref status: %+v", c)
+	}
+	if c := lr["add"].Next(0, 0); c.Path != "/add" || c.Form.Get("quantity") == "" {
+		t.Errorf("limitref add: %+v", c)
+	}
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestMain lets the test binary stand in for the notpanel binary: bench
+// starts its server as a child process of os.Executable, which in tests is
+// this binary, run with NOTPANEL_RUN_MAIN=1.
+func TestMain(m *testing.M) {
+	if os.Getenv("NOTPANEL_RUN_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func TestBench(t *testing.T) {
+	t.Setenv("NOTPANEL_RUN_MAIN", "1")
+	out := ok(t, dbPath(t), "bench", "--duration", "300ms", "--warmup", "0s", "--clients", "2",
+		"--orders", "500", "--accounts", "5", "--services", "3", "--json")
+	var report benchReport
+	decode(t, out, &report)
+	if len(report.Results) != 6 {
+		t.Fatalf("%d results, want one per default action: %s", len(report.Results), out)
+	}
+	for _, r := range report.Results {
+		if r.Requests == 0 || r.Errors != 0 || r.PerSecond <= 0 || r.P50ms <= 0 || r.P99ms < r.P50ms {
+			t.Errorf("%s: %+v", r.Action, r)
+		}
+	}
+	if report.ServerRSSMB <= 0 || report.Machine["cpus"] == "" || report.Orders != 500 {
+		t.Errorf("report: rss %.1f MB, machine %v, orders %d", report.ServerRSSMB, report.Machine, report.Orders)
+	}
+
+	text := ok(t, dbPath(t), "bench", "--duration", "200ms", "--warmup", "0s", "--clients", "1",
+		"--orders", "10", "--accounts", "2", "--actions", "status,balance")
+	if !strings.Contains(text, "notpanel   status") || !strings.Contains(text, "server RSS") {
+		t.Errorf("text report:\n%s", text)
+	}
+	failing(t, dbPath(t), "bench", "--duration", "100ms", "--orders", "0", "--accounts", "1", "--actions", "teleport")
+}
