@@ -22,6 +22,7 @@ type benchCmd struct {
 	Actions  []string      `default:"add,status,status100,cancel100,services,mix" help:"Actions to measure: add, status, status100, cancel100, services, balance, mix."`
 	Clients  int           `default:"32" help:"Concurrent clients per action."`
 	Duration time.Duration `default:"10s" help:"How long each action is measured."`
+	MaxCalls int64         `name:"max-calls" placeholder:"N" help:"Stop an action after N calls even before --duration (0: no limit)."`
 	Warmup   time.Duration `default:"2s" help:"Unmeasured load before each action."`
 	Orders   int           `default:"100000" help:"Orders in progress preloaded into the scratch database."`
 	Accounts int           `default:"1000" help:"Customer accounts in the scratch database."`
@@ -75,9 +76,9 @@ func (c *benchCmd) Run(ctx context.Context, a *app) error {
 			return fmt.Errorf("unknown action %q", name)
 		}
 		if c.Warmup > 0 {
-			r.Measure(ctx, target, act, c.Clients, c.Warmup, 0)
+			r.Measure(ctx, target, act, c.Clients, c.Warmup, c.MaxCalls)
 		}
-		res := r.Measure(ctx, target, act, c.Clients, c.Duration, 0)
+		res := r.Measure(ctx, target, act, c.Clients, c.Duration, c.MaxCalls)
 		report.Results = append(report.Results, res)
 		if !c.JSON {
 			fmt.Fprintln(a.stdout, res)

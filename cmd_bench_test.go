@@ -19,7 +19,7 @@ func TestMain(m *testing.M) {
 
 func TestBench(t *testing.T) {
 	t.Setenv("NOTPANEL_RUN_MAIN", "1")
-	out := ok(t, dbPath(t), "bench", "--duration", "300ms", "--warmup", "0s", "--clients", "2",
+	out := ok(t, dbPath(t), "bench", "--duration", "1m", "--max-calls", "4", "--warmup", "0s", "--clients", "2",
 		"--orders", "500", "--accounts", "5", "--services", "3", "--json")
 	var report benchReport
 	decode(t, out, &report)
@@ -35,7 +35,7 @@ func TestBench(t *testing.T) {
 		t.Errorf("report: rss %.1f MB, machine %v, orders %d", report.ServerRSSMB, report.Machine, report.Orders)
 	}
 
-	text := ok(t, dbPath(t), "bench", "--duration", "200ms", "--warmup", "0s", "--clients", "1",
+	text := ok(t, dbPath(t), "bench", "--duration", "1m", "--max-calls", "3", "--warmup", "0s", "--clients", "1",
 		"--orders", "10", "--accounts", "2", "--actions", "status,balance")
 	if !strings.Contains(text, "notpanel   status") || !strings.Contains(text, "server RSS") {
 		t.Errorf("text report:\n%s", text)

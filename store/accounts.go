@@ -57,7 +57,7 @@ func (db *DB) CreateAccount(ctx context.Context, name, tier string) (Account, er
 		tier = "standard"
 	}
 	var a Account
-	err := db.Update(ctx, func(tx *sql.Tx) error {
+	err := db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := tierExists(ctx, tx, tier); err != nil {
 			return err
 		}
@@ -145,7 +145,7 @@ func (db *DB) updateAccount(ctx context.Context, ref, query string, args ...any)
 	if err != nil {
 		return a, err
 	}
-	err = db.Update(ctx, func(tx *sql.Tx) error {
+	err = db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, query, append(args, a.ID)...)
 		if err != nil {
 			return internal("update account", err)
@@ -209,7 +209,7 @@ func (db *DB) AddFunds(ctx context.Context, ref string, amount int64, note strin
 		kind = KindAdjustment
 	}
 	var balance int64
-	err = db.Update(ctx, func(tx *sql.Tx) error {
+	err = db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var cur int64
 		if err := tx.QueryRowContext(ctx, `SELECT balance FROM accounts WHERE id = ?`, a.ID).Scan(&cur); err != nil {
 			return internal("read balance", err)
@@ -241,7 +241,7 @@ func (db *DB) SetTier(ctx context.Context, t Tier) error {
 	if t.KeyPerMin <= 0 || t.AccountPerMin <= 0 {
 		return Errorf(Invalid, "Tier limits must be positive")
 	}
-	return db.Update(ctx, func(tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO tiers (name, key_per_min, account_per_min) VALUES (?, ?, ?)
 			 ON CONFLICT (name) DO UPDATE SET key_per_min = excluded.key_per_min, account_per_min = excluded.account_per_min`,

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -21,9 +22,15 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".partial")
 	os.Remove(tmp)
 	// VACUUM INTO needs only a read snapshot of the source, but a query_only
-	// connection refuses it, so it runs on the writer connection. It does not
-	// block a server in another process: that one has its own writer.
-	if _, err := db.writer.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
+	// connection refuses it, and the writer connection belongs to the
+	// writer goroutine: so it gets a connection of its own, which writes
+	// nothing to the source and so never holds up the writer.
+	conn, err := sql.Open("sqlite", dsn(db.path, false))
+	if err != nil {
+		return internal("backup", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
 		os.Remove(tmp)
 		return internal(fmt.Sprintf("backup to %s", path), err)
 	}

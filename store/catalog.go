@@ -81,7 +81,7 @@ func (db *DB) AddProvider(ctx context.Context, p Provider) (Provider, error) {
 		return p, Errorf(Invalid, "Invalid dialect %q: want classic or notpanel", p.Dialect)
 	}
 	p.Status, p.Created = "active", db.unix()
-	err = db.Update(ctx, func(tx *sql.Tx) error {
+	err = db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM providers WHERE name = ?`, p.Name).Scan(&n); err != nil {
 			return internal("read provider", err)
@@ -174,7 +174,7 @@ func (db *DB) AddService(ctx context.Context, s Service, provider string) (Servi
 		return s, err
 	}
 	now := db.unix()
-	err = db.Update(ctx, func(tx *sql.Tx) error {
+	err = db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx,
 			`INSERT INTO services (name, category, type, rate, min, max, refill, cancel, dripfeed, enabled,
 			   provider_id, provider_service, created_at, updated_at)
@@ -274,7 +274,7 @@ func (db *DB) UpdateService(ctx context.Context, id int64, p ServicePatch) (Serv
 	if err := validateService(&s); err != nil {
 		return s, err
 	}
-	err = db.Update(ctx, func(tx *sql.Tx) error {
+	err = db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`UPDATE services SET name = ?, category = ?, type = ?, rate = ?, min = ?, max = ?, refill = ?,
 			   cancel = ?, dripfeed = ?, enabled = ?, provider_service = ?, updated_at = ? WHERE id = ?`,

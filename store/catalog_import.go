@@ -80,7 +80,7 @@ func (db *DB) ImportServices(ctx context.Context, providerRef string, items []Im
 	if err != nil {
 		return res, err
 	}
-	err = db.Update(ctx, func(tx *sql.Tx) error {
+	err = db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := db.unix()
 		existing, err := importTargets(ctx, tx, p.ID)
 		if err != nil {

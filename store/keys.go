@@ -58,7 +58,7 @@ func (db *DB) CreateKey(ctx context.Context, ref string) (string, APIKey, error)
 	rand.Read(buf) // never fails (crypto/rand)
 	raw := KeyPrefix + keyEncoding.EncodeToString(buf)
 	k := APIKey{ID: NewID(PrefixKey), AccountID: a.ID, Prefix: raw[:len(KeyPrefix)+6], Created: db.unix()}
-	err = db.Update(ctx, func(tx *sql.Tx) error {
+	err = db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var active int
 		if err := tx.QueryRowContext(ctx,
 			`SELECT count(*) FROM api_keys WHERE account_id = ? AND revoked_at IS NULL`, a.ID).Scan(&active); err != nil {
@@ -109,7 +109,7 @@ func (db *DB) RevokeKey(ctx context.Context, ref string) error {
 	if !ok {
 		return Errorf(NotFound, "Key %q not found", ref)
 	}
-	return db.Update(ctx, func(tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, db.unix(), id)
 		if err != nil {

@@ -266,7 +266,7 @@ func (db *DB) PlaceOrder(ctx context.Context, accountID int64, in OrderInput) (s
 		return "", err
 	}
 	var id string
-	err = db.Update(ctx, func(tx *sql.Tx) error {
+	err = db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var found bool
 		if id, found, err = lookupRequest(ctx, tx, accountID, in.RequestID, fp); found || err != nil {
 			return err

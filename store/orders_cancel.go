@@ -57,7 +57,7 @@ func inSavepoint(ctx context.Context, tx *sql.Tx, fn func() error) error {
 // result; a database failure fails the whole call.
 func (db *DB) eachRow(ctx context.Context, ids []string, fn func(tx *sql.Tx, raw string, now int64) (string, error)) ([]RowResult, error) {
 	out := make([]RowResult, len(ids))
-	err := db.Update(ctx, func(tx *sql.Tx) error {
+	err := db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := db.unix()
 		for i, raw := range ids {
 			out[i] = RowResult{ID: raw}
@@ -172,7 +172,7 @@ func (db *DB) RefundOrder(ctx context.Context, ref, note string) (int64, error) 
 		return 0, err
 	}
 	var amount int64
-	err = db.Update(ctx, func(tx *sql.Tx) error {
+	err = db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		s, err := readOrderState(ctx, tx, Everyone, o.ID)
 		if err != nil {
 			return err

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
@@ -24,6 +26,13 @@ type DB struct {
 	writer *sql.DB
 	reader *sql.DB
 	now    func() time.Time
+
+	writes    chan *write   // to the writer goroutine
+	closing   chan struct{} // closed by Close
+	closeOnce sync.Once
+	written   chan struct{} // closed when the writer goroutine is gone
+	commits   atomic.Int64  // transactions the writer committed
+	committed atomic.Int64  // writes in them
 }
 
 // Options configure Open.
@@ -95,29 +104,42 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	db.reader.SetMaxOpenConns(readers)
 	db.reader.SetMaxIdleConns(readers)
+	db.writes, db.closing, db.written = make(chan *write), make(chan struct{}), make(chan struct{})
+	go db.writeLoop()
 	return db, nil
 }
 
-// Close closes both pools.
+// Close stops the writer (writes already queued are refused) and closes
+// both pools.
 func (db *DB) Close() error {
+	db.closeOnce.Do(func() { close(db.closing) })
+	<-db.written
 	return errors.Join(db.reader.Close(), db.writer.Close())
 }
 
 // Path is the database file.
 func (db *DB) Path() string { return db.path }
 
-// Update runs fn in a write transaction (BEGIN IMMEDIATE on the single writer
-// connection) and commits when fn returns nil.
-func (db *DB) Update(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return internal("begin", err)
+// Update runs fn in a write transaction and commits it. Writes from many
+// goroutines are grouped: the one writer goroutine runs the fns waiting
+// for it one after another in a single transaction, each in its own
+// savepoint, and commits them together, so that concurrent requests share
+// the cost of a synchronous commit. A fn that fails rolls back alone; Update
+// returns only after the commit that made fn durable (or with fn's error).
+//
+// fn receives a context that is never cancelled: once a write has started,
+// a client that hangs up cannot interrupt it (an interrupted statement
+// would abort the whole group). fn must not call Update itself.
+func (db *DB) Update(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	w := &write{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case db.writes <- w:
+	case <-ctx.Done():
+		return internal("queue write", ctx.Err())
+	case <-db.closing:
+		return errClosed
 	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return internal("commit", tx.Commit())
+	return <-w.done
 }
 
 // View runs fn in a read transaction on the reader pool; all its reads see
@@ -162,7 +184,7 @@ func (db *DB) SetCurrency(ctx context.Context, code string) error {
 	if len(code) != 3 || code[0] < 'A' || code[0] > 'Z' || code[1] < 'A' || code[1] > 'Z' || code[2] < 'A' || code[2] > 'Z' {
 		return Errorf(Invalid, "Invalid currency %q: want three upper-case letters such as USD", code)
 	}
-	return db.Update(ctx, func(tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE settings SET value = ? WHERE name = 'currency'`, code); err != nil {
 			return internal("set currency", err)
 		}

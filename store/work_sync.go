@@ -63,7 +63,7 @@ type StatusUpdate struct {
 // for the operator. It returns each order's status afterwards.
 func (db *DB) ApplyStatuses(ctx context.Context, updates []StatusUpdate, nextSync int64) ([]string, error) {
 	out := make([]string, len(updates))
-	err := db.Update(ctx, func(tx *sql.Tx) error {
+	err := db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := db.unix()
 		for i, u := range updates {
 			err := inSavepoint(ctx, tx, func() (err error) {
@@ -171,7 +171,7 @@ func (db *DB) DeferSyncs(ctx context.Context, ds []Deferral, reviewAfter int) er
 	if len(ds) == 0 {
 		return nil
 	}
-	return db.Update(ctx, func(tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := db.unix()
 		for _, d := range ds {
 			note := truncateText(d.Note, 500)
@@ -190,7 +190,7 @@ func (db *DB) DeferSyncs(ctx context.Context, ds []Deferral, reviewAfter int) er
 // PauseProvider stops the worker from calling a provider (for example after
 // it refused our key) until the operator resumes it.
 func (db *DB) PauseProvider(ctx context.Context, id int64, reason string) error {
-	return db.Update(ctx, func(tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
 			`UPDATE providers SET status = 'paused', paused_reason = ? WHERE id = ? AND status = 'active'`,
 			truncateText(reason, 500), id)
@@ -207,7 +207,7 @@ func (db *DB) ResumeProvider(ctx context.Context, ref string) (Provider, error) 
 	if err != nil {
 		return p, err
 	}
-	err = db.Update(ctx, func(tx *sql.Tx) error {
+	err = db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx,
 			`UPDATE providers SET status = 'active', paused_reason = '' WHERE id = ?`, p.ID); err != nil {
 			return internal("resume provider", err)
