@@ -57,7 +57,7 @@ func (db *DB) CreateAccount(ctx context.Context, name, tier string) (Account, er
 		tier = "standard"
 	}
 	var a Account
-	err := db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		if err := tierExists(ctx, tx, tier); err != nil {
 			return err
 		}
@@ -80,7 +80,7 @@ func (db *DB) CreateAccount(ctx context.Context, name, tier string) (Account, er
 	return a, err
 }
 
-func tierExists(ctx context.Context, tx *sql.Tx, tier string) error {
+func tierExists(ctx context.Context, tx *Tx, tier string) error {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM tiers WHERE name = ?`, tier).Scan(&n); err != nil {
 		return internal("read tier", err)
@@ -101,7 +101,7 @@ func scanAccount(row interface{ Scan(...any) error }) (Account, error) {
 
 // AccountByID returns an account.
 func (db *DB) AccountByID(ctx context.Context, id int64) (Account, error) {
-	a, err := scanAccount(db.reader.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`, id))
+	a, err := scanAccount(db.read.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, Errorf(NotFound, "User %d not found", id)
 	}
@@ -113,7 +113,7 @@ func (db *DB) FindAccount(ctx context.Context, ref string) (Account, error) {
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
 		return db.AccountByID(ctx, id)
 	}
-	a, err := scanAccount(db.reader.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE name = ?`, ref))
+	a, err := scanAccount(db.read.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE name = ?`, ref))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, Errorf(NotFound, "User %q not found", ref)
 	}
@@ -122,7 +122,7 @@ func (db *DB) FindAccount(ctx context.Context, ref string) (Account, error) {
 
 // ListAccounts returns every account, by id.
 func (db *DB) ListAccounts(ctx context.Context) ([]Account, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT `+accountCols+` FROM accounts ORDER BY id`)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+accountCols+` FROM accounts ORDER BY id`)
 	if err != nil {
 		return nil, internal("list accounts", err)
 	}
@@ -145,7 +145,7 @@ func (db *DB) updateAccount(ctx context.Context, ref, query string, args ...any)
 	if err != nil {
 		return a, err
 	}
-	err = db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		res, err := tx.ExecContext(ctx, query, append(args, a.ID)...)
 		if err != nil {
 			return internal("update account", err)
@@ -173,7 +173,7 @@ func (db *DB) SetAccountStatus(ctx context.Context, ref, status string) (Account
 // SetAccountTier moves an account to another tier.
 func (db *DB) SetAccountTier(ctx context.Context, ref, tier string) (Account, error) {
 	var n int
-	if err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM tiers WHERE name = ?`, tier).Scan(&n); err != nil {
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM tiers WHERE name = ?`, tier).Scan(&n); err != nil {
 		return Account{}, internal("read tier", err)
 	}
 	if n == 0 {
@@ -209,7 +209,7 @@ func (db *DB) AddFunds(ctx context.Context, ref string, amount int64, note strin
 		kind = KindAdjustment
 	}
 	var balance int64
-	err = db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		var cur int64
 		if err := tx.QueryRowContext(ctx, `SELECT balance FROM accounts WHERE id = ?`, a.ID).Scan(&cur); err != nil {
 			return internal("read balance", err)
@@ -229,7 +229,7 @@ func (db *DB) AddFunds(ctx context.Context, ref string, amount int64, note strin
 // Balance returns an account's exact balance, read from the database.
 func (db *DB) Balance(ctx context.Context, accountID int64) (int64, error) {
 	var b int64
-	err := db.reader.QueryRowContext(ctx, `SELECT balance FROM accounts WHERE id = ?`, accountID).Scan(&b)
+	err := db.read.QueryRowContext(ctx, `SELECT balance FROM accounts WHERE id = ?`, accountID).Scan(&b)
 	return b, internal("read balance", err)
 }
 
@@ -241,7 +241,7 @@ func (db *DB) SetTier(ctx context.Context, t Tier) error {
 	if t.KeyPerMin <= 0 || t.AccountPerMin <= 0 {
 		return Errorf(Invalid, "Tier limits must be positive")
 	}
-	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO tiers (name, key_per_min, account_per_min) VALUES (?, ?, ?)
 			 ON CONFLICT (name) DO UPDATE SET key_per_min = excluded.key_per_min, account_per_min = excluded.account_per_min`,
@@ -255,7 +255,7 @@ func (db *DB) SetTier(ctx context.Context, t Tier) error {
 
 // Tiers lists the tiers by name.
 func (db *DB) Tiers(ctx context.Context) ([]Tier, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT name, key_per_min, account_per_min FROM tiers ORDER BY name`)
+	rows, err := db.read.QueryContext(ctx, `SELECT name, key_per_min, account_per_min FROM tiers ORDER BY name`)
 	if err != nil {
 		return nil, internal("list tiers", err)
 	}

@@ -81,7 +81,7 @@ func (db *DB) AddProvider(ctx context.Context, p Provider) (Provider, error) {
 		return p, Errorf(Invalid, "Invalid dialect %q: want classic or notpanel", p.Dialect)
 	}
 	p.Status, p.Created = "active", db.unix()
-	err = db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM providers WHERE name = ?`, p.Name).Scan(&n); err != nil {
 			return internal("read provider", err)
@@ -114,7 +114,7 @@ func (db *DB) FindProvider(ctx context.Context, ref string) (Provider, error) {
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
 		q, arg = `SELECT `+providerCols+` FROM providers p WHERE id = ?`, id
 	}
-	p, err := scanProvider(db.reader.QueryRowContext(ctx, q, arg))
+	p, err := scanProvider(db.read.QueryRowContext(ctx, q, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, Errorf(NotFound, "Provider %q not found", ref)
 	}
@@ -123,7 +123,7 @@ func (db *DB) FindProvider(ctx context.Context, ref string) (Provider, error) {
 
 // ListProviders returns every provider, by id.
 func (db *DB) ListProviders(ctx context.Context) ([]Provider, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT `+providerCols+` FROM providers p ORDER BY id`)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+providerCols+` FROM providers p ORDER BY id`)
 	if err != nil {
 		return nil, internal("list providers", err)
 	}
@@ -174,7 +174,7 @@ func (db *DB) AddService(ctx context.Context, s Service, provider string) (Servi
 		return s, err
 	}
 	now := db.unix()
-	err = db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		err := tx.QueryRowContext(ctx,
 			`INSERT INTO services (name, category, type, rate, min, max, refill, cancel, dripfeed, enabled,
 			   provider_id, provider_service, created_at, updated_at)
@@ -201,7 +201,7 @@ func scanService(row interface{ Scan(...any) error }) (Service, error) {
 
 // Service returns one service, enabled or not.
 func (db *DB) Service(ctx context.Context, id int64) (Service, error) {
-	s, err := scanService(db.reader.QueryRowContext(ctx,
+	s, err := scanService(db.read.QueryRowContext(ctx,
 		`SELECT `+serviceCols+` FROM services s JOIN providers p ON p.id = s.provider_id WHERE s.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, ErrServiceNotFound
@@ -216,7 +216,7 @@ func (db *DB) Services(ctx context.Context, all bool) ([]Service, error) {
 	if !all {
 		q += ` WHERE s.enabled = 1`
 	}
-	rows, err := db.reader.QueryContext(ctx, q+` ORDER BY s.category, s.id`)
+	rows, err := db.read.QueryContext(ctx, q+` ORDER BY s.category, s.id`)
 	if err != nil {
 		return nil, internal("list services", err)
 	}
@@ -274,7 +274,7 @@ func (db *DB) UpdateService(ctx context.Context, id int64, p ServicePatch) (Serv
 	if err := validateService(&s); err != nil {
 		return s, err
 	}
-	err = db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`UPDATE services SET name = ?, category = ?, type = ?, rate = ?, min = ?, max = ?, refill = ?,
 			   cancel = ?, dripfeed = ?, enabled = ?, provider_service = ?, updated_at = ? WHERE id = ?`,

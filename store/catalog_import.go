@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"math/bits"
@@ -80,7 +79,7 @@ func (db *DB) ImportServices(ctx context.Context, providerRef string, items []Im
 	if err != nil {
 		return res, err
 	}
-	err = db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		now := db.unix()
 		existing, err := importTargets(ctx, tx, p.ID)
 		if err != nil {
@@ -162,7 +161,7 @@ type importTarget struct {
 // importTargets reads the provider's services that came from an import
 // (keyed by the provider's service id); services the operator added by
 // hand are left alone.
-func importTargets(ctx context.Context, tx *sql.Tx, providerID int64) (map[string]importTarget, error) {
+func importTargets(ctx context.Context, tx *Tx, providerID int64) (map[string]importTarget, error) {
 	rows, err := tx.QueryContext(ctx,
 		`SELECT `+serviceCols+`, s.imported FROM services s JOIN providers p ON p.id = s.provider_id
 		 WHERE s.provider_id = ? AND s.imported IS NOT NULL`, providerID)

@@ -58,7 +58,7 @@ func (db *DB) CreateKey(ctx context.Context, ref string) (string, APIKey, error)
 	rand.Read(buf) // never fails (crypto/rand)
 	raw := KeyPrefix + keyEncoding.EncodeToString(buf)
 	k := APIKey{ID: NewID(PrefixKey), AccountID: a.ID, Prefix: raw[:len(KeyPrefix)+6], Created: db.unix()}
-	err = db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		var active int
 		if err := tx.QueryRowContext(ctx,
 			`SELECT count(*) FROM api_keys WHERE account_id = ? AND revoked_at IS NULL`, a.ID).Scan(&active); err != nil {
@@ -86,7 +86,7 @@ func (db *DB) ListKeys(ctx context.Context, ref string) ([]APIKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.reader.QueryContext(ctx,
+	rows, err := db.read.QueryContext(ctx,
 		`SELECT id, account_id, prefix, created_at, coalesce(revoked_at, 0) FROM api_keys WHERE account_id = ? ORDER BY id`, a.ID)
 	if err != nil {
 		return nil, internal("list keys", err)
@@ -109,7 +109,7 @@ func (db *DB) RevokeKey(ctx context.Context, ref string) error {
 	if !ok {
 		return Errorf(NotFound, "Key %q not found", ref)
 	}
-	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, db.unix(), id)
 		if err != nil {
@@ -141,7 +141,7 @@ func (db *DB) Authenticate(ctx context.Context, raw string) (Principal, error) {
 	var p Principal
 	var stored []byte
 	var status string
-	err := db.reader.QueryRowContext(ctx,
+	err := db.read.QueryRowContext(ctx,
 		`SELECT k.id, k.hash, a.id, a.tier, a.status FROM api_keys k JOIN accounts a ON a.id = k.account_id
 		 WHERE k.hash = ? AND k.revoked_at IS NULL`, want).Scan(&p.KeyID, &stored, &p.AccountID, &p.Tier, &status)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -18,7 +18,7 @@ const (
 // the matching ledger row, inside tx. It is the only code that writes
 // accounts.balance. A debit that would take the balance below zero changes
 // nothing and returns ErrInsufficientBalance.
-func move(ctx context.Context, tx *sql.Tx, accountID int64, kind string, amount int64, orderID, note string, now int64) (int64, error) {
+func move(ctx context.Context, tx *Tx, accountID int64, kind string, amount int64, orderID, note string, now int64) (int64, error) {
 	var balance int64
 	err := tx.QueryRowContext(ctx,
 		`UPDATE accounts SET balance = balance + ?1 WHERE id = ?2 AND balance + ?1 >= 0 RETURNING balance`,
@@ -62,7 +62,7 @@ func (db *DB) Ledger(ctx context.Context, accountID int64, orderID string) ([]Le
 		q = `SELECT id, kind, amount, balance_after, coalesce(order_id, ''), note, created_at FROM ledger WHERE order_id = ? ORDER BY id`
 		args = []any{orderID}
 	}
-	rows, err := db.reader.QueryContext(ctx, q, args...)
+	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, internal("list ledger", err)
 	}

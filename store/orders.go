@@ -251,7 +251,7 @@ func (db *DB) PlaceOrder(ctx context.Context, accountID int64, in OrderInput) (s
 	fp := in.fingerprint()
 	// A retry of an add that already succeeded answers from the record, even
 	// if the service has changed since.
-	if id, found, err := lookupRequest(ctx, db.reader, accountID, in.RequestID, fp); found || err != nil {
+	if id, found, err := lookupRequest(ctx, db.read, accountID, in.RequestID, fp); found || err != nil {
 		return id, err
 	}
 	svc, err := db.Service(ctx, in.ServiceID)
@@ -266,7 +266,7 @@ func (db *DB) PlaceOrder(ctx context.Context, accountID int64, in OrderInput) (s
 		return "", err
 	}
 	var id string
-	err = db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		var found bool
 		if id, found, err = lookupRequest(ctx, tx, accountID, in.RequestID, fp); found || err != nil {
 			return err

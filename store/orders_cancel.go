@@ -23,7 +23,7 @@ const Everyone int64 = 0
 // upstream gets a cancel request for the worker to forward. Per-id problems
 // are reported in the results; only a database failure fails the call.
 func (db *DB) CancelOrders(ctx context.Context, accountID int64, ids []string) ([]RowResult, error) {
-	return db.eachRow(ctx, ids, func(tx *sql.Tx, raw string, now int64) (string, error) {
+	return db.eachRow(ctx, ids, func(tx *Tx, raw string, now int64) (string, error) {
 		return raw, cancelOne(ctx, tx, accountID, raw, now)
 	})
 }
@@ -32,7 +32,7 @@ func (db *DB) CancelOrders(ctx context.Context, accountID int64, ids []string) (
 // customer-facing error its writes are rolled back and the error returned,
 // and the transaction goes on; an internal error is returned as it is, for
 // the caller to abort the transaction.
-func inSavepoint(ctx context.Context, tx *sql.Tx, fn func() error) error {
+func inSavepoint(ctx context.Context, tx *Tx, fn func() error) error {
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT step`); err != nil {
 		return internal("savepoint", err)
 	}
@@ -55,9 +55,9 @@ func inSavepoint(ctx context.Context, tx *sql.Tx, fn func() error) error {
 // each in its own savepoint, so that a row that fails leaves nothing behind
 // while the others go through. A row's customer-facing error becomes its
 // result; a database failure fails the whole call.
-func (db *DB) eachRow(ctx context.Context, ids []string, fn func(tx *sql.Tx, raw string, now int64) (string, error)) ([]RowResult, error) {
+func (db *DB) eachRow(ctx context.Context, ids []string, fn func(tx *Tx, raw string, now int64) (string, error)) ([]RowResult, error) {
 	out := make([]RowResult, len(ids))
-	err := db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		now := db.unix()
 		for i, raw := range ids {
 			out[i] = RowResult{ID: raw}
@@ -100,7 +100,7 @@ type orderState struct {
 // readOrderState reads an order of the account (or of Everyone) inside tx;
 // a malformed id, an unknown one and another account's are all
 // ErrOrderNotFound.
-func readOrderState(ctx context.Context, tx *sql.Tx, accountID int64, raw string) (orderState, error) {
+func readOrderState(ctx context.Context, tx *Tx, accountID int64, raw string) (orderState, error) {
 	var o orderState
 	id, ok := ParseID(PrefixOrder, raw)
 	if !ok {
@@ -118,7 +118,7 @@ func readOrderState(ctx context.Context, tx *sql.Tx, accountID int64, raw string
 	return o, internal("read order", err)
 }
 
-func cancelOne(ctx context.Context, tx *sql.Tx, accountID int64, raw string, now int64) error {
+func cancelOne(ctx context.Context, tx *Tx, accountID int64, raw string, now int64) error {
 	o, err := readOrderState(ctx, tx, accountID, raw)
 	if err != nil {
 		return err
@@ -153,7 +153,7 @@ type CancelRequest struct {
 // CancelRequestFor returns the cancel request of an order, if any.
 func (db *DB) CancelRequestFor(ctx context.Context, orderID string) (CancelRequest, bool, error) {
 	var c CancelRequest
-	err := db.reader.QueryRowContext(ctx,
+	err := db.read.QueryRowContext(ctx,
 		`SELECT order_id, status, error, created_at, updated_at FROM cancel_requests WHERE order_id = ?`, orderID).
 		Scan(&c.OrderID, &c.Status, &c.Error, &c.Created, &c.Updated)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -172,7 +172,7 @@ func (db *DB) RefundOrder(ctx context.Context, ref, note string) (int64, error) 
 		return 0, err
 	}
 	var amount int64
-	err = db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		s, err := readOrderState(ctx, tx, Everyone, o.ID)
 		if err != nil {
 			return err

@@ -64,7 +64,7 @@ func (db *DB) Orders(ctx context.Context, accountID int64, ids []string) (map[st
 	if len(args) == 1 {
 		return out, nil
 	}
-	rows, err := db.reader.QueryContext(ctx,
+	rows, err := db.read.QueryContext(ctx,
 		`SELECT `+orderCols+` FROM orders WHERE account_id = ? AND id IN (?`+strings.Repeat(",?", len(args)-2)+`)`, args...)
 	if err != nil {
 		return nil, internal("read orders", err)
@@ -91,7 +91,7 @@ func (db *DB) FindOrder(ctx context.Context, ref string) (Order, error) {
 	} else {
 		return Order{}, ErrOrderNotFound
 	}
-	o, err := scanOrder(db.reader.QueryRowContext(ctx, q, arg))
+	o, err := scanOrder(db.read.QueryRowContext(ctx, q, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, ErrOrderNotFound
 	}
@@ -124,7 +124,7 @@ func (db *DB) ListOrders(ctx context.Context, f OrderFilter) ([]Order, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	rows, err := db.reader.QueryContext(ctx, q+` ORDER BY number DESC LIMIT ?`, append(args, f.Limit)...)
+	rows, err := db.read.QueryContext(ctx, q+` ORDER BY number DESC LIMIT ?`, append(args, f.Limit)...)
 	if err != nil {
 		return nil, internal("list orders", err)
 	}

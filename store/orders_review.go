@@ -7,7 +7,7 @@ import (
 
 // parked reads an order the operator is resolving; it must be waiting for
 // review.
-func parked(ctx context.Context, tx *sql.Tx, id string) error {
+func parked(ctx context.Context, tx *Tx, id string) error {
 	var review sql.NullString
 	var status string
 	if err := tx.QueryRowContext(ctx, `SELECT status, review FROM orders WHERE id = ?`, id).Scan(&status, &review); err != nil {
@@ -26,7 +26,7 @@ func (db *DB) ResolveResend(ctx context.Context, ref string) error {
 	if err != nil {
 		return err
 	}
-	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		if err := parked(ctx, tx, o.ID); err != nil {
 			return err
 		}
@@ -55,7 +55,7 @@ func (db *DB) ResolveFail(ctx context.Context, ref, reason string) error {
 	if reason == "" {
 		reason = "failed by the operator after review"
 	}
-	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		if err := parked(ctx, tx, o.ID); err != nil {
 			return err
 		}
@@ -70,7 +70,7 @@ func (db *DB) ResolveUpstreamID(ctx context.Context, ref, upstreamID string, nex
 	if err != nil {
 		return err
 	}
-	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		if err := parked(ctx, tx, o.ID); err != nil {
 			return err
 		}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 )
 
@@ -34,12 +33,12 @@ type Refill struct {
 // MaxRefills per order and one unfinished at a time. Each successful row's
 // Result is the new refill id.
 func (db *DB) RequestRefills(ctx context.Context, accountID int64, ids []string) ([]RowResult, error) {
-	return db.eachRow(ctx, ids, func(tx *sql.Tx, raw string, now int64) (string, error) {
+	return db.eachRow(ctx, ids, func(tx *Tx, raw string, now int64) (string, error) {
 		return refillOne(ctx, tx, accountID, raw, now)
 	})
 }
 
-func refillOne(ctx context.Context, tx *sql.Tx, accountID int64, raw string, now int64) (string, error) {
+func refillOne(ctx context.Context, tx *Tx, accountID int64, raw string, now int64) (string, error) {
 	o, err := readOrderState(ctx, tx, accountID, raw)
 	if err != nil {
 		return "", err
@@ -82,7 +81,7 @@ func (db *DB) Refills(ctx context.Context, accountID int64, ids []string) (map[s
 	if len(args) == 1 {
 		return out, nil
 	}
-	rows, err := db.reader.QueryContext(ctx,
+	rows, err := db.read.QueryContext(ctx,
 		`SELECT id, number, order_id, account_id, status, created_at, updated_at FROM refills
 		 WHERE account_id = ? AND id IN (?`+strings.Repeat(",?", len(args)-2)+`)`, args...)
 	if err != nil {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 )
 
 // errChanged reports a guarded update that found the order no longer in the
@@ -16,7 +15,7 @@ var errChanged = Errorf(Conflict, "order changed meanwhile")
 // read, so a second settle of the same order changes nothing and refunds
 // nothing (errChanged). An open cancel request of the order is closed:
 // accepted when the order ends cancelled, refused otherwise.
-func settle(ctx context.Context, tx *sql.Tx, o orderState, to string, refund int64, remains *int64, reason, note string, now int64) error {
+func settle(ctx context.Context, tx *Tx, o orderState, to string, refund int64, remains *int64, reason, note string, now int64) error {
 	if !Terminal(to) || o.status == StatusCancelled || o.status == StatusFailed || o.status == StatusRefunded {
 		return Errorf(Internal, "bad transition of %s from %s to %s", o.id, o.status, to)
 	}
@@ -56,7 +55,7 @@ func settle(ctx context.Context, tx *sql.Tx, o orderState, to string, refund int
 
 // hasOpenCancel reports whether the customer has asked to cancel the order
 // and the request is still open.
-func hasOpenCancel(ctx context.Context, tx *sql.Tx, id string) (bool, error) {
+func hasOpenCancel(ctx context.Context, tx *Tx, id string) (bool, error) {
 	var n int
 	err := tx.QueryRowContext(ctx,
 		`SELECT count(*) FROM cancel_requests WHERE order_id = ? AND status IN ('pending', 'sent')`, id).Scan(&n)

@@ -25,12 +25,14 @@ type DB struct {
 	path   string
 	writer *sql.DB
 	reader *sql.DB
+	read   *readStmts // prepared reads on the reader pool
 	now    func() time.Time
 
 	writes    chan *write   // to the writer goroutine
 	closing   chan struct{} // closed by Close
 	closeOnce sync.Once
 	written   chan struct{} // closed when the writer goroutine is gone
+	wtx       *Tx           // the writer connection, held by the writer goroutine
 	commits   atomic.Int64  // transactions the writer committed
 	committed atomic.Int64  // writes in them
 }
@@ -104,6 +106,14 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	db.reader.SetMaxOpenConns(readers)
 	db.reader.SetMaxIdleConns(readers)
+	db.read = &readStmts{pool: db.reader, m: map[string]*sql.Stmt{}}
+	conn, err := db.writer.Conn(ctx)
+	if err != nil {
+		db.reader.Close()
+		db.writer.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.wtx = &Tx{conn: conn, stmts: map[string]*sql.Stmt{}}
 	db.writes, db.closing, db.written = make(chan *write), make(chan struct{}), make(chan struct{})
 	go db.writeLoop()
 	return db, nil
@@ -114,6 +124,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() { close(db.closing) })
 	<-db.written
+	db.read.close()
 	return errors.Join(db.reader.Close(), db.writer.Close())
 }
 
@@ -130,7 +141,7 @@ func (db *DB) Path() string { return db.path }
 // fn receives a context that is never cancelled: once a write has started,
 // a client that hangs up cannot interrupt it (an interrupted statement
 // would abort the whole group). fn must not call Update itself.
-func (db *DB) Update(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (db *DB) Update(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
 	w := &write{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case db.writes <- w:
@@ -157,7 +168,7 @@ func (db *DB) unix() int64 { return db.now().Unix() }
 
 // bumpConfig marks a change that in-memory caches of a running server must
 // notice (keys, accounts, tiers, services, settings).
-func bumpConfig(ctx context.Context, tx *sql.Tx) error {
+func bumpConfig(ctx context.Context, tx *Tx) error {
 	_, err := tx.ExecContext(ctx,
 		`UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE name = 'config_version'`)
 	return internal("bump config version", err)
@@ -167,7 +178,7 @@ func bumpConfig(ctx context.Context, tx *sql.Tx) error {
 // built at version v is valid while ConfigVersion still returns v.
 func (db *DB) ConfigVersion(ctx context.Context) (int64, error) {
 	var v int64
-	err := db.reader.QueryRowContext(ctx,
+	err := db.read.QueryRowContext(ctx,
 		`SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'config_version'`).Scan(&v)
 	return v, internal("read config version", err)
 }
@@ -175,7 +186,7 @@ func (db *DB) ConfigVersion(ctx context.Context) (int64, error) {
 // Currency is the panel's currency code.
 func (db *DB) Currency(ctx context.Context) (string, error) {
 	var c string
-	err := db.reader.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = 'currency'`).Scan(&c)
+	err := db.read.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = 'currency'`).Scan(&c)
 	return c, internal("read currency", err)
 }
 
@@ -184,7 +195,7 @@ func (db *DB) SetCurrency(ctx context.Context, code string) error {
 	if len(code) != 3 || code[0] < 'A' || code[0] > 'Z' || code[1] < 'A' || code[1] > 'Z' || code[2] < 'A' || code[2] > 'Z' {
 		return Errorf(Invalid, "Invalid currency %q: want three upper-case letters such as USD", code)
 	}
-	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE settings SET value = ? WHERE name = 'currency'`, code); err != nil {
 			return internal("set currency", err)
 		}

@@ -32,7 +32,7 @@ func TestViewIsReadOnly(t *testing.T) {
 func TestUpdateRollsBackOnError(t *testing.T) {
 	f := newFixture(t, 1_000_000)
 	boom := errors.New("boom")
-	err := f.db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := f.db.Update(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET balance = 0`); err != nil {
 			return err
 		}

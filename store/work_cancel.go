@@ -20,7 +20,7 @@ type CancelJob struct {
 // their provider. Requests of orders still being dispatched wait: the
 // dispatch's outcome settles them.
 func (db *DB) DueCancels(ctx context.Context, now int64, limit int) ([]CancelJob, error) {
-	rows, err := db.reader.QueryContext(ctx,
+	rows, err := db.read.QueryContext(ctx,
 		`SELECT o.id, o.upstream_id, c.attempts, `+providerCols+`
 		 FROM cancel_requests c JOIN orders o ON o.id = c.order_id JOIN providers p ON p.id = o.provider_id
 		 WHERE c.status IN ('pending', 'sent') AND c.next_at <= ? AND o.status IN ('processing', 'in_progress')
@@ -55,7 +55,7 @@ func (db *DB) DeferCancels(ctx context.Context, ds []Deferral, giveUpAfter int) 
 	if len(ds) == 0 {
 		return nil
 	}
-	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		now := db.unix()
 		for _, d := range ds {
 			_, err := tx.ExecContext(ctx,
@@ -74,7 +74,7 @@ func (db *DB) updateCancels(ctx context.Context, ids []string, set string, args 
 	if len(ids) == 0 {
 		return nil
 	}
-	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		args = append(args, db.unix())
 		for _, id := range ids {
 			args = append(args, id)
@@ -89,7 +89,7 @@ func (db *DB) updateCancels(ctx context.Context, ids []string, set string, args 
 // cancelled and fully refunded in one transaction. A second call changes
 // nothing.
 func (db *DB) CancelAccepted(ctx context.Context, orderID string) error {
-	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		o, err := readOrderState(ctx, tx, Everyone, orderID)
 		if err != nil {
 			return err
@@ -103,7 +103,7 @@ func (db *DB) CancelAccepted(ctx context.Context, orderID string) error {
 
 // CancelRefused records the provider's refusal; the order keeps its status.
 func (db *DB) CancelRefused(ctx context.Context, orderID, reason string) error {
-	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		_, err := tx.ExecContext(ctx,
 			`UPDATE cancel_requests SET status = 'refused', error = ?, updated_at = ?
 			 WHERE order_id = ? AND status IN ('pending', 'sent')`, truncateText(reason, 500), db.unix(), orderID)
@@ -124,7 +124,7 @@ type RefillJob struct {
 // DueRefills lists up to limit unfinished refills that are due, with their
 // order's provider.
 func (db *DB) DueRefills(ctx context.Context, now int64, limit int) ([]RefillJob, error) {
-	rows, err := db.reader.QueryContext(ctx,
+	rows, err := db.read.QueryContext(ctx,
 		`SELECT r.id, r.status, coalesce(r.upstream_id, ''), o.upstream_id, r.attempts, `+providerCols+`
 		 FROM refills r JOIN orders o ON o.id = r.order_id JOIN providers p ON p.id = o.provider_id
 		 WHERE r.status IN ('pending', 'processing') AND r.next_at <= ? AND o.upstream_id IS NOT NULL
@@ -151,7 +151,7 @@ func (db *DB) DueRefills(ctx context.Context, now int64, limit int) ([]RefillJob
 // once it took the request, its status text, and when to ask again. Final
 // statuses (completed, rejected) are never left again.
 func (db *DB) RefillUpdate(ctx context.Context, refillID, upstreamID, status, raw string, next int64) error {
-	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		var cur string
 		err := tx.QueryRowContext(ctx, `SELECT status FROM refills WHERE id = ?`, refillID).Scan(&cur)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -190,7 +190,7 @@ func (db *DB) RefillUpdate(ctx context.Context, refillID, upstreamID, status, ra
 // DeferRefill retries a refill at next after a failed call; reject, when
 // set, ends it as rejected with the reason instead.
 func (db *DB) DeferRefill(ctx context.Context, refillID string, next int64, reason string, reject bool) error {
-	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		set := `attempts = attempts + 1, next_at = ?, reason = ?`
 		args := []any{next, truncateText(reason, 500)}
 		if reject {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 )
 
@@ -24,7 +23,7 @@ type DispatchJob struct {
 // DueDispatches lists up to limit pending orders that are due, not claimed,
 // not parked, and whose provider is active, oldest first.
 func (db *DB) DueDispatches(ctx context.Context, now int64, limit int) ([]DispatchJob, error) {
-	rows, err := db.reader.QueryContext(ctx,
+	rows, err := db.read.QueryContext(ctx,
 		`SELECT o.id, o.number, s.type, o.link, o.quantity, coalesce(o.runs, 0), coalesce(o.interval, 0),
 		   coalesce(o.extra, ''), o.attempts, s.provider_service, `+providerCols+`
 		 FROM orders o JOIN services s ON s.id = o.service_id JOIN providers p ON p.id = s.provider_id
@@ -61,7 +60,7 @@ func (db *DB) DueDispatches(ctx context.Context, now int64, limit int) ([]Dispat
 // asked to cancel it is cancelled and refunded here instead of being sent.
 func (db *DB) ClaimOrder(ctx context.Context, id string) (bool, error) {
 	claimed := false
-	err := db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		o, err := readOrderState(ctx, tx, Everyone, id)
 		if err != nil || o.status != StatusPending || o.claimed {
 			return err
@@ -95,12 +94,12 @@ const claimedWhere = `id = ? AND status = 'pending' AND claimed_at IS NOT NULL A
 // DispatchAccepted records the provider's id for a claimed order: it is now
 // processing, and its status is first asked about at nextSync.
 func (db *DB) DispatchAccepted(ctx context.Context, id, upstreamID string, nextSync int64) error {
-	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		return accept(ctx, tx, id, upstreamID, nextSync, db.unix())
 	})
 }
 
-func accept(ctx context.Context, tx *sql.Tx, id, upstreamID string, nextSync, now int64) error {
+func accept(ctx context.Context, tx *Tx, id, upstreamID string, nextSync, now int64) error {
 	if upstreamID == "" {
 		return Errorf(Invalid, "empty upstream id")
 	}
@@ -121,7 +120,7 @@ func accept(ctx context.Context, tx *sql.Tx, id, upstreamID string, nextSync, no
 // certainly did not act on, to be tried again at next. When the customer
 // asked to cancel it meanwhile, it is cancelled and refunded instead.
 func (db *DB) DispatchRetry(ctx context.Context, id, reason string, next int64) error {
-	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		o, err := readOrderState(ctx, tx, Everyone, id)
 		if err != nil {
 			return err
@@ -156,7 +155,7 @@ func (db *DB) DispatchRetry(ctx context.Context, id, reason string, next int64) 
 // is never applied locally (the provider may hold it and go on delivering):
 // the resend finds the order, and the cancel then goes to the provider.
 func (db *DB) DispatchResend(ctx context.Context, id, reason string, next int64) error {
-	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`UPDATE orders SET claimed_at = NULL, provider_id = NULL, maybe_sent = 1, attempts = attempts + 1,
 			   next_at = ?, reason = ?, updated_at = ?
@@ -175,12 +174,12 @@ func (db *DB) DispatchResend(ctx context.Context, id, reason string, next int64)
 // with the reason, and fully refunded (cancelled if the customer had asked
 // to cancel it).
 func (db *DB) DispatchFailed(ctx context.Context, id, reason string) error {
-	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		return failUnsent(ctx, tx, id, reason, db.unix())
 	})
 }
 
-func failUnsent(ctx context.Context, tx *sql.Tx, id, reason string, now int64) error {
+func failUnsent(ctx context.Context, tx *Tx, id, reason string, now int64) error {
 	o, err := readOrderState(ctx, tx, Everyone, id)
 	if err != nil {
 		return err
@@ -200,7 +199,7 @@ func failUnsent(ctx context.Context, tx *sql.Tx, id, reason string, now int64) e
 // ParkOrder leaves a claimed order for the operator, with the reason: its
 // dispatch has an unknown outcome, so sending it again could order twice.
 func (db *DB) ParkOrder(ctx context.Context, id, reason string) error {
-	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE orders SET review = ?, updated_at = ? WHERE `+claimedWhere,
 			reason, db.unix(), id)
 		if err != nil {
@@ -219,7 +218,7 @@ func (db *DB) ParkOrder(ctx context.Context, id, reason string) error {
 // towards a notpanel provider a resend is safe (request_id), so they are
 // released for it, marked maybe_sent (see DispatchResend). Run it once when the worker starts, before any dispatch.
 func (db *DB) RecoverDispatches(ctx context.Context) (parked, released int, err error) {
-	err = db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		now := db.unix()
 		res, err := tx.ExecContext(ctx,
 			`UPDATE orders SET review = 'dispatch interrupted: the provider may or may not have this order', updated_at = ?

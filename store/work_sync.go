@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"unicode/utf8"
 )
 
@@ -17,7 +16,7 @@ type SyncJob struct {
 // DueSyncs lists up to limit orders with their provider whose status is due
 // to be asked, most overdue first.
 func (db *DB) DueSyncs(ctx context.Context, now int64, limit int) ([]SyncJob, error) {
-	rows, err := db.reader.QueryContext(ctx,
+	rows, err := db.read.QueryContext(ctx,
 		`SELECT o.id, o.upstream_id, o.attempts, `+providerCols+`
 		 FROM orders o JOIN providers p ON p.id = o.provider_id
 		 WHERE o.status IN ('processing', 'in_progress') AND o.next_at <= ? AND p.status = 'active'
@@ -63,7 +62,7 @@ type StatusUpdate struct {
 // for the operator. It returns each order's status afterwards.
 func (db *DB) ApplyStatuses(ctx context.Context, updates []StatusUpdate, nextSync int64) ([]string, error) {
 	out := make([]string, len(updates))
-	err := db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		now := db.unix()
 		for i, u := range updates {
 			err := inSavepoint(ctx, tx, func() (err error) {
@@ -81,7 +80,7 @@ func (db *DB) ApplyStatuses(ctx context.Context, updates []StatusUpdate, nextSyn
 
 // A start count of 0 is what providers send when they leave it out, so it
 // never overwrites one already known.
-func applyStatus(ctx context.Context, tx *sql.Tx, id string, u UpstreamStatus, nextSync, now int64) (string, error) {
+func applyStatus(ctx context.Context, tx *Tx, id string, u UpstreamStatus, nextSync, now int64) (string, error) {
 	o, err := readOrderState(ctx, tx, Everyone, id)
 	if err != nil {
 		return "", err
@@ -171,7 +170,7 @@ func (db *DB) DeferSyncs(ctx context.Context, ds []Deferral, reviewAfter int) er
 	if len(ds) == 0 {
 		return nil
 	}
-	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		now := db.unix()
 		for _, d := range ds {
 			note := truncateText(d.Note, 500)
@@ -190,7 +189,7 @@ func (db *DB) DeferSyncs(ctx context.Context, ds []Deferral, reviewAfter int) er
 // PauseProvider stops the worker from calling a provider (for example after
 // it refused our key) until the operator resumes it.
 func (db *DB) PauseProvider(ctx context.Context, id int64, reason string) error {
-	return db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		_, err := tx.ExecContext(ctx,
 			`UPDATE providers SET status = 'paused', paused_reason = ? WHERE id = ? AND status = 'active'`,
 			truncateText(reason, 500), id)
@@ -207,7 +206,7 @@ func (db *DB) ResumeProvider(ctx context.Context, ref string) (Provider, error) 
 	if err != nil {
 		return p, err
 	}
-	err = db.Update(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		if _, err := tx.ExecContext(ctx,
 			`UPDATE providers SET status = 'active', paused_reason = '' WHERE id = ?`, p.ID); err != nil {
 			return internal("resume provider", err)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 )
 
@@ -15,7 +14,7 @@ var errClosed = Errorf(Internal, "database is closed")
 // write is one Update waiting for the writer goroutine.
 type write struct {
 	ctx  context.Context
-	fn   func(ctx context.Context, tx *sql.Tx) error
+	fn   func(ctx context.Context, tx *Tx) error
 	done chan error
 }
 
@@ -23,6 +22,7 @@ type write struct {
 // (at least one, at most maxBatch) and commits them as one transaction.
 func (db *DB) writeLoop() {
 	defer close(db.written)
+	defer db.wtx.conn.Close() // back to the pool, so that Close can close it
 	batch := make([]*write, 0, maxBatch)
 	for {
 		select {
@@ -57,12 +57,11 @@ func (db *DB) writeLoop() {
 // that error: none of them was committed.
 func (db *DB) commit(batch []*write) {
 	results := make([]error, len(batch))
-	finish := func() {
+	defer func() {
 		for i, w := range batch {
 			w.done <- results[i]
 		}
-	}
-	defer finish()
+	}()
 	fail := func(err error) {
 		for i := range results {
 			if results[i] == nil {
@@ -70,12 +69,19 @@ func (db *DB) commit(batch []*write) {
 			}
 		}
 	}
-	tx, err := db.writer.BeginTx(context.Background(), nil)
-	if err != nil {
+	tx, bg := db.wtx, context.Background()
+	if _, err := tx.ExecContext(bg, `BEGIN IMMEDIATE`); err != nil {
 		fail(internal("begin", err))
 		return
 	}
-	defer tx.Rollback()
+	open := true
+	defer func() {
+		if open {
+			// After a failed statement or COMMIT the transaction may still be
+			// open; it must not leak into the next batch.
+			tx.ExecContext(bg, `ROLLBACK`)
+		}
+	}()
 	alone := len(batch) == 1
 	for i, w := range batch {
 		if err := w.ctx.Err(); err != nil {
@@ -85,7 +91,7 @@ func (db *DB) commit(batch []*write) {
 		ctx := context.WithoutCancel(w.ctx)
 		if alone {
 			if results[i] = run(ctx, tx, w.fn); results[i] != nil {
-				return // rolled back by the deferred Rollback
+				return // rolled back by the deferred ROLLBACK
 			}
 			continue
 		}
@@ -104,10 +110,11 @@ func (db *DB) commit(batch []*write) {
 			return
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if _, err := tx.ExecContext(bg, `COMMIT`); err != nil {
 		fail(internal("commit", err))
 		return
 	}
+	open = false
 	db.commits.Add(1)
 	db.committed.Add(int64(len(batch)))
 }
@@ -120,7 +127,7 @@ func (db *DB) WriteStats() (commits, writes int64) {
 
 // run calls fn, turning a panic into an error so that one bad write cannot
 // take the writer goroutine (and every later write) down with it.
-func run(ctx context.Context, tx *sql.Tx, fn func(context.Context, *sql.Tx) error) (err error) {
+func run(ctx context.Context, tx *Tx, fn func(context.Context, *Tx) error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = internal("write", fmt.Errorf("panic: %v", r))

@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+)
+
+// maxCachedStatements bounds each statement cache; queries past it run
+// unprepared (they are rare: the queries of this package are a fixed set,
+// with at most 100 variants of an IN list each).
+const maxCachedStatements = 2000
+
+// Tx is a write transaction on the writer connection. It prepares each
+// statement once for the life of the connection, so that a query is parsed
+// once, not on every call.
+type Tx struct {
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt // owned by the writer goroutine
+}
+
+func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if s, ok := tx.stmts[query]; ok {
+		return s, nil
+	}
+	s, err := tx.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if len(tx.stmts) < maxCachedStatements {
+		tx.stmts[query] = s
+	}
+	return s, nil
+}
+
+// ExecContext runs a statement that returns no rows.
+func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	s, err := tx.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.ExecContext(ctx, args...)
+}
+
+// QueryContext runs a query; close the rows before the next statement that
+// uses the same query text.
+func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s, err := tx.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+// QueryRowContext runs a query expected to return at most one row.
+func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	s, err := tx.stmt(ctx, query)
+	if err != nil {
+		// Row carries no error of its own; let the connection report it.
+		return tx.conn.QueryRowContext(ctx, query, args...)
+	}
+	return s.QueryRowContext(ctx, args...)
+}
+
+// readStmts caches statements prepared on the reader pool; database/sql
+// prepares each on every pooled connection it runs on, once.
+type readStmts struct {
+	pool *sql.DB
+	mu   sync.Mutex
+	m    map[string]*sql.Stmt
+}
+
+func (r *readStmts) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	r.mu.Lock()
+	s, ok := r.m[query]
+	r.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	s, err := r.pool.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old, ok := r.m[query]; ok {
+		s.Close()
+		return old, nil
+	}
+	if len(r.m) < maxCachedStatements {
+		r.m[query] = s
+	}
+	return s, nil
+}
+
+// QueryRowContext runs a read of at most one row on the reader pool.
+func (r *readStmts) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	s, err := r.stmt(ctx, query)
+	if err != nil {
+		return r.pool.QueryRowContext(ctx, query, args...)
+	}
+	return s.QueryRowContext(ctx, args...)
+}
+
+// QueryContext runs a read on the reader pool.
+func (r *readStmts) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s, err := r.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+func (r *readStmts) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.m {
+		s.Close()
+	}
+	r.m = nil
+}
