@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"strconv"
@@ -33,20 +32,31 @@ func ServiceView(s store.Service) Service {
 	}
 }
 
-func (a *api) services(ctx context.Context, _ store.Principal, _ form) (any, error) {
-	svcs, err := a.db.Services(ctx, false)
-	if err != nil {
-		return nil, err
+// catalog is the services answer, encoded once per config version.
+type catalog struct {
+	version int64
+	body    rawJSON
+}
+
+func (a *api) services(_ context.Context, c *call) (any, error) {
+	if cur := a.catalog.Load(); cur != nil && cur.version == c.snap.Version() {
+		return cur.body, nil
 	}
+	svcs := c.snap.Catalog()
 	out := make([]Service, len(svcs))
 	for i, s := range svcs {
 		out[i] = ServiceView(s)
 	}
-	return out, nil
+	body, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	a.catalog.Store(&catalog{version: c.snap.Version(), body: body})
+	return rawJSON(body), nil
 }
 
-func (a *api) add(ctx context.Context, p store.Principal, f form) (any, error) {
-	raw, err := f.require("service")
+func (a *api) add(ctx context.Context, c *call) (any, error) {
+	raw, err := c.f.require("service")
 	if err != nil {
 		return nil, err
 	}
@@ -54,52 +64,38 @@ func (a *api) add(ctx context.Context, p store.Principal, f form) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := a.db.PlaceOrder(ctx, p.AccountID, store.OrderInput{
+	id, err := c.snap.PlaceOrder(ctx, c.p.AccountID, store.OrderInput{
 		ServiceID:    svc,
-		RequestID:    f["request_id"],
-		Link:         f["link"],
-		Quantity:     f["quantity"],
-		Runs:         f["runs"],
-		Interval:     f["interval"],
-		Comments:     f["comments"],
-		Usernames:    f["usernames"],
-		Username:     f["username"],
-		AnswerNumber: f["answer_number"],
+		RequestID:    c.f["request_id"],
+		Link:         c.f["link"],
+		Quantity:     c.f["quantity"],
+		Runs:         c.f["runs"],
+		Interval:     c.f["interval"],
+		Comments:     c.f["comments"],
+		Usernames:    c.f["usernames"],
+		Username:     c.f["username"],
+		AnswerNumber: c.f["answer_number"],
 	})
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		Order string `json:"order"`
-	}{id}, nil
+	return object{{"order", id}}, nil
 }
 
-type statusJSON struct {
-	Status     string `json:"status"`
-	Charge     string `json:"charge"`
-	StartCount string `json:"start_count"`
-	Remains    string `json:"remains"`
-	Currency   string `json:"currency"`
-}
-
-func (a *api) status(ctx context.Context, p store.Principal, f form) (any, error) {
-	ids, batch, err := f.ids("order", "orders")
+func (a *api) status(ctx context.Context, c *call) (any, error) {
+	ids, batch, err := c.f.ids("order", "orders")
 	if err != nil {
 		return nil, err
 	}
-	orders, err := a.db.Orders(ctx, p.AccountID, ids)
+	orders, err := a.db.Orders(ctx, c.p.AccountID, ids)
 	if err != nil {
 		return nil, err
 	}
-	currency, err := a.db.Currency(ctx)
-	if err != nil {
-		return nil, err
-	}
-	view := func(o store.Order) statusJSON {
-		return statusJSON{
-			Status: o.Status, Charge: store.FormatMoney(o.Charge), StartCount: strconv.FormatInt(o.StartCount, 10),
-			Remains: strconv.FormatInt(o.Remains, 10), Currency: currency,
-		}
+	currency := c.snap.Currency()
+	view := func(o store.Order) object {
+		return object{{"status", o.Status}, {"charge", store.FormatMoney(o.Charge)},
+			{"start_count", strconv.FormatInt(o.StartCount, 10)}, {"remains", strconv.FormatInt(o.Remains, 10)},
+			{"currency", currency}}
 	}
 	if !batch {
 		o, ok := orders[canonical(store.PrefixOrder, ids[0])]
@@ -113,7 +109,7 @@ func (a *api) status(ctx context.Context, p store.Principal, f form) (any, error
 		if o, ok := orders[canonical(store.PrefixOrder, id)]; ok {
 			out = append(out, member{id, view(o)})
 		} else {
-			out = append(out, member{id, errorBody{store.ErrOrderNotFound.Message}})
+			out = append(out, member{id, errorBody(store.ErrOrderNotFound.Message)})
 		}
 	}
 	return out, nil
@@ -142,12 +138,12 @@ func rows(idKey, resultKey string, results []store.RowResult) []object {
 	return out
 }
 
-func (a *api) cancel(ctx context.Context, p store.Principal, f form) (any, error) {
-	ids, batch, err := f.ids("order", "orders")
+func (a *api) cancel(ctx context.Context, c *call) (any, error) {
+	ids, batch, err := c.f.ids("order", "orders")
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.db.CancelOrders(ctx, p.AccountID, ids)
+	res, err := a.db.CancelOrders(ctx, c.p.AccountID, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -160,12 +156,12 @@ func (a *api) cancel(ctx context.Context, p store.Principal, f form) (any, error
 	return object{{"cancel", res[0].Result}}, nil
 }
 
-func (a *api) refill(ctx context.Context, p store.Principal, f form) (any, error) {
-	ids, batch, err := f.ids("order", "orders")
+func (a *api) refill(ctx context.Context, c *call) (any, error) {
+	ids, batch, err := c.f.ids("order", "orders")
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.db.RequestRefills(ctx, p.AccountID, ids)
+	res, err := a.db.RequestRefills(ctx, c.p.AccountID, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -178,12 +174,12 @@ func (a *api) refill(ctx context.Context, p store.Principal, f form) (any, error
 	return object{{"refill", res[0].Result}}, nil
 }
 
-func (a *api) refillStatus(ctx context.Context, p store.Principal, f form) (any, error) {
-	ids, batch, err := f.ids("refill", "refills")
+func (a *api) refillStatus(ctx context.Context, c *call) (any, error) {
+	ids, batch, err := c.f.ids("refill", "refills")
 	if err != nil {
 		return nil, err
 	}
-	refills, err := a.db.Refills(ctx, p.AccountID, ids)
+	refills, err := a.db.Refills(ctx, c.p.AccountID, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -205,46 +201,10 @@ func (a *api) refillStatus(ctx context.Context, p store.Principal, f form) (any,
 	return out, nil
 }
 
-func (a *api) balance(ctx context.Context, p store.Principal, _ form) (any, error) {
-	b, err := a.db.Balance(ctx, p.AccountID)
+func (a *api) balance(ctx context.Context, c *call) (any, error) {
+	b, err := a.db.Balance(ctx, c.p.AccountID)
 	if err != nil {
 		return nil, err
 	}
-	currency, err := a.db.Currency(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return object{{"balance", store.FormatMoney(b)}, {"currency", currency}}, nil
-}
-
-// object is a JSON object whose members keep their order.
-type object []member
-
-type member struct {
-	key   string
-	value any
-}
-
-// MarshalJSON writes the members in order.
-func (o object) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, m := range o {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		k, err := json.Marshal(m.key)
-		if err != nil {
-			return nil, err
-		}
-		v, err := json.Marshal(m.value)
-		if err != nil {
-			return nil, err
-		}
-		b.Write(k)
-		b.WriteByte(':')
-		b.Write(v)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	return object{{"balance", store.FormatMoney(b)}, {"currency", c.snap.Currency()}}, nil
 }

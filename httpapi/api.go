@@ -2,9 +2,9 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -15,14 +15,23 @@ import (
 
 // api serves POST /api/v2.
 type api struct {
-	db  *store.DB
-	log zerolog.Logger
-	now func() time.Time
+	db      *store.DB
+	log     zerolog.Logger
+	now     func() time.Time
+	catalog atomic.Pointer[catalog]
 }
 
-// action handles one API action for an authenticated account and returns
-// the value to answer with, or an error.
-type action func(a *api, ctx context.Context, p store.Principal, f form) (any, error)
+// call is one authenticated request: the snapshot of read-mostly data it
+// was checked against, who makes it, and its parameters.
+type call struct {
+	snap *store.Snapshot
+	p    store.Principal
+	f    form
+}
+
+// action handles one API action and returns the value to answer with, or
+// an error.
+type action func(a *api, ctx context.Context, c *call) (any, error)
 
 var actions = map[string]action{
 	"services":      (*api).services,
@@ -45,10 +54,10 @@ func New(cfg Config) http.Handler {
 	r := httprouter.New()
 	r.POST("/api/v2", a.v2)
 	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, errorBody{"Not found"})
+		writeJSON(w, http.StatusNotFound, errorBody("Not found"))
 	})
 	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusMethodNotAllowed, errorBody{"Method not allowed: use POST"})
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody("Method not allowed: use POST"))
 	})
 	r.PanicHandler = a.panicked
 	r.HandleOPTIONS = false
@@ -66,7 +75,12 @@ func (a *api) v2(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 		return
 	}
 	info.action = f["action"]
-	p, err := a.db.Authenticate(ctx, f["key"])
+	snap, err := a.db.Refresh(ctx)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	p, err := snap.Authenticate(ctx, f["key"])
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -82,7 +96,7 @@ func (a *api) v2(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 		a.fail(w, r, store.Errorf(store.Invalid, "Unknown action: %s", truncate(name, 64)))
 		return
 	}
-	out, err := act(a, ctx, p, f)
+	out, err := act(a, ctx, &call{snap: snap, p: p, f: f})
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -90,9 +104,8 @@ func (a *api) v2(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-type errorBody struct {
-	Error string `json:"error"`
-}
+// errorBody is an error answer: {"error": message}.
+func errorBody(msg string) object { return object{{"error", msg}} }
 
 // statusOf is the one mapping from store error codes to HTTP statuses.
 func statusOf(err error) int {
@@ -122,23 +135,13 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// nothing is wrong with the server.
 		// 499 (as nginx logs it) marks that in the access log.
 		a.log.Debug().Err(err).Str("req", infoFrom(r.Context()).id).Msg("client gone")
-		writeJSON(w, 499, errorBody{"Request cancelled"})
+		writeJSON(w, 499, errorBody("Request cancelled"))
 		return
 	}
 	if code == http.StatusInternalServerError {
 		a.log.Error().Err(err).Str("req", infoFrom(r.Context()).id).Msg("internal error")
 	}
-	writeJSON(w, code, errorBody{store.ErrorMessage(err)})
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		code, b = http.StatusInternalServerError, []byte(`{"error":"Internal error"}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	w.Write(append(b, '\n'))
+	writeJSON(w, code, errorBody(store.ErrorMessage(err)))
 }
 
 func truncate(s string, n int) string {

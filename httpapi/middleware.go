@@ -95,5 +95,5 @@ func (a *api) middleware(next http.Handler) http.Handler {
 func (a *api) panicked(w http.ResponseWriter, r *http.Request, v any) {
 	a.log.Error().Str("req", infoFrom(r.Context()).id).Interface("panic", v).
 		Bytes("stack", debug.Stack()).Msg("handler panicked")
-	writeJSON(w, http.StatusInternalServerError, errorBody{"Internal error"})
+	writeJSON(w, http.StatusInternalServerError, errorBody("Internal error"))
 }

@@ -196,11 +196,49 @@ func TestInternalErrorHidesCause(t *testing.T) {
 
 func TestPanicIsJSON500(t *testing.T) {
 	e := newEnv(t)
-	actions["boom"] = func(*api, context.Context, store.Principal, form) (any, error) { panic("kaboom") }
+	actions["boom"] = func(*api, context.Context, *call) (any, error) { panic("kaboom") }
 	defer delete(actions, "boom")
 	code, got := e.call("action", "boom")
 	wantError(t, code, got, 500, "Internal error")
 	if !strings.Contains(e.logs.String(), "kaboom") {
 		t.Error("panic not logged")
 	}
+}
+
+// The server answers keys and the catalog from memory; a change made by the
+// operator (here through the store, as the CLI would from another process)
+// must show on the very next request.
+func TestAdminChangesShowOnTheNextRequest(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if code, _ := e.call("action", "services"); code != 200 { // warm the caches
+		t.Fatal(code)
+	}
+	off := false
+	if _, err := e.db.UpdateService(ctx, e.svc.ID, store.ServicePatch{Enabled: &off}); err != nil {
+		t.Fatal(err)
+	}
+	if code, got := e.call("action", "services"); code != 200 || !sameJSON(t, got, `[]`) {
+		t.Errorf("after disabling the only service: %d %v", code, got)
+	}
+	code, got := e.call("action", "add", "service", itoa(e.svc.ID), "request_id", "x", "link", "https://x.com/a", "quantity", "100")
+	wantError(t, code, got, 400, "Service not found")
+
+	if _, err := e.db.SetAccountStatus(ctx, "alice", store.AccountSuspended); err != nil {
+		t.Fatal(err)
+	}
+	code, got = e.call("action", "balance")
+	wantError(t, code, got, 403, "Account suspended")
+	if _, err := e.db.SetAccountStatus(ctx, "alice", store.AccountActive); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := e.call("action", "balance"); code != 200 {
+		t.Fatalf("after unsuspending: %d", code)
+	}
+	keys, _ := e.db.ListKeys(ctx, "alice")
+	if err := e.db.RevokeKey(ctx, keys[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	code, got = e.call("action", "balance")
+	wantError(t, code, got, 401, "Invalid API key")
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"database/sql"
 	"encoding/base32"
 	"errors"
@@ -138,23 +137,9 @@ func (db *DB) Authenticate(ctx context.Context, raw string) (Principal, error) {
 		return Principal{}, ErrInvalidKey
 	}
 	want := hashKey(raw)
-	var p Principal
-	var stored []byte
-	var status string
-	err := db.read.QueryRowContext(ctx,
-		`SELECT k.id, k.hash, a.id, a.tier, a.status FROM api_keys k JOIN accounts a ON a.id = k.account_id
-		 WHERE k.hash = ? AND k.revoked_at IS NULL`, want).Scan(&p.KeyID, &stored, &p.AccountID, &p.Tier, &status)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Principal{}, ErrInvalidKey
-	}
+	e, err := db.lookupKey(ctx, want)
 	if err != nil {
-		return Principal{}, internal("authenticate", err)
+		return Principal{}, err
 	}
-	if subtle.ConstantTimeCompare(stored, want) != 1 {
-		return Principal{}, ErrInvalidKey
-	}
-	if status != AccountActive {
-		return Principal{}, ErrAccountSuspended
-	}
-	return p, nil
+	return e.check(want)
 }

@@ -245,6 +245,10 @@ func ValidRequestID(s string) error {
 // request_id with the same parameters returns the first order without a
 // second charge; with other parameters it fails with ErrRequestIDReused.
 func (db *DB) PlaceOrder(ctx context.Context, accountID int64, in OrderInput) (string, error) {
+	return db.placeOrder(ctx, accountID, in, db.Service)
+}
+
+func (db *DB) placeOrder(ctx context.Context, accountID int64, in OrderInput, service func(context.Context, int64) (Service, error)) (string, error) {
 	if err := ValidRequestID(in.RequestID); err != nil {
 		return "", err
 	}
@@ -254,7 +258,7 @@ func (db *DB) PlaceOrder(ctx context.Context, accountID int64, in OrderInput) (s
 	if id, found, err := lookupRequest(ctx, db.read, accountID, in.RequestID, fp); found || err != nil {
 		return id, err
 	}
-	svc, err := db.Service(ctx, in.ServiceID)
+	svc, err := service(ctx, in.ServiceID)
 	if err != nil {
 		return "", err
 	}

@@ -64,8 +64,10 @@ func (db *DB) Orders(ctx context.Context, accountID int64, ids []string) (map[st
 	if len(args) == 1 {
 		return out, nil
 	}
+	// "+account_id" keeps the planner off the account index: an account may
+	// have millions of orders, and the ids are unique.
 	rows, err := db.read.QueryContext(ctx,
-		`SELECT `+orderCols+` FROM orders WHERE account_id = ? AND id IN (?`+strings.Repeat(",?", len(args)-2)+`)`, args...)
+		`SELECT `+orderCols+` FROM orders WHERE +account_id = ? AND id IN (?`+strings.Repeat(",?", len(args)-2)+`)`, args...)
 	if err != nil {
 		return nil, internal("read orders", err)
 	}

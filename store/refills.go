@@ -83,7 +83,7 @@ func (db *DB) Refills(ctx context.Context, accountID int64, ids []string) (map[s
 	}
 	rows, err := db.read.QueryContext(ctx,
 		`SELECT id, number, order_id, account_id, status, created_at, updated_at FROM refills
-		 WHERE account_id = ? AND id IN (?`+strings.Repeat(",?", len(args)-2)+`)`, args...)
+		 WHERE +account_id = ? AND id IN (?`+strings.Repeat(",?", len(args)-2)+`)`, args...)
 	if err != nil {
 		return nil, internal("read refills", err)
 	}

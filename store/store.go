@@ -26,7 +26,10 @@ type DB struct {
 	writer *sql.DB
 	reader *sql.DB
 	read   *readStmts // prepared reads on the reader pool
-	now    func() time.Time
+
+	hot     atomic.Pointer[Snapshot] // the latest Refresh
+	rebuild sync.Mutex
+	now     func() time.Time
 
 	writes    chan *write   // to the writer goroutine
 	closing   chan struct{} // closed by Close

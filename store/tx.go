@@ -93,8 +93,13 @@ func (r *readStmts) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return s, nil
 }
 
+// Reads run on a context that is not cancelled: they are short and
+// bounded, and a cancellable context makes the driver watch every step of
+// every row, which costs more than the read itself.
+
 // QueryRowContext runs a read of at most one row on the reader pool.
 func (r *readStmts) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = context.WithoutCancel(ctx)
 	s, err := r.stmt(ctx, query)
 	if err != nil {
 		return r.pool.QueryRowContext(ctx, query, args...)
@@ -104,6 +109,7 @@ func (r *readStmts) QueryRowContext(ctx context.Context, query string, args ...a
 
 // QueryContext runs a read on the reader pool.
 func (r *readStmts) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = context.WithoutCancel(ctx)
 	s, err := r.stmt(ctx, query)
 	if err != nil {
 		return nil, err

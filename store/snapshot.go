@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"errors"
+	"strings"
+	"sync"
+)
+
+// Snapshot is the in-memory copy of the read-mostly data a running server
+// needs on every request: the catalog, the currency and the keys seen so
+// far. It is valid for one config version: every admin change (a key
+// revoked, an account suspended, a service edited, even from the CLI in
+// another process) bumps the version, and the next Refresh builds a new
+// snapshot. A server calls Refresh once per request and then reads only
+// from the snapshot.
+type Snapshot struct {
+	db       *DB
+	version  int64
+	currency string
+	catalog  []Service         // enabled, by category then id
+	services map[int64]Service // all, by id
+	keys     sync.Map          // string(sha256 of key) → keyEntry
+}
+
+type keyEntry struct {
+	p      Principal
+	hash   []byte
+	status string
+}
+
+// Refresh returns the snapshot for the current config version, building a
+// new one when the version has moved. It costs one small read when nothing
+// has changed.
+func (db *DB) Refresh(ctx context.Context) (*Snapshot, error) {
+	v, err := db.ConfigVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s := db.hot.Load(); s != nil && s.version == v {
+		return s, nil
+	}
+	db.rebuild.Lock() // one rebuild at a time; the others wait and share it
+	defer db.rebuild.Unlock()
+	if s := db.hot.Load(); s != nil && s.version >= v {
+		return s, nil
+	}
+	s := &Snapshot{db: db, version: v, services: map[int64]Service{}}
+	all, err := db.Services(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	for _, svc := range all {
+		s.services[svc.ID] = svc
+		if svc.Enabled {
+			s.catalog = append(s.catalog, svc)
+		}
+	}
+	if s.currency, err = db.Currency(ctx); err != nil {
+		return nil, err
+	}
+	db.hot.Store(s)
+	return s, nil
+}
+
+// Version is the config version the snapshot was built at.
+func (s *Snapshot) Version() int64 { return s.version }
+
+// Currency is the panel's currency code.
+func (s *Snapshot) Currency() string { return s.currency }
+
+// Catalog lists the enabled services, by category then id. The slice is
+// shared: do not change it.
+func (s *Snapshot) Catalog() []Service { return s.catalog }
+
+// Service returns a service, enabled or not.
+func (s *Snapshot) Service(id int64) (Service, error) {
+	if svc, ok := s.services[id]; ok {
+		return svc, nil
+	}
+	return Service{}, ErrServiceNotFound
+}
+
+// Authenticate is DB.Authenticate, answered from memory for keys already
+// seen at this config version.
+func (s *Snapshot) Authenticate(ctx context.Context, raw string) (Principal, error) {
+	if len(raw) != keyLen || !strings.HasPrefix(raw, KeyPrefix) {
+		return Principal{}, ErrInvalidKey
+	}
+	want := hashKey(raw)
+	var e keyEntry
+	if v, ok := s.keys.Load(string(want)); ok {
+		e = v.(keyEntry)
+	} else {
+		var err error
+		if e, err = s.db.lookupKey(ctx, want); err != nil {
+			return Principal{}, err
+		}
+		s.keys.Store(string(want), e)
+	}
+	return e.check(want)
+}
+
+// PlaceOrder is DB.PlaceOrder with the service taken from the snapshot.
+func (s *Snapshot) PlaceOrder(ctx context.Context, accountID int64, in OrderInput) (string, error) {
+	return s.db.placeOrder(ctx, accountID, in, func(context.Context, int64) (Service, error) { return s.Service(in.ServiceID) })
+}
+
+// lookupKey reads an active key and its account; a missing or revoked key
+// is ErrInvalidKey.
+func (db *DB) lookupKey(ctx context.Context, hash []byte) (keyEntry, error) {
+	var e keyEntry
+	err := db.read.QueryRowContext(ctx,
+		`SELECT k.id, k.hash, a.id, a.tier, a.status FROM api_keys k JOIN accounts a ON a.id = k.account_id
+		 WHERE k.hash = ? AND k.revoked_at IS NULL`, hash).Scan(&e.p.KeyID, &e.hash, &e.p.AccountID, &e.p.Tier, &e.status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, ErrInvalidKey
+	}
+	return e, internal("authenticate", err)
+}
+
+// check compares the stored hash in constant time and refuses suspended
+// accounts.
+func (e keyEntry) check(want []byte) (Principal, error) {
+	if subtle.ConstantTimeCompare(e.hash, want) != 1 {
+		return Principal{}, ErrInvalidKey
+	}
+	if e.status != AccountActive {
+		return Principal{}, ErrAccountSuspended
+	}
+	return e.p, nil
+}
