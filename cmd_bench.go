@@ -30,6 +30,7 @@ type benchCmd struct {
 	Limitref string        `placeholder:"URL" help:"Also measure the reference server (../shared/limitref) at this base URL, e.g. http://127.0.0.1:8089, and print the ratios."`
 	JSON     bool          `name:"json" help:"Print the results as JSON."`
 	Keep     bool          `help:"Keep the scratch database (its path is printed)."`
+	Pprof    string        `placeholder:"ADDR" help:"Have the scratch server serve pprof profiles on this address, to profile it under load."`
 }
 
 // benchReport is what bench prints with --json.
@@ -61,7 +62,7 @@ func (c *benchCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
-	srv, err := startBenchServer(ctx, path)
+	srv, err := startBenchServer(ctx, path, c.Pprof)
 	if err != nil {
 		return err
 	}
@@ -75,10 +76,14 @@ func (c *benchCmd) Run(ctx context.Context, a *app) error {
 		if !ok {
 			return fmt.Errorf("unknown action %q", name)
 		}
-		if c.Warmup > 0 {
-			r.Measure(ctx, target, act, c.Clients, c.Warmup, c.MaxCalls)
+		clients := c.Clients
+		if act.Clients > 0 {
+			clients = act.Clients
 		}
-		res := r.Measure(ctx, target, act, c.Clients, c.Duration, c.MaxCalls)
+		if c.Warmup > 0 {
+			r.Measure(ctx, target, act, clients, c.Warmup, c.MaxCalls)
+		}
+		res := r.Measure(ctx, target, act, clients, c.Duration, c.MaxCalls)
 		report.Results = append(report.Results, res)
 		if !c.JSON {
 			fmt.Fprintln(a.stdout, res)
@@ -149,7 +154,7 @@ type benchServer struct {
 	addr string
 }
 
-func startBenchServer(ctx context.Context, path string) (*benchServer, error) {
+func startBenchServer(ctx context.Context, path, pprofAddr string) (*benchServer, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -161,7 +166,11 @@ func startBenchServer(ctx context.Context, path string) (*benchServer, error) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.CommandContext(ctx, exe, "--db", path, "--log-level", "warn", "serve", "--listen", addr, "--worker=false")
+	args := []string{"--db", path, "--log-level", "warn", "serve", "--listen", addr, "--worker=false"}
+	if pprofAddr != "" {
+		args = append(args, "--pprof", pprofAddr)
+	}
+	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"notpanel/httpapi"
@@ -21,6 +23,7 @@ type serveCmd struct {
 	Worker         bool          `default:"true" negatable:"" help:"Run the background worker beside the API; --worker=false serves the API alone (maintenance, API-only nodes)."`
 	WorkerInterval time.Duration `default:"2s" help:"How often the worker looks for new work: dispatch, cancel requests, refills, webhook deliveries."`
 	SyncInterval   time.Duration `default:"60s" help:"How soon an in-flight order or refill is asked about upstream again (failures back off beyond it)."`
+	Pprof          string        `placeholder:"ADDR" help:"Serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060) for performance work; keep it on loopback."`
 }
 
 func (c *serveCmd) Run(ctx context.Context, a *app) error {
@@ -31,6 +34,12 @@ func (c *serveCmd) Run(ctx context.Context, a *app) error {
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
 		return err
+	}
+	if c.Pprof != "" {
+		if err := servePprof(ctx, a, c.Pprof); err != nil {
+			ln.Close()
+			return err
+		}
 	}
 	var wc *worker.Config
 	if c.Worker {
@@ -89,5 +98,24 @@ func serve(ctx context.Context, a *app, db *store.DB, ln net.Listener, wc *worke
 		return err
 	}
 	a.log.Info().Msg("stopped")
+	return nil
+}
+
+// servePprof serves the profiling endpoints on their own listener, apart
+// from the API, until ctx ends.
+func servePprof(ctx context.Context, a *app, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	go func() { <-ctx.Done(); srv.Close() }()
+	a.log.Warn().Str("addr", ln.Addr().String()).Msg("pprof profiles served")
 	return nil
 }

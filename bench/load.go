@@ -29,7 +29,10 @@ type Call struct {
 // call (outside the timing) and returns the call to time; Next returns it
 // directly otherwise.
 type Action struct {
-	Name    string
+	Name string
+	// Clients, when set, overrides the run's number of clients: a latency
+	// target such as "a bulk cancel takes 5 ms" is about one client.
+	Clients int
 	Prepare func(ctx context.Context, client, seq int) (Call, error)
 	Next    func(client, seq int) Call
 }

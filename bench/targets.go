@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"strings"
+	"sync/atomic"
 )
 
 // Notpanel builds the actions of a seeded scratch notpanel.
@@ -15,6 +16,7 @@ type Notpanel struct {
 	Runner  *Runner
 	// Run tells this run's request ids apart from an earlier run's.
 	Run string
+	seq atomic.Int64
 }
 
 func (n *Notpanel) key(client int) string { return n.Scratch.Keys[client%len(n.Scratch.Keys)] }
@@ -47,8 +49,9 @@ func (n *Notpanel) post(client int, check string, kv ...string) Call {
 	return Call{Path: "/api/v2", Form: f, Check: okJSON(check)}
 }
 
-func (n *Notpanel) add(client, seq int) Call {
-	return n.post(client, `"order"`, "action", "add", "service", "1", "request_id", fmt.Sprintf("%s-%d-%d", n.Run, client, seq),
+// add places a fresh order: every call of a run has its own request_id.
+func (n *Notpanel) add(client, _ int) Call {
+	return n.post(client, `"order"`, "action", "add", "service", "1", "request_id", fmt.Sprintf("%s-%d", n.Run, n.seq.Add(1)),
 		"link", "https://instagram.com/p/bench", "quantity", "100")
 }
 
@@ -66,10 +69,10 @@ func (n *Notpanel) Actions() map[string]Action {
 		"status100": {Name: "status100", Next: func(client, _ int) Call {
 			return n.post(client, `"status"`, "action", "status", "orders", strings.Join(n.randomOrders(client, 100), ","))
 		}},
-		"cancel100": {Name: "cancel100", Prepare: func(ctx context.Context, client, seq int) (Call, error) {
+		"cancel100": {Name: "cancel100", Clients: 1, Prepare: func(ctx context.Context, client, seq int) (Call, error) {
 			ids := make([]string, 100)
 			for i := range ids {
-				_, body, err := n.Runner.Do(ctx, n.add(client, seq*1000+i+1_000_000))
+				_, body, err := n.Runner.Do(ctx, n.add(client, seq))
 				if err != nil {
 					return Call{}, err
 				}

@@ -253,30 +253,31 @@ func (db *DB) placeOrder(ctx context.Context, accountID int64, in OrderInput, se
 		return "", err
 	}
 	fp := in.fingerprint()
-	// A retry of an add that already succeeded answers from the record, even
-	// if the service has changed since.
-	if id, found, err := lookupRequest(ctx, db.read, accountID, in.RequestID, fp); found || err != nil {
-		return id, err
-	}
 	svc, err := service(ctx, in.ServiceID)
+	if err == nil && !svc.Enabled {
+		err = ErrServiceNotFound
+	}
+	var p orderPlan
+	if err == nil {
+		p, err = plan(svc, in)
+	}
 	if err != nil {
+		// A retry of an add that already succeeded gets its first answer,
+		// even if the service has changed since and it would now fail.
+		if id, found, lerr := lookupRequest(ctx, db.read, accountID, in.RequestID, fp); found || lerr != nil {
+			return id, lerr
+		}
 		return "", err
 	}
-	if !svc.Enabled {
-		return "", ErrServiceNotFound
-	}
-	p, err := plan(svc, in)
-	if err != nil {
-		return "", err
-	}
-	var id string
+	id := NewID(PrefixOrder)
 	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
-		var found bool
-		if id, found, err = lookupRequest(ctx, tx, accountID, in.RequestID, fp); found || err != nil {
+		// Writes are serialized: whichever of racing identical adds comes
+		// first records the request_id, and the others find it here.
+		if first, found, err := lookupRequest(ctx, tx, accountID, in.RequestID, fp); found || err != nil {
+			id = first
 			return err
 		}
 		now := db.unix()
-		id = NewID(PrefixOrder)
 		var runs, interval, extra any
 		if p.runs > 0 {
 			runs, interval = p.runs, p.interval

@@ -58,6 +58,9 @@ func dsn(path string, readOnly bool) string {
 	v.Add("_pragma", "journal_mode(WAL)")
 	v.Add("_pragma", "synchronous(FULL)")
 	v.Add("_pragma", "foreign_keys(ON)")
+	// Savepoints (one per write in a group commit) keep their undo pages in
+	// a statement journal: in memory, not in a temporary file.
+	v.Add("_pragma", "temp_store(MEMORY)")
 	if readOnly {
 		v.Add("_pragma", "query_only(1)")
 	} else {
