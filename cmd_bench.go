@@ -159,19 +159,26 @@ func startBenchServer(ctx context.Context, path, pprofAddr string) (*benchServer
 	if err != nil {
 		return nil, err
 	}
-	// A free port, chosen here so that the server can log at warn level.
+	// A free port, chosen here rather than read from the server's log.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	args := []string{"--db", path, "--log-level", "warn", "serve", "--listen", addr, "--worker=false"}
+	// The server logs as it would in production (a line per request), into
+	// a file beside the scratch database.
+	logFile, err := os.Create(path + ".log")
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close() // the child has its own copy
+	args := []string{"--db", path, "serve", "--listen", addr, "--worker=false"}
 	if pprofAddr != "" {
 		args = append(args, "--pprof", pprofAddr)
 	}
 	cmd := exec.CommandContext(ctx, exe, args...)
-	cmd.Stderr = os.Stderr
+	cmd.Stderr = logFile
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}

@@ -92,7 +92,9 @@ type exitCode int
 // run parses args, runs the chosen command and returns the exit status.
 // Commands stop early when ctx is cancelled; serve stops only then.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) (code int) {
-	a := &app{stdout: stdout, stderr: stderr, log: zerolog.New(stderr).With().Timestamp().Logger()}
+	logs := newLogBuffer(stderr)
+	defer logs.Close()
+	a := &app{stdout: stdout, stderr: stderr, log: zerolog.New(logs).With().Timestamp().Logger()}
 	var c cli
 	parser, err := newParser(ctx, &c, a, getenv)
 	if err != nil {
