@@ -42,6 +42,60 @@ func move(ctx context.Context, tx *Tx, accountID int64, kind string, amount int6
 	return balance, nil
 }
 
+// refund is one credit waiting in a refunds batch.
+type refund struct {
+	amount  int64
+	orderID string
+	note    string
+}
+
+// refunds pays many credits with one balance update per account and one
+// ledger row per credit, each row with the balance after it: what a bulk
+// cancel needs, at a fraction of the statements of one move per order.
+// Like move, it is a balance change and its ledger rows in one go, inside
+// tx.
+type refunds struct {
+	accounts []int64 // in first-seen order, so rows come out deterministic
+	rows     map[int64][]refund
+}
+
+func (r *refunds) add(accountID int64, f refund) {
+	if f.amount <= 0 {
+		return // nothing to pay: no empty ledger rows
+	}
+	if r.rows == nil {
+		r.rows = map[int64][]refund{}
+	}
+	if _, ok := r.rows[accountID]; !ok {
+		r.accounts = append(r.accounts, accountID)
+	}
+	r.rows[accountID] = append(r.rows[accountID], f)
+}
+
+func (r *refunds) pay(ctx context.Context, tx *Tx, now int64) error {
+	for _, acct := range r.accounts {
+		var total int64
+		for _, f := range r.rows[acct] {
+			total += f.amount
+		}
+		var balance int64
+		if err := tx.QueryRowContext(ctx,
+			`UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING balance`, total, acct).Scan(&balance); err != nil {
+			return internal("update balance", err)
+		}
+		balance -= total // the balance before the first credit
+		for _, f := range r.rows[acct] {
+			balance += f.amount
+			if _, err := tx.ExecContext(ctx,
+				`INSERT INTO ledger (account_id, kind, amount, balance_after, order_id, note, created_at)
+				 VALUES (?, 'refund', ?, ?, ?, ?, ?)`, acct, f.amount, balance, f.orderID, f.note, now); err != nil {
+				return internal("insert ledger row", err)
+			}
+		}
+	}
+	return nil
+}
+
 // LedgerEntry is one row of an account's ledger.
 type LedgerEntry struct {
 	ID           int64  `json:"id"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 )
 
 // RowResult is the outcome for one id of a batch call: Result is the id of
@@ -23,9 +24,48 @@ const Everyone int64 = 0
 // upstream gets a cancel request for the worker to forward. Per-id problems
 // are reported in the results; only a database failure fails the call.
 func (db *DB) CancelOrders(ctx context.Context, accountID int64, ids []string) ([]RowResult, error) {
-	return db.eachRow(ctx, ids, func(tx *Tx, raw string, now int64) (string, error) {
-		return raw, cancelOne(ctx, tx, accountID, raw, now)
+	out := make([]RowResult, len(ids))
+	err := db.Update(ctx, func(ctx context.Context, tx *Tx) error {
+		for i, raw := range ids {
+			out[i] = RowResult{ID: raw}
+		}
+		orders, err := readOrderStates(ctx, tx, accountID, ids)
+		if err != nil {
+			return err
+		}
+		// Each row is checked before anything is written for it, so a row
+		// that fails leaves nothing behind; the refunds are paid together.
+		now := db.unix()
+		var pay refunds
+		for i, raw := range ids {
+			o, ok := orders[canonicalID(PrefixOrder, raw)]
+			if !ok {
+				out[i].Err = ErrOrderNotFound
+				continue
+			}
+			immediate, err := cancelable(o)
+			if err != nil {
+				out[i].Err = err
+				continue
+			}
+			if immediate {
+				if err := transition(ctx, tx, o, StatusCancelled, &o.units, "", now); err != nil {
+					return err
+				}
+				pay.add(o.accountID, refund{amount: o.charge, orderID: o.id, note: "cancelled before dispatch"})
+				o.status = StatusCancelled // the same id may come again in the batch
+				orders[o.id] = o
+			} else if err := queueCancel(ctx, tx, o.id, now); err != nil {
+				return err
+			}
+			out[i].Result = raw
+		}
+		return pay.pay(ctx, tx, now)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // inSavepoint runs fn inside a savepoint of tx. When fn fails with a
@@ -100,44 +140,94 @@ type orderState struct {
 // readOrderState reads an order of the account (or of Everyone) inside tx;
 // a malformed id, an unknown one and another account's are all
 // ErrOrderNotFound.
-func readOrderState(ctx context.Context, tx *Tx, accountID int64, raw string) (orderState, error) {
+const orderStateCols = `o.id, o.account_id, o.status, o.claimed_at IS NOT NULL, coalesce(o.upstream_id, ''),
+	o.maybe_sent, o.charge, o.units, s.cancel, s.refill`
+
+func scanOrderState(row interface{ Scan(...any) error }) (orderState, error) {
 	var o orderState
+	err := row.Scan(&o.id, &o.accountID, &o.status, &o.claimed, &o.upstreamID, &o.maybeSent, &o.charge, &o.units,
+		&o.canCancel, &o.canRefill)
+	return o, err
+}
+
+// readOrderStates reads the orders among ids of the account (or of
+// Everyone) in one query, keyed by canonical id; malformed, unknown and
+// other accounts' ids are absent.
+func readOrderStates(ctx context.Context, tx *Tx, accountID int64, ids []string) (map[string]orderState, error) {
+	out := make(map[string]orderState, len(ids))
+	var args []any
+	for _, raw := range ids {
+		if id, ok := ParseID(PrefixOrder, raw); ok {
+			args = append(args, id)
+		}
+	}
+	if len(args) == 0 {
+		return out, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+orderStateCols+`
+		FROM orders o JOIN services s ON s.id = o.service_id
+		WHERE o.id IN (?`+strings.Repeat(",?", len(args)-1)+`)`, args...)
+	if err != nil {
+		return nil, internal("read orders", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		o, err := scanOrderState(rows)
+		if err != nil {
+			return nil, internal("read orders", err)
+		}
+		if accountID == Everyone || o.accountID == accountID {
+			out[o.id] = o
+		}
+	}
+	return out, internal("read orders", rows.Err())
+}
+
+// canonicalID is the stored form of an id as a customer may have typed it
+// (ULIDs are case-insensitive); anything else is returned as it is.
+func canonicalID(prefix, raw string) string {
+	if id, ok := ParseID(prefix, raw); ok {
+		return id
+	}
+	return raw
+}
+
+func readOrderState(ctx context.Context, tx *Tx, accountID int64, raw string) (orderState, error) {
 	id, ok := ParseID(PrefixOrder, raw)
 	if !ok {
-		return o, ErrOrderNotFound
+		return orderState{}, ErrOrderNotFound
 	}
-	err := tx.QueryRowContext(ctx,
-		`SELECT o.id, o.account_id, o.status, o.claimed_at IS NOT NULL, coalesce(o.upstream_id, ''), o.maybe_sent,
-		   o.charge, o.units, s.cancel, s.refill
-		 FROM orders o JOIN services s ON s.id = o.service_id WHERE o.id = ?`, id).
-		Scan(&o.id, &o.accountID, &o.status, &o.claimed, &o.upstreamID, &o.maybeSent, &o.charge, &o.units,
-			&o.canCancel, &o.canRefill)
+	o, err := scanOrderState(tx.QueryRowContext(ctx,
+		`SELECT `+orderStateCols+` FROM orders o JOIN services s ON s.id = o.service_id WHERE o.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) || err == nil && accountID != Everyone && o.accountID != accountID {
 		return o, ErrOrderNotFound
 	}
 	return o, internal("read order", err)
 }
 
-func cancelOne(ctx context.Context, tx *Tx, accountID int64, raw string, now int64) error {
-	o, err := readOrderState(ctx, tx, accountID, raw)
-	if err != nil {
-		return err
-	}
+// cancelable says whether a customer's cancel of o applies at once (a
+// pending order not handed to its provider) or is queued for the worker,
+// or why it is refused.
+func cancelable(o orderState) (now bool, err error) {
 	switch {
 	case Terminal(o.status):
-		return Errorf(Invalid, "Order cannot be cancelled (already %s)", o.status)
+		return false, Errorf(Invalid, "Order cannot be cancelled (already %s)", o.status)
 	case o.status == StatusPending && !o.claimed && !o.maybeSent:
-		return settle(ctx, tx, o, StatusCancelled, o.charge, &o.units, "", "cancelled before dispatch", now)
+		return true, nil
 	case o.status != StatusPending && !o.canCancel:
-		return ErrNoCancel
+		return false, ErrNoCancel
 	}
-	// Handed to the upstream, being handed, or maybe handed already: queue it
-	// for the worker. A repeat is a no-op; a request the upstream refused
-	// earlier is asked again.
-	_, err = tx.ExecContext(ctx,
+	return false, nil
+}
+
+// queueCancel records a cancel of an order handed to the upstream, being
+// handed, or maybe handed already, for the worker. A repeat is a no-op; a
+// request the upstream refused earlier is asked again.
+func queueCancel(ctx context.Context, tx *Tx, orderID string, now int64) error {
+	_, err := tx.ExecContext(ctx,
 		`INSERT INTO cancel_requests (order_id, created_at, updated_at) VALUES (?, ?, ?)
 		 ON CONFLICT (order_id) DO UPDATE SET status = 'pending', error = '', updated_at = excluded.updated_at
-		 WHERE cancel_requests.status = 'refused'`, o.id, now, now)
+		 WHERE cancel_requests.status = 'refused'`, orderID, now, now)
 	return internal("queue cancel request", err)
 }
 

@@ -20,7 +20,8 @@ func parked(ctx context.Context, tx *Tx, id string) error {
 }
 
 // ResolveResend sends a parked order again: the operator has checked that
-// the provider does not have it.
+// the provider does not have it. If the customer asked to cancel it
+// meanwhile, it is cancelled and refunded instead: nothing was sent.
 func (db *DB) ResolveResend(ctx context.Context, ref string) error {
 	o, err := db.FindOrder(ctx, ref)
 	if err != nil {
@@ -29,6 +30,12 @@ func (db *DB) ResolveResend(ctx context.Context, ref string) error {
 	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		if err := parked(ctx, tx, o.ID); err != nil {
 			return err
+		}
+		if cancel, err := hasOpenCancel(ctx, tx, o.ID); err != nil || cancel {
+			if err != nil {
+				return err
+			}
+			return failUnsent(ctx, tx, o.ID, "cancelled by the customer; not sent", db.unix())
 		}
 		res, err := tx.ExecContext(ctx,
 			`UPDATE orders SET claimed_at = NULL, provider_id = NULL, review = NULL, attempts = 0, next_at = 0,

@@ -32,6 +32,8 @@ func TestResolveParkedOrder(t *testing.T) {
 		wantRefund  bool
 	}{
 		{"Resend", false, func(f *fixture, ref string) error { return f.db.ResolveResend(ctx, ref) }, store.StatusPending, false, false},
+		// Nothing was sent and the customer asked to cancel: cancelled, not resent.
+		{"ResendCancelledByCustomer", true, func(f *fixture, ref string) error { return f.db.ResolveResend(ctx, ref) }, store.StatusCancelled, true, true},
 		{"Fail", false, func(f *fixture, ref string) error { return f.db.ResolveFail(ctx, ref, "") }, store.StatusFailed, true, true},
 		{"FailCancelledByCustomer", true, func(f *fixture, ref string) error { return f.db.ResolveFail(ctx, ref, "not there") }, store.StatusCancelled, true, true},
 		{"UpstreamID", false, func(f *fixture, ref string) error { return f.db.ResolveUpstreamID(ctx, ref, "4242", 60) }, store.StatusProcessing, true, false},

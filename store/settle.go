@@ -10,12 +10,27 @@ var errChanged = Errorf(Conflict, "order changed meanwhile")
 
 // settle moves an order from the status it was read in to a terminal status
 // and refunds refund micro-units (nothing when zero: no empty ledger rows),
-// in tx. An order already fully refunded (cancelled, failed, refunded) is
-// never settled again. The update is guarded on the status
-// read, so a second settle of the same order changes nothing and refunds
-// nothing (errChanged). An open cancel request of the order is closed:
-// accepted when the order ends cancelled, refused otherwise.
+// in tx: transition, then the refund.
 func settle(ctx context.Context, tx *Tx, o orderState, to string, refund int64, remains *int64, reason, note string, now int64) error {
+	if err := transition(ctx, tx, o, to, remains, reason, now); err != nil {
+		return err
+	}
+	if refund > 0 {
+		if _, err := move(ctx, tx, o.accountID, KindRefund, refund, o.id, note, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// transition is settle without the money, for callers that pay several
+// refunds at once (see refunds): the order moves to the terminal status to,
+// guarded on the status it was read in, so a second transition of the same
+// order changes nothing (errChanged). An order already fully refunded
+// (cancelled, failed, refunded) never moves again. An open cancel request
+// of the order is closed: accepted when the order ends cancelled, refused
+// otherwise.
+func transition(ctx context.Context, tx *Tx, o orderState, to string, remains *int64, reason string, now int64) error {
 	if !Terminal(to) || o.status == StatusCancelled || o.status == StatusFailed || o.status == StatusRefunded {
 		return Errorf(Internal, "bad transition of %s from %s to %s", o.id, o.status, to)
 	}
@@ -36,10 +51,10 @@ func settle(ctx context.Context, tx *Tx, o orderState, to string, refund int64, 
 	if n, _ := res.RowsAffected(); n != 1 {
 		return errChanged
 	}
-	if refund > 0 {
-		if _, err := move(ctx, tx, o.accountID, KindRefund, refund, o.id, note, now); err != nil {
-			return err
-		}
+	if o.status == StatusPending && !o.claimed && !o.maybeSent {
+		// Such an order never has an open cancel request: every path that
+		// releases a claimed order settles its open request first.
+		return nil
 	}
 	if to == StatusCancelled {
 		_, err = tx.ExecContext(ctx,
