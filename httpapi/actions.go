@@ -87,12 +87,12 @@ func (a *api) status(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	orders, err := a.db.Orders(ctx, c.p.AccountID, ids)
+	orders, err := a.db.OrderStatuses(ctx, c.p.AccountID, ids)
 	if err != nil {
 		return nil, err
 	}
 	currency := c.snap.Currency()
-	view := func(o store.Order) object {
+	view := func(o store.OrderStatus) object {
 		return object{{"status", o.Status}, {"charge", store.FormatMoney(o.Charge)},
 			{"start_count", strconv.FormatInt(o.StartCount, 10)}, {"remains", strconv.FormatInt(o.Remains, 10)},
 			{"currency", currency}}

@@ -82,6 +82,46 @@ func (db *DB) Orders(ctx context.Context, accountID int64, ids []string) (map[st
 	return out, internal("read orders", rows.Err())
 }
 
+// OrderStatus is what the status action shows of an order.
+type OrderStatus struct {
+	Status     string
+	Charge     int64
+	StartCount int64
+	Remains    int64
+}
+
+// OrderStatuses is Orders narrowed to what the status action shows, keyed
+// by canonical id: the hot read of the API.
+func (db *DB) OrderStatuses(ctx context.Context, accountID int64, ids []string) (map[string]OrderStatus, error) {
+	out := make(map[string]OrderStatus, len(ids))
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, accountID)
+	for _, raw := range ids {
+		if id, ok := ParseID(PrefixOrder, raw); ok {
+			args = append(args, id)
+		}
+	}
+	if len(args) == 1 {
+		return out, nil
+	}
+	rows, err := db.read.QueryContext(ctx,
+		`SELECT id, status, charge, coalesce(start_count, 0), coalesce(remains, units) FROM orders
+		 WHERE +account_id = ? AND id IN (?`+strings.Repeat(",?", len(args)-2)+`)`, args...)
+	if err != nil {
+		return nil, internal("read orders", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var o OrderStatus
+		if err := rows.Scan(&id, &o.Status, &o.Charge, &o.StartCount, &o.Remains); err != nil {
+			return nil, internal("read orders", err)
+		}
+		out[id] = o
+	}
+	return out, internal("read orders", rows.Err())
+}
+
 // FindOrder returns any account's order by its ord_ id or its number; for
 // the operator.
 func (db *DB) FindOrder(ctx context.Context, ref string) (Order, error) {
