@@ -13,11 +13,11 @@ const cancelBatch = 1000
 
 // cancels forwards customers' cancels of orders already with a provider,
 // up to 100 per call.
-func (w *Worker) cancels(stop, work context.Context, wg *sync.WaitGroup) {
+func (w *Worker) cancels(stop, work context.Context, wg *sync.WaitGroup) (full bool) {
 	jobs, err := w.cfg.DB.DueCancels(work, w.now().Unix(), cancelBatch)
 	if err != nil {
 		w.log.Error().Err(err).Msg("list due cancels")
-		return
+		return false
 	}
 	tasks := map[int64][]func(){}
 	for pid, group := range groupBy(jobs, func(j store.CancelJob) int64 { return j.Provider.ID }) {
@@ -26,6 +26,7 @@ func (w *Worker) cancels(stop, work context.Context, wg *sync.WaitGroup) {
 		}
 	}
 	w.spread(stop, wg, tasks)
+	return len(jobs) == cancelBatch
 }
 
 func (w *Worker) cancelChunk(ctx context.Context, p store.Provider, jobs []store.CancelJob) {

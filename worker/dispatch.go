@@ -21,17 +21,18 @@ const (
 
 // dispatch sends due pending orders to their providers, each call in its
 // own goroutine within the provider's call slots.
-func (w *Worker) dispatch(stop, work context.Context, wg *sync.WaitGroup) {
+func (w *Worker) dispatch(stop, work context.Context, wg *sync.WaitGroup) (full bool) {
 	jobs, err := w.cfg.DB.DueDispatches(work, w.now().Unix(), dispatchBatch)
 	if err != nil {
 		w.log.Error().Err(err).Msg("list due dispatches")
-		return
+		return false
 	}
 	tasks := map[int64][]func(){}
 	for _, j := range jobs {
 		tasks[j.Provider.ID] = append(tasks[j.Provider.ID], func() { w.send(work, j) })
 	}
 	w.spread(stop, wg, tasks)
+	return len(jobs) == dispatchBatch
 }
 
 // send claims one order, calls the provider and records the outcome.

@@ -13,11 +13,11 @@ import (
 const refillBatch = 1000
 
 // refills sends new refills to providers and asks about those under way.
-func (w *Worker) refills(stop, work context.Context, wg *sync.WaitGroup) {
+func (w *Worker) refills(stop, work context.Context, wg *sync.WaitGroup) (full bool) {
 	jobs, err := w.cfg.DB.DueRefills(work, w.now().Unix(), refillBatch)
 	if err != nil {
 		w.log.Error().Err(err).Msg("list due refills")
-		return
+		return false
 	}
 	tasks := map[int64][]func(){}
 	var asks []store.RefillJob
@@ -34,6 +34,7 @@ func (w *Worker) refills(stop, work context.Context, wg *sync.WaitGroup) {
 		}
 	}
 	w.spread(stop, wg, tasks)
+	return len(jobs) == refillBatch
 }
 
 func (w *Worker) sendRefill(ctx context.Context, j store.RefillJob) {

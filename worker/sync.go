@@ -26,11 +26,11 @@ func groupBy[J any](jobs []J, provider func(J) int64) map[int64][]J {
 
 // syncs asks providers about orders whose status is due and applies the
 // answers.
-func (w *Worker) syncs(stop, work context.Context, wg *sync.WaitGroup) {
+func (w *Worker) syncs(stop, work context.Context, wg *sync.WaitGroup) (full bool) {
 	jobs, err := w.cfg.DB.DueSyncs(work, w.now().Unix(), syncBatch)
 	if err != nil {
 		w.log.Error().Err(err).Msg("list due syncs")
-		return
+		return false
 	}
 	tasks := map[int64][]func(){}
 	for pid, group := range groupBy(jobs, func(j store.SyncJob) int64 { return j.Provider.ID }) {
@@ -39,6 +39,7 @@ func (w *Worker) syncs(stop, work context.Context, wg *sync.WaitGroup) {
 		}
 	}
 	w.spread(stop, wg, tasks)
+	return len(jobs) == syncBatch
 }
 
 func (w *Worker) syncChunk(ctx context.Context, p store.Provider, jobs []store.SyncJob) {

@@ -116,7 +116,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	t := time.NewTicker(w.cfg.Interval)
 	defer t.Stop()
 	for {
-		w.Tick(ctx)
+		more := w.Tick(ctx)
+		if more && ctx.Err() == nil {
+			continue // a backlog: go on at once rather than wait for the ticker
+		}
 		select {
 		case <-ctx.Done():
 			w.log.Info().Msg("worker stopped")
@@ -127,21 +130,25 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // Tick does one pass over every kind of work and returns when its calls are
-// done. Once ctx is cancelled no new call starts, but calls in flight finish
+// done; more reports that a step found a full batch, so that more work is
+// probably waiting. Once ctx is cancelled no new call starts, but calls in flight finish
 // and their outcomes are recorded.
-func (w *Worker) Tick(ctx context.Context) {
+func (w *Worker) Tick(ctx context.Context) (more bool) {
 	w.mu.Lock()
 	clear(w.paused) // the next pass lists work of active providers only
 	w.mu.Unlock()
 	work := context.WithoutCancel(ctx)
 	var wg sync.WaitGroup
-	for _, step := range []func(stop, work context.Context, wg *sync.WaitGroup){w.dispatch, w.cancels, w.syncs, w.refills} {
+	for _, step := range []func(stop, work context.Context, wg *sync.WaitGroup) bool{w.dispatch, w.cancels, w.syncs, w.refills} {
 		if ctx.Err() != nil {
 			break
 		}
-		step(ctx, work, &wg)
+		if step(ctx, work, &wg) {
+			more = true
+		}
 	}
 	wg.Wait()
+	return more
 }
 
 func (w *Worker) now() time.Time { return w.cfg.Now() }
