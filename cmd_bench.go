@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,6 +32,7 @@ type benchCmd struct {
 	JSON     bool          `name:"json" help:"Print the results as JSON."`
 	Keep     bool          `help:"Keep the scratch database (its path is printed)."`
 	Pprof    string        `placeholder:"ADDR" help:"Have the scratch server serve pprof profiles on this address, to profile it under load."`
+	Sync     int           `placeholder:"N" help:"Also time the worker: N preloaded orders in flight at a fast local provider, one status-sync pass over all of them, while the status action runs under load."`
 }
 
 // benchReport is what bench prints with --json.
@@ -41,6 +43,9 @@ type benchReport struct {
 	ServerRSSMB  float64            `json:"server_rss_mb"`
 	ServerPeakMB float64            `json:"server_peak_rss_mb"`
 	Ratios       map[string]float64 `json:"ratio_to_limitref,omitempty"`
+	// SyncSeconds is how long one worker pass over Sync in-flight orders took.
+	SyncOrders  int     `json:"sync_orders,omitempty"`
+	SyncSeconds float64 `json:"sync_seconds,omitempty"`
 }
 
 func (c *benchCmd) Run(ctx context.Context, a *app) error {
@@ -62,11 +67,11 @@ func (c *benchCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
-	srv, err := startBenchServer(ctx, path, c.Pprof)
+	srv, err := startBenchServer(ctx, path, c.Pprof, false)
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	defer func() { srv.stop() }()
 
 	report := benchReport{Machine: machine(), Orders: c.Orders}
 	runner := bench.NewRunner("http://"+srv.addr, c.Clients)
@@ -109,6 +114,11 @@ func (c *benchCmd) Run(ctx context.Context, a *app) error {
 			}
 		}
 	}
+	if c.Sync > 0 {
+		if err := c.measureSync(ctx, a, path, scratch, &report, &srv); err != nil {
+			return err
+		}
+	}
 	if c.JSON {
 		return writeJSON(a.stdout, report)
 	}
@@ -116,6 +126,9 @@ func (c *benchCmd) Run(ctx context.Context, a *app) error {
 		report.ServerRSSMB, report.ServerPeakMB, c.Orders, report.Machine["summary"])
 	for name, r := range report.Ratios {
 		fmt.Fprintf(a.stdout, "%s: notpanel / limitref = %.2f\n", name, r)
+	}
+	if report.SyncOrders > 0 {
+		fmt.Fprintf(a.stdout, "worker: one status-sync pass over %d in-flight orders took %.1f s\n", report.SyncOrders, report.SyncSeconds)
 	}
 	if c.Keep {
 		fmt.Fprintf(a.stderr, "bench: kept %s\n", path)
@@ -154,7 +167,7 @@ type benchServer struct {
 	addr string
 }
 
-func startBenchServer(ctx context.Context, path, pprofAddr string) (*benchServer, error) {
+func startBenchServer(ctx context.Context, path, pprofAddr string, worker bool) (*benchServer, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -174,6 +187,10 @@ func startBenchServer(ctx context.Context, path, pprofAddr string) (*benchServer
 	}
 	defer logFile.Close() // the child has its own copy
 	args := []string{"--db", path, "serve", "--listen", addr, "--worker=false"}
+	if worker {
+		// One pass: an order is not asked about again within the run.
+		args = append(args[:len(args)-1], "--worker-interval", "1s", "--sync-interval", "1h")
+	}
 	if pprofAddr != "" {
 		args = append(args, "--pprof", pprofAddr)
 	}
@@ -224,4 +241,50 @@ func (s *benchServer) stop() {
 	case <-time.After(20 * time.Second):
 		s.cmd.Process.Kill()
 	}
+}
+
+// measureSync restarts the scratch server with its worker on, points Sync
+// orders at a fast local provider, and times one pass over them while the
+// status action is measured beside it.
+func (c *benchCmd) measureSync(ctx context.Context, a *app, path string, scratch bench.Scratch, report *benchReport, srv **benchServer) error {
+	if c.Sync > c.Orders {
+		return fmt.Errorf("--sync %d is more than the %d preloaded orders", c.Sync, c.Orders)
+	}
+	(*srv).stop()
+	up := &http.Server{Handler: bench.FastProvider(), ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go up.Serve(ln)
+	defer up.Close()
+	if err := bench.PrepareSync(ctx, path, "http://"+ln.Addr().String()+"/api/v2", c.Sync); err != nil {
+		return err
+	}
+	start := time.Now()
+	if *srv, err = startBenchServer(ctx, path, c.Pprof, true); err != nil {
+		return err
+	}
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	loaded := make(chan bench.Result, 1)
+	go func() {
+		runner := bench.NewRunner("http://"+(*srv).addr, c.Clients)
+		np := &bench.Notpanel{Scratch: scratch, Runner: runner, Run: "sync"}
+		res := runner.Measure(loadCtx, "notpanel", np.Actions()["status"], c.Clients, 10*time.Minute, 0)
+		res.Action = "status during sync"
+		loaded <- res
+	}()
+	took, err := bench.WaitSynced(ctx, path, c.Sync, start)
+	stopLoad()
+	res := <-loaded
+	if err != nil {
+		return err
+	}
+	report.Results = append(report.Results, res)
+	report.SyncOrders, report.SyncSeconds = c.Sync, took.Seconds()
+	if !c.JSON {
+		fmt.Fprintln(a.stdout, res)
+	}
+	return nil
 }
