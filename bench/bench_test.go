@@ -109,3 +109,38 @@ func TestTargetsBuildRequests(t *testing.T) {
 		t.Errorf("limitref add: %+v", c)
 	}
 }
+
+func TestSyncHelpers(t *testing.T) {
+	srv := httptest.NewServer(FastProvider())
+	defer srv.Close()
+	resp, err := http.PostForm(srv.URL, map[string][]string{"action": {"status"}, "orders": {"1,2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"1":{`) || !strings.Contains(string(body), `"In progress"`) {
+		t.Errorf("status answer: %s", body)
+	}
+	db := storetest.Open(t)
+	ctx := context.Background()
+	if _, err := Seed(ctx, db, 2, 1, 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := PrepareSync(ctx, db.Path(), srv.URL, 4); err != nil {
+		t.Fatal(err)
+	}
+	due, err := db.DueSyncs(ctx, time.Now().Unix(), 100)
+	if err != nil || len(due) != 4 || due[0].Provider.URL != srv.URL {
+		t.Fatalf("after PrepareSync: %d due (%v)", len(due), err)
+	}
+	raw := storetest.Raw(t, db)
+	if n, err := Synced(ctx, raw); err != nil || n != 0 { // nothing asked yet
+		t.Errorf("Synced = %d, %v; want 0", n, err)
+	}
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if _, err := WaitSynced(short, db.Path(), 10, time.Now()); err == nil {
+		t.Error("WaitSynced returned before the orders were synced")
+	}
+}
