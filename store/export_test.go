@@ -3,3 +3,10 @@ package store
 // Migrate exposes migrate to the external tests, which call it with made-up
 // upgrade steps to exercise the upgrade path.
 var Migrate = migrate
+
+// SeeQueries has seen called with every query the database prepares from
+// now on, reads and writes; set it before any concurrent use.
+func (db *DB) SeeQueries(seen func(query string)) {
+	db.read.seen = seen
+	db.wtx.seen = seen
+}

@@ -17,11 +17,15 @@ const maxCachedStatements = 2000
 type Tx struct {
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt // owned by the writer goroutine
+	seen  func(query string)   // tests: told of each query prepared
 }
 
 func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if s, ok := tx.stmts[query]; ok {
 		return s, nil
+	}
+	if tx.seen != nil {
+		tx.seen(query)
 	}
 	s, err := tx.conn.PrepareContext(ctx, query)
 	if err != nil {
@@ -68,6 +72,7 @@ type readStmts struct {
 	pool *sql.DB
 	mu   sync.Mutex
 	m    map[string]*sql.Stmt
+	seen func(query string) // tests: told of each query prepared
 }
 
 func (r *readStmts) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -76,6 +81,9 @@ func (r *readStmts) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	r.mu.Unlock()
 	if ok {
 		return s, nil
+	}
+	if r.seen != nil {
+		r.seen(query)
 	}
 	s, err := r.pool.PrepareContext(ctx, query)
 	if err != nil {
