@@ -75,33 +75,57 @@ func (a *api) v2(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 		return
 	}
 	info.action = f["action"]
-	snap, err := a.db.Refresh(ctx)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	p, err := snap.Authenticate(ctx, f["key"])
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	info.account = p.AccountID
-	name, err := f.require("action")
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	act, ok := actions[name]
-	if !ok {
-		a.fail(w, r, store.Errorf(store.Invalid, "Unknown action: %s", truncate(name, 64)))
-		return
-	}
-	out, err := act(a, ctx, &call{snap: snap, p: p, f: f})
+	out, err := a.serve(ctx, info, f)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// serve authenticates and runs the action. Most actions first check that
+// the snapshot of keys and catalog is current (one small read). An add
+// skips that read: it runs on the snapshot it has and the writer checks the
+// snapshot's version inside the transaction, so a stale snapshot can never
+// write. Whatever goes wrong on that optimistic path is tried once more on a
+// fresh snapshot, so a customer never sees an answer from stale data.
+func (a *api) serve(ctx context.Context, info *reqInfo, f form) (any, error) {
+	snap := a.db.Current()
+	fresh := false
+	if snap == nil || f["action"] != "add" {
+		var err error
+		if snap, err = a.db.Refresh(ctx); err != nil {
+			return nil, err
+		}
+		fresh = true
+	}
+	for {
+		out, err := a.run(ctx, info, snap, f)
+		if err == nil || fresh || store.ErrorCode(err) == store.Internal && !errors.Is(err, store.ErrStale) {
+			return out, err
+		}
+		if snap, err = a.db.Refresh(ctx); err != nil {
+			return nil, err
+		}
+		fresh = true
+	}
+}
+
+func (a *api) run(ctx context.Context, info *reqInfo, snap *store.Snapshot, f form) (any, error) {
+	p, err := snap.Authenticate(ctx, f["key"])
+	if err != nil {
+		return nil, err
+	}
+	info.account = p.AccountID
+	name, err := f.require("action")
+	if err != nil {
+		return nil, err
+	}
+	act, ok := actions[name]
+	if !ok {
+		return nil, store.Errorf(store.Invalid, "Unknown action: %s", truncate(name, 64))
+	}
+	return act(a, ctx, &call{snap: snap, p: p, f: f})
 }
 
 // errorBody is an error answer: {"error": message}.

@@ -242,3 +242,30 @@ func TestAdminChangesShowOnTheNextRequest(t *testing.T) {
 	code, got = e.call("action", "balance")
 	wantError(t, code, got, 401, "Invalid API key")
 }
+
+// An add runs on the snapshot it has and lets the writer check it: the
+// first add after an admin change must still see the change.
+func TestAddRightAfterAdminChange(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.order("warm", "100") // the server now holds a snapshot
+	price := int64(2_000_000)
+	if _, err := e.db.UpdateService(ctx, e.svc.ID, store.ServicePatch{Rate: &price}); err != nil {
+		t.Fatal(err)
+	}
+	before := e.balance()
+	e.order("new-price", "1000")
+	if spent := before - e.balance(); spent != 2_000_000 {
+		t.Errorf("charged %d right after the price change, want the new price 2000000", spent)
+	}
+	keys, _ := e.db.ListKeys(ctx, "alice")
+	if err := e.db.RevokeKey(ctx, keys[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	code, got := e.call("action", "add", "service", itoa(e.svc.ID), "request_id", "after-revoke",
+		"link", "https://x.com/a", "quantity", "100")
+	wantError(t, code, got, 401, "Invalid API key")
+	if orders, _ := e.db.ListOrders(ctx, store.OrderFilter{}); len(orders) != 2 {
+		t.Errorf("%d orders, want 2: the revoked key placed one", len(orders))
+	}
+}

@@ -245,10 +245,13 @@ func ValidRequestID(s string) error {
 // request_id with the same parameters returns the first order without a
 // second charge; with other parameters it fails with ErrRequestIDReused.
 func (db *DB) PlaceOrder(ctx context.Context, accountID int64, in OrderInput) (string, error) {
-	return db.placeOrder(ctx, accountID, in, db.Service)
+	return db.placeOrder(ctx, accountID, in, db.Service, nil)
 }
 
-func (db *DB) placeOrder(ctx context.Context, accountID int64, in OrderInput, service func(context.Context, int64) (Service, error)) (string, error) {
+// placeOrder is PlaceOrder with the service looked up by service and, when
+// check is set, check run first in the write transaction.
+func (db *DB) placeOrder(ctx context.Context, accountID int64, in OrderInput, service func(context.Context, int64) (Service, error),
+	check func(context.Context, *Tx) error) (string, error) {
 	if err := ValidRequestID(in.RequestID); err != nil {
 		return "", err
 	}
@@ -271,6 +274,11 @@ func (db *DB) placeOrder(ctx context.Context, accountID int64, in OrderInput, se
 	}
 	id := NewID(PrefixOrder)
 	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
+		if check != nil {
+			if err := check(ctx, tx); err != nil {
+				return err
+			}
+		}
 		// Writes are serialized: whichever of racing identical adds comes
 		// first records the request_id, and the others find it here.
 		if first, found, err := lookupRequest(ctx, tx, accountID, in.RequestID, fp); found || err != nil {

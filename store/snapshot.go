@@ -65,6 +65,15 @@ func (db *DB) Refresh(ctx context.Context) (*Snapshot, error) {
 	return s, nil
 }
 
+// Current is the latest snapshot without checking that it is still
+// current (nil before the first Refresh). Writes made through it check its
+// version inside their transaction and fail with ErrStale when it is old.
+func (db *DB) Current() *Snapshot { return db.hot.Load() }
+
+// ErrStale is a write refused because the snapshot it was decided on is
+// no longer current: refresh and try again.
+var ErrStale = Errorf(Internal, "snapshot is stale")
+
 // Version is the config version the snapshot was built at.
 func (s *Snapshot) Version() int64 { return s.version }
 
@@ -104,8 +113,22 @@ func (s *Snapshot) Authenticate(ctx context.Context, raw string) (Principal, err
 }
 
 // PlaceOrder is DB.PlaceOrder with the service taken from the snapshot.
+// The write checks, in its transaction, that the snapshot is still
+// current, and fails with ErrStale otherwise: nothing decided on stale data
+// (a revoked key, an old price) is ever written.
 func (s *Snapshot) PlaceOrder(ctx context.Context, accountID int64, in OrderInput) (string, error) {
-	return s.db.placeOrder(ctx, accountID, in, func(context.Context, int64) (Service, error) { return s.Service(in.ServiceID) })
+	return s.db.placeOrder(ctx, accountID, in, func(context.Context, int64) (Service, error) { return s.Service(in.ServiceID) },
+		func(ctx context.Context, tx *Tx) error {
+			var v int64
+			if err := tx.QueryRowContext(ctx,
+				`SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'config_version'`).Scan(&v); err != nil {
+				return internal("read config version", err)
+			}
+			if v != s.version {
+				return ErrStale
+			}
+			return nil
+		})
 }
 
 // lookupKey reads an active key and its account; a missing or revoked key
