@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"notpanel/httpapi"
@@ -26,7 +28,22 @@ type serveCmd struct {
 	Pprof          string        `placeholder:"ADDR" help:"Serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060) for performance work; keep it on loopback."`
 }
 
+// tuneGC trades memory the server barely uses for less time collecting
+// garbage: a server holds little live data (its caches are small), so the
+// collector may let the heap grow further between cycles, bounded by a soft
+// limit far below the 200 MB an operator budgets for it. GOGC and GOMEMLIMIT
+// in the environment win.
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(150 << 20)
+	}
+}
+
 func (c *serveCmd) Run(ctx context.Context, a *app) error {
+	tuneGC(os.Getenv)
 	db, err := a.open(ctx)
 	if err != nil {
 		return err
