@@ -279,12 +279,6 @@ func (db *DB) placeOrder(ctx context.Context, accountID int64, in OrderInput, se
 				return err
 			}
 		}
-		// Writes are serialized: whichever of racing identical adds comes
-		// first records the request_id, and the others find it here.
-		if first, found, err := lookupRequest(ctx, tx, accountID, in.RequestID, fp); found || err != nil {
-			id = first
-			return err
-		}
 		now := db.unix()
 		var runs, interval, extra any
 		if p.runs > 0 {
@@ -304,16 +298,36 @@ func (db *DB) placeOrder(ctx context.Context, accountID int64, in OrderInput, se
 		if _, err := move(ctx, tx, accountID, KindCharge, -p.charge, id, "", now); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx,
-			`INSERT INTO idempotency (account_id, request_id, fingerprint, order_id, created_at) VALUES (?, ?, ?, ?, ?)`,
-			accountID, in.RequestID, fp, id, now)
-		return internal("insert idempotency record", err)
+		// Writes are serialized, and the request_id's primary key settles
+		// racing identical adds: the first records it, the others find it
+		// taken and are rolled back, then answered from the record below.
+		res, err := tx.ExecContext(ctx,
+			`INSERT INTO idempotency (account_id, request_id, fingerprint, order_id, created_at) VALUES (?, ?, ?, ?, ?)
+			 ON CONFLICT DO NOTHING`, accountID, in.RequestID, fp, id, now)
+		if err != nil {
+			return internal("insert idempotency record", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errDuplicateRequest
+		}
+		return nil
 	})
+	if err != nil && ErrorCode(err) != Internal {
+		// A retry of an add that succeeded before gets its first answer,
+		// whatever this attempt ran into (a balance spent since, say).
+		if first, found, lerr := lookupRequest(ctx, db.read, accountID, in.RequestID, fp); found || lerr != nil {
+			return first, lerr
+		}
+	}
 	if err != nil {
 		return "", err
 	}
 	return id, nil
 }
+
+// errDuplicateRequest rolls back an add whose request_id turned out to be
+// taken; placeOrder answers it from the record.
+var errDuplicateRequest = Errorf(Conflict, "request_id taken")
 
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
