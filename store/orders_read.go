@@ -50,24 +50,33 @@ func scanOrder(row interface{ Scan(...any) error }) (Order, error) {
 	return o, err
 }
 
-// Orders returns the account's orders among ids, keyed by id. Ids that are
-// malformed, unknown or another account's are simply absent.
-func (db *DB) Orders(ctx context.Context, accountID int64, ids []string) (map[string]Order, error) {
-	out := make(map[string]Order, len(ids))
-	args := make([]any, 0, len(ids)+1)
+// ownIDs builds the condition "this account's rows among these ids" for
+// the well-formed ids among ids, with its arguments; ok is false when there
+// is none. "+account_id" keeps the planner off the account index: an
+// account may have millions of rows, and the ids are unique.
+func ownIDs(accountID int64, prefix string, ids []string) (where string, args []any, ok bool) {
+	args = make([]any, 0, len(ids)+1)
 	args = append(args, accountID)
 	for _, raw := range ids {
-		if id, ok := ParseID(PrefixOrder, raw); ok {
+		if id, valid := ParseID(prefix, raw); valid {
 			args = append(args, id)
 		}
 	}
 	if len(args) == 1 {
+		return "", nil, false
+	}
+	return `+account_id = ? AND id IN (?` + strings.Repeat(",?", len(args)-2) + `)`, args, true
+}
+
+// Orders returns the account's orders among ids, keyed by id. Ids that are
+// malformed, unknown or another account's are simply absent.
+func (db *DB) Orders(ctx context.Context, accountID int64, ids []string) (map[string]Order, error) {
+	out := make(map[string]Order, len(ids))
+	in, args, ok := ownIDs(accountID, PrefixOrder, ids)
+	if !ok {
 		return out, nil
 	}
-	// "+account_id" keeps the planner off the account index: an account may
-	// have millions of orders, and the ids are unique.
-	rows, err := db.read.QueryContext(ctx,
-		`SELECT `+orderCols+` FROM orders WHERE +account_id = ? AND id IN (?`+strings.Repeat(",?", len(args)-2)+`)`, args...)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+orderCols+` FROM orders WHERE `+in, args...)
 	if err != nil {
 		return nil, internal("read orders", err)
 	}
@@ -94,19 +103,12 @@ type OrderStatus struct {
 // by canonical id: the hot read of the API.
 func (db *DB) OrderStatuses(ctx context.Context, accountID int64, ids []string) (map[string]OrderStatus, error) {
 	out := make(map[string]OrderStatus, len(ids))
-	args := make([]any, 0, len(ids)+1)
-	args = append(args, accountID)
-	for _, raw := range ids {
-		if id, ok := ParseID(PrefixOrder, raw); ok {
-			args = append(args, id)
-		}
-	}
-	if len(args) == 1 {
+	in, args, ok := ownIDs(accountID, PrefixOrder, ids)
+	if !ok {
 		return out, nil
 	}
 	rows, err := db.read.QueryContext(ctx,
-		`SELECT id, status, charge, coalesce(start_count, 0), coalesce(remains, units) FROM orders
-		 WHERE +account_id = ? AND id IN (?`+strings.Repeat(",?", len(args)-2)+`)`, args...)
+		`SELECT id, status, charge, coalesce(start_count, 0), coalesce(remains, units) FROM orders WHERE `+in, args...)
 	if err != nil {
 		return nil, internal("read orders", err)
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"strings"
 )
 
 // Refill statuses.
@@ -72,18 +71,12 @@ func refillOne(ctx context.Context, tx *Tx, accountID int64, raw string, now int
 // malformed, unknown or another account's are absent.
 func (db *DB) Refills(ctx context.Context, accountID int64, ids []string) (map[string]Refill, error) {
 	out := make(map[string]Refill, len(ids))
-	args := []any{accountID}
-	for _, raw := range ids {
-		if id, ok := ParseID(PrefixRefill, raw); ok {
-			args = append(args, id)
-		}
-	}
-	if len(args) == 1 {
+	in, args, ok := ownIDs(accountID, PrefixRefill, ids)
+	if !ok {
 		return out, nil
 	}
 	rows, err := db.read.QueryContext(ctx,
-		`SELECT id, number, order_id, account_id, status, created_at, updated_at FROM refills
-		 WHERE +account_id = ? AND id IN (?`+strings.Repeat(",?", len(args)-2)+`)`, args...)
+		`SELECT id, number, order_id, account_id, status, created_at, updated_at FROM refills WHERE `+in, args...)
 	if err != nil {
 		return nil, internal("read refills", err)
 	}
