@@ -26,7 +26,8 @@ var auditRules = []struct{ rule, query string }{
 	{"last-ledger-row-matches-balance", `
 		SELECT 'user ' || a.id || ' (' || a.name || ')',
 		       'balance ' || a.balance || ' but last ledger row says ' || l.balance_after
-		FROM accounts a JOIN ledger l ON l.id = (SELECT max(id) FROM ledger WHERE account_id = a.id)
+		FROM accounts a JOIN (SELECT account_id, max(id) AS last FROM ledger GROUP BY account_id) m ON m.account_id = a.id
+		  JOIN ledger l ON l.id = m.last
 		WHERE a.balance != l.balance_after`},
 	{"ledger-chain", `
 		SELECT 'user ' || l.account_id || ' (' || a.name || ')',
