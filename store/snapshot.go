@@ -119,10 +119,9 @@ func (s *Snapshot) Authenticate(ctx context.Context, raw string) (Principal, err
 func (s *Snapshot) PlaceOrder(ctx context.Context, accountID int64, in OrderInput) (string, error) {
 	return s.db.placeOrder(ctx, accountID, in, func(context.Context, int64) (Service, error) { return s.Service(in.ServiceID) },
 		func(ctx context.Context, tx *Tx) error {
-			var v int64
-			if err := tx.QueryRowContext(ctx,
-				`SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'config_version'`).Scan(&v); err != nil {
-				return internal("read config version", err)
+			v, err := tx.configVersion(ctx)
+			if err != nil {
+				return err
 			}
 			if v != s.version {
 				return ErrStale

@@ -175,9 +175,24 @@ func (db *DB) unix() int64 { return db.now().Unix() }
 // bumpConfig marks a change that in-memory caches of a running server must
 // notice (keys, accounts, tiers, services, settings).
 func bumpConfig(ctx context.Context, tx *Tx) error {
+	tx.version = -1 // read it again when next asked
 	_, err := tx.ExecContext(ctx,
 		`UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE name = 'config_version'`)
 	return internal("bump config version", err)
+}
+
+// configVersion is the config version as this transaction sees it, read
+// once per group of writes: while the transaction is open no other process
+// can change it, and this one changes it only through bumpConfig.
+func (tx *Tx) configVersion(ctx context.Context) (int64, error) {
+	if tx.version < 0 {
+		if err := tx.QueryRowContext(ctx,
+			`SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'config_version'`).Scan(&tx.version); err != nil {
+			tx.version = -1
+			return 0, internal("read config version", err)
+		}
+	}
+	return tx.version, nil
 }
 
 // ConfigVersion returns the counter that every admin change bumps. A cache

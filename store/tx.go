@@ -18,6 +18,9 @@ type Tx struct {
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt // owned by the writer goroutine
 	seen  func(query string)   // tests: told of each query prepared
+	// version caches the config version for the open transaction; -1 when
+	// it must be read (see configVersion).
+	version int64
 }
 
 func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {

@@ -70,6 +70,7 @@ func (db *DB) commit(batch []*write) {
 		}
 	}
 	tx, bg := db.wtx, context.Background()
+	tx.version = -1
 	if _, err := tx.ExecContext(bg, `BEGIN IMMEDIATE`); err != nil {
 		fail(internal("begin", err))
 		return
