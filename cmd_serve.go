@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"notpanel/httpapi"
+	"notpanel/ratelimit"
 	"notpanel/store"
 	"notpanel/worker"
 )
@@ -26,6 +27,8 @@ type serveCmd struct {
 	WorkerInterval time.Duration `default:"2s" help:"How often the worker looks for new work: dispatch, cancel requests, refills, webhook deliveries."`
 	SyncInterval   time.Duration `default:"60s" help:"How soon an in-flight order or refill is asked about upstream again (failures back off beyond it)."`
 	Pprof          string        `placeholder:"ADDR" help:"Serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060) for performance work; keep it on loopback."`
+	IPPerMin       int           `name:"ip-per-min" default:"300" help:"Requests a client address may make a minute, counted before its key is looked up."`
+	TrustedProxy   []string      `name:"trusted-proxy" placeholder:"CIDR" help:"A reverse proxy (address or CIDR, repeatable) whose X-Forwarded-For names the client; other peers are the client themselves."`
 }
 
 // tuneGC trades memory the server barely uses for less time collecting
@@ -58,19 +61,29 @@ func (c *serveCmd) Run(ctx context.Context, a *app) error {
 			return err
 		}
 	}
+	trusted, err := ratelimit.ParsePrefixes(c.TrustedProxy)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("--trusted-proxy: %w", err)
+	}
+	if c.IPPerMin < 1 {
+		ln.Close()
+		return fmt.Errorf("--ip-per-min must be at least 1")
+	}
 	var wc *worker.Config
 	if c.Worker {
 		wc = &worker.Config{Interval: c.WorkerInterval, SyncInterval: c.SyncInterval}
 	}
-	return serve(ctx, a, db, ln, wc)
+	return serve(ctx, a, db, ln, httpapi.Config{IPPerMin: c.IPPerMin, TrustedProxies: trusted}, wc)
 }
 
 // serve answers the API on ln and, unless wc is nil, runs the worker, until
 // ctx ends. It then stops accepting, lets requests in flight finish (within
 // shutdownTimeout), and stops the worker once its calls in flight are
 // recorded.
-func serve(ctx context.Context, a *app, db *store.DB, ln net.Listener, wc *worker.Config) error {
-	srv := httpapi.NewServer(ln.Addr().String(), httpapi.New(httpapi.Config{DB: db, Log: a.log}))
+func serve(ctx context.Context, a *app, db *store.DB, ln net.Listener, api httpapi.Config, wc *worker.Config) error {
+	api.DB, api.Log = db, a.log
+	srv := httpapi.NewServer(ln.Addr().String(), httpapi.New(api))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 

@@ -54,9 +54,12 @@ func Seed(ctx context.Context, db *store.DB, accounts, services, orders int) (Sc
 		}
 	}
 	const funds = 1_000_000 * store.MicrosPerUnit
+	if err := db.SetTier(ctx, store.Tier{Name: "bench", KeyPerMin: 1e9, AccountPerMin: 1e9}); err != nil {
+		return s, err
+	}
 	for i := range accounts {
 		name := fmt.Sprintf("bench%04d", i+1)
-		if _, err := db.CreateAccount(ctx, name, ""); err != nil {
+		if _, err := db.CreateAccount(ctx, name, "bench"); err != nil {
 			return s, err
 		}
 		if _, err := db.AddFunds(ctx, name, funds, "bench funds"); err != nil {

@@ -3,13 +3,17 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
+	"net/netip"
+	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/rs/zerolog"
 
+	"notpanel/ratelimit"
 	"notpanel/store"
 )
 
@@ -19,7 +23,16 @@ type api struct {
 	log     zerolog.Logger
 	now     func() time.Time
 	catalog atomic.Pointer[catalog]
+
+	ipPerMin int
+	trusted  []netip.Prefix
+	ips      *ratelimit.Buckets // by client address
+	keys     *ratelimit.Buckets // by key id
+	accounts *ratelimit.Buckets // by account, across its keys: the "tier" bucket
 }
+
+// maxBuckets bounds each set of rate-limit buckets (about 100 bytes each).
+const maxBuckets = 200_000
 
 // call is one authenticated request: the snapshot of read-mostly data it
 // was checked against, who makes it, and its parameters.
@@ -47,9 +60,13 @@ var actions = map[string]action{
 // unknown paths, wrong methods and panics, the body limit, request ids and
 // the access log.
 func New(cfg Config) http.Handler {
-	a := &api{db: cfg.DB, log: cfg.Log, now: cfg.Now}
+	a := &api{db: cfg.DB, log: cfg.Log, now: cfg.Now, ipPerMin: cfg.IPPerMin, trusted: cfg.TrustedProxies,
+		ips: ratelimit.New(maxBuckets), keys: ratelimit.New(maxBuckets), accounts: ratelimit.New(maxBuckets)}
 	if a.now == nil {
 		a.now = time.Now
+	}
+	if a.ipPerMin <= 0 {
+		a.ipPerMin = 300
 	}
 	r := httprouter.New()
 	r.POST("/api/v2", a.v2)
@@ -69,13 +86,19 @@ func New(cfg Config) http.Handler {
 func (a *api) v2(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	ctx := r.Context()
 	info := infoFrom(ctx)
+	// The client's address is limited first, before the key is looked up,
+	// so that guessing keys is limited too.
+	if st := a.ips.Take(info.ip, a.ipPerMin, a.now()); !st.OK {
+		a.fail(w, r, &limited{by: "ip", retry: st.RetryIn})
+		return
+	}
 	f, err := readForm(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	info.action = f["action"]
-	out, err := a.serve(ctx, info, f)
+	out, err := a.serve(ctx, info, f, w.Header())
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -89,7 +112,7 @@ func (a *api) v2(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 // snapshot's version inside the transaction, so a stale snapshot can never
 // write. Whatever goes wrong on that optimistic path is tried once more on a
 // fresh snapshot, so a customer never sees an answer from stale data.
-func (a *api) serve(ctx context.Context, info *reqInfo, f form) (any, error) {
+func (a *api) serve(ctx context.Context, info *reqInfo, f form, h http.Header) (any, error) {
 	snap := a.db.Current()
 	fresh := false
 	if snap == nil || f["action"] != "add" {
@@ -99,9 +122,11 @@ func (a *api) serve(ctx context.Context, info *reqInfo, f form) (any, error) {
 		}
 		fresh = true
 	}
+	counted := false // a request is counted against its buckets once, retried or not
 	for {
-		out, err := a.run(ctx, info, snap, f)
-		if err == nil || fresh || store.ErrorCode(err) == store.Internal && !errors.Is(err, store.ErrStale) {
+		out, err := a.run(ctx, info, snap, f, h, &counted)
+		var l *limited
+		if err == nil || fresh || errors.As(err, &l) || store.ErrorCode(err) == store.Internal && !errors.Is(err, store.ErrStale) {
 			return out, err
 		}
 		if snap, err = a.db.Refresh(ctx); err != nil {
@@ -111,12 +136,18 @@ func (a *api) serve(ctx context.Context, info *reqInfo, f form) (any, error) {
 	}
 }
 
-func (a *api) run(ctx context.Context, info *reqInfo, snap *store.Snapshot, f form) (any, error) {
+func (a *api) run(ctx context.Context, info *reqInfo, snap *store.Snapshot, f form, h http.Header, counted *bool) (any, error) {
 	p, err := snap.Authenticate(ctx, f["key"])
 	if err != nil {
 		return nil, err
 	}
 	info.account = p.AccountID
+	if !*counted {
+		*counted = true
+		if err := a.limit(snap, p, h); err != nil {
+			return nil, err
+		}
+	}
 	name, err := f.require("action")
 	if err != nil {
 		return nil, err
@@ -135,6 +166,10 @@ func errorBody(msg string) object { return object{{"error", msg}} }
 func statusOf(err error) int {
 	if err == errTooLarge {
 		return http.StatusRequestEntityTooLarge
+	}
+	var l *limited
+	if errors.As(err, &l) {
+		return http.StatusTooManyRequests
 	}
 	switch store.ErrorCode(err) {
 	case store.Invalid, store.NotFound:
@@ -162,6 +197,13 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, 499, errorBody("Request cancelled"))
 		return
 	}
+	var l *limited
+	if errors.As(err, &l) {
+		w.Header().Set("X-RateLimit-DeniedBy", l.by)
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(max(l.retry, time.Second).Seconds())), 10))
+		writeJSON(w, code, errorBody(l.Error()))
+		return
+	}
 	if code == http.StatusInternalServerError {
 		a.log.Error().Err(err).Str("req", infoFrom(r.Context()).id).Msg("internal error")
 	}
@@ -174,4 +216,38 @@ func truncate(s string, n int) string {
 	}
 	r := []rune(s[:n])
 	return string(r[:len(r)-1]) + "…"
+}
+
+// limited is a request refused by a rate limit: by the client's address,
+// its key, or its account (the "tier" bucket).
+type limited struct {
+	by    string
+	retry time.Duration
+}
+
+func (l *limited) Error() string { return "Rate limit exceeded" }
+
+// limit counts an authenticated request against its key's and its
+// account's buckets and sets the rate-limit headers of the answer.
+func (a *api) limit(snap *store.Snapshot, p store.Principal, h http.Header) error {
+	now := a.now()
+	tier := snap.Tier(p.Tier)
+	key := a.keys.Take(p.KeyID, int(tier.KeyPerMin), now)
+	var acct ratelimit.State
+	if key.OK {
+		acct = a.accounts.Take(strconv.FormatInt(p.AccountID, 10), int(tier.AccountPerMin), now)
+	} else {
+		acct = a.accounts.Peek(strconv.FormatInt(p.AccountID, 10), int(tier.AccountPerMin), now)
+	}
+	h.Set("X-RateLimit-Limit", strconv.Itoa(key.Limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(key.Remaining))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(key.Reset.Unix(), 10))
+	h.Set("X-RateLimit-Tier-Remaining", strconv.Itoa(acct.Remaining))
+	switch {
+	case !key.OK:
+		return &limited{by: "key", retry: key.RetryIn}
+	case !acct.OK:
+		return &limited{by: "tier", retry: acct.RetryIn}
+	}
+	return nil
 }

@@ -38,10 +38,17 @@ func newEnv(t *testing.T) *env {
 	db := storetest.Open(t)
 	logs := &syncWriter{b: &strings.Builder{}}
 	e := &env{t: t, db: db, logs: logs}
-	e.srv = httptest.NewServer(New(Config{DB: db, Log: zerolog.New(logs)}))
+	e.srv = httptest.NewServer(New(Config{DB: db, Log: zerolog.New(logs), IPPerMin: 1e6}))
 	t.Cleanup(e.srv.Close)
 	e.svc = storetest.Service(t, db, store.Service{Name: "Followers", Rate: 900_000, Min: 50, Max: 10_000, Refill: true, Cancel: true})
 	e.acct, e.key = storetest.Account(t, db, "alice", startBalance)
+	// Tests send bursts of requests; the limits have tests of their own.
+	if err := db.SetTier(context.Background(), store.Tier{Name: "unlimited", KeyPerMin: 1e6, AccountPerMin: 1e6}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SetAccountTier(context.Background(), "alice", "unlimited"); err != nil {
+		t.Fatal(err)
+	}
 	return e
 }
 

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"notpanel/ratelimit"
 	"runtime/debug"
 
 	"github.com/oklog/ulid/v2"
@@ -12,6 +13,7 @@ import (
 // the handler did.
 type reqInfo struct {
 	id      string
+	ip      string // the client, as rate limits see it
 	action  string
 	account int64
 }
@@ -69,7 +71,7 @@ func requestID(r *http.Request) string {
 func (a *api) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := a.now()
-		info := &reqInfo{id: requestID(r)}
+		info := &reqInfo{id: requestID(r), ip: ratelimit.ClientIP(r, a.trusted).String()}
 		w.Header().Set("X-Request-Id", info.id)
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 		rec := &recorder{ResponseWriter: w}
@@ -80,7 +82,7 @@ func (a *api) middleware(next http.Handler) http.Handler {
 		}
 		ev.Str("req", info.id).Str("method", r.Method).Str("path", r.URL.Path).
 			Int("status", rec.status).Int("bytes", rec.bytes).
-			Dur("dur", a.now().Sub(start)).Str("ip", r.RemoteAddr)
+			Dur("dur", a.now().Sub(start)).Str("ip", info.ip)
 		if info.action != "" {
 			ev.Str("action", truncate(info.action, 64))
 		}

@@ -5,6 +5,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -18,6 +19,10 @@ type Config struct {
 	Log zerolog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// IPPerMin limits requests per client address a minute (300 when 0).
+	IPPerMin int
+	// TrustedProxies may name the client in X-Forwarded-For.
+	TrustedProxies []netip.Prefix
 }
 
 // NewServer wraps h in an http.Server with the timeouts a public server

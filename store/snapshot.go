@@ -22,7 +22,8 @@ type Snapshot struct {
 	currency string
 	catalog  []Service         // enabled, by category then id
 	services map[int64]Service // all, by id
-	keys     sync.Map          // string(sha256 of key) → keyEntry
+	tiers    map[string]Tier
+	keys     sync.Map // string(sha256 of key) → keyEntry
 }
 
 type keyEntry struct {
@@ -61,6 +62,14 @@ func (db *DB) Refresh(ctx context.Context) (*Snapshot, error) {
 	if s.currency, err = db.Currency(ctx); err != nil {
 		return nil, err
 	}
+	tiers, err := db.Tiers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.tiers = make(map[string]Tier, len(tiers))
+	for _, t := range tiers {
+		s.tiers[t.Name] = t
+	}
 	db.hot.Store(s)
 	return s, nil
 }
@@ -83,6 +92,15 @@ func (s *Snapshot) Currency() string { return s.currency }
 // Catalog lists the enabled services, by category then id. The slice is
 // shared: do not change it.
 func (s *Snapshot) Catalog() []Service { return s.catalog }
+
+// Tier returns the rate limits of a tier. An account's tier always exists
+// (a foreign key); the standard defaults answer for one that does not.
+func (s *Snapshot) Tier(name string) Tier {
+	if t, ok := s.tiers[name]; ok {
+		return t
+	}
+	return Tier{Name: name, KeyPerMin: 100, AccountPerMin: 300}
+}
 
 // Service returns a service, enabled or not.
 func (s *Snapshot) Service(id int64) (Service, error) {
