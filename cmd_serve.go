@@ -15,6 +15,9 @@ import (
 	"notpanel/ratelimit"
 	"notpanel/store"
 	"notpanel/worker"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // shutdownTimeout bounds how long serve waits for requests in flight once
@@ -82,7 +85,20 @@ func (c *serveCmd) Run(ctx context.Context, a *app) error {
 // shutdownTimeout), and stops the worker once its calls in flight are
 // recorded.
 func serve(ctx context.Context, a *app, db *store.DB, ln net.Listener, api httpapi.Config, wc *worker.Config) error {
-	api.DB, api.Log = db, a.log
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var w *worker.Worker
+	if wc != nil {
+		calls := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "notpanel_upstream_calls_total",
+			Help: "Calls to providers by provider, call and outcome (ok, temporary, permanent, account, unknown-outcome)."},
+			[]string{"provider", "call", "outcome"})
+		reg.MustRegister(calls)
+		wc.DB, wc.Log = db, a.log
+		wc.Observe = func(provider, call, outcome string) { calls.WithLabelValues(provider, call, outcome).Inc() }
+		w = worker.New(*wc)
+		api.Health = w.Alive
+	}
+	api.DB, api.Log, api.Registry = db, a.log, reg
 	srv := httpapi.NewServer(ln.Addr().String(), httpapi.New(api))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -91,15 +107,13 @@ func serve(ctx context.Context, a *app, db *store.DB, ln net.Listener, api httpa
 	defer stopWork()
 	worked := make(chan error, 1)
 	watch := worked // stays nil without a worker: the select below then never picks it
-	if wc != nil {
-		wc.DB, wc.Log = db, a.log
-		w := worker.New(*wc)
+	if w != nil {
 		go func() { worked <- w.Run(workCtx) }()
 	} else {
 		worked <- nil
 		watch = nil
 	}
-	a.log.Info().Str("addr", ln.Addr().String()).Str("db", db.Path()).Bool("worker", wc != nil).Msg("listening")
+	a.log.Info().Str("addr", ln.Addr().String()).Str("db", db.Path()).Bool("worker", w != nil).Msg("listening")
 
 	select {
 	case err := <-served:

@@ -141,3 +141,46 @@ func TestServeAddressInUse(t *testing.T) {
 		t.Errorf("stderr %q, want the listen error", r.stderr)
 	}
 }
+
+// The operator's endpoints: /healthz says the database and the worker are
+// fine, /metrics has the API's, the work queues' and the runtime's series.
+func TestHealthAndMetrics(t *testing.T) {
+	db := dbPath(t)
+	ok(t, db, "user", "add", "alice")
+	key := strings.TrimSpace(ok(t, db, "key", "create", "alice"))
+	s := startServe(t, db, "--worker-interval", "50ms")
+	if code, _ := s.post(t, url.Values{"key": {key}, "action": {"balance"}}); code != 200 {
+		t.Fatalf("balance: %d", code)
+	}
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := http.Get("http://" + s.addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := get("/healthz")
+		if code == 200 && strings.Contains(body, `"status":"ok"`) {
+			break
+		}
+		if time.Now().After(deadline) { // the worker's first pass has not ended
+			t.Fatalf("healthz: %d %s", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	code, body := get("/metrics")
+	for _, want := range []string{`notpanel_api_requests_total{action="balance",status="200"} 1`,
+		`notpanel_orders_open{status="pending"} 0`, "notpanel_cancel_requests_open 0", "go_goroutines"} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s (HTTP %d)", want, code)
+		}
+	}
+	if c, _ := s.shutdown(t); c != 0 {
+		t.Errorf("serve exited %d", c)
+	}
+}

@@ -24,6 +24,9 @@ type api struct {
 	now     func() time.Time
 	catalog atomic.Pointer[catalog]
 
+	metrics *metrics
+	health  func() error
+
 	ipPerMin int
 	trusted  []netip.Prefix
 	ips      *ratelimit.Buckets // by client address
@@ -68,8 +71,14 @@ func New(cfg Config) http.Handler {
 	if a.ipPerMin <= 0 {
 		a.ipPerMin = 300
 	}
+	a.health = cfg.Health
 	r := httprouter.New()
 	r.POST("/api/v2", a.v2)
+	r.GET("/healthz", a.healthz)
+	if cfg.Registry != nil {
+		a.metrics = newMetrics(cfg.Registry, cfg.DB)
+		r.GET("/metrics", metricsHandler(cfg.Registry))
+	}
 	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, errorBody("Not found"))
 	})

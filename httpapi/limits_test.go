@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -158,5 +160,34 @@ func TestRetriedAddCountsOnce(t *testing.T) {
 	if resp.StatusCode != 400 || resp.Header.Get("X-RateLimit-Remaining") != "1" {
 		t.Errorf("add after an admin change: %d, remaining %q; want 400 and 1 (two requests counted)",
 			resp.StatusCode, resp.Header.Get("X-RateLimit-Remaining"))
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	db := storetest.Open(t)
+	var sick error
+	srv := httptest.NewServer(New(Config{DB: db, Log: zerolog.Nop(), Health: func() error { return sick }}))
+	defer srv.Close()
+	get := func() (int, string) {
+		resp, err := http.Get(srv.URL + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b := new(strings.Builder)
+		io.Copy(b, resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	if code, body := get(); code != 200 || !strings.Contains(body, `"ok"`) {
+		t.Errorf("healthy: %d %s", code, body)
+	}
+	sick = errors.New("worker's last pass ended 5m0s ago")
+	if code, body := get(); code != 503 || !strings.Contains(body, "5m0s ago") {
+		t.Errorf("worker stuck: %d %s", code, body)
+	}
+	sick = nil
+	db.Close()
+	if code, body := get(); code != 503 || !strings.Contains(body, "database unreachable") {
+		t.Errorf("database closed: %d %s", code, body)
 	}
 }

@@ -76,6 +76,7 @@ func (a *api) middleware(next http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 		rec := &recorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), ctxKey{}, info)))
+		a.metrics.observe(info.action, rec.status, a.now().Sub(start))
 		ev := a.log.Info()
 		if rec.status >= 500 {
 			ev = a.log.Warn()

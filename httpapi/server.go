@@ -6,7 +6,10 @@ package httpapi
 import (
 	"net/http"
 	"net/netip"
+
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rs/zerolog"
 
@@ -23,6 +26,11 @@ type Config struct {
 	IPPerMin int
 	// TrustedProxies may name the client in X-Forwarded-For.
 	TrustedProxies []netip.Prefix
+	// Registry, when set, gets the API's metrics, served at GET /metrics.
+	Registry *prometheus.Registry
+	// Health, when set, is asked by GET /healthz beside the database (the
+	// worker's heartbeat, say).
+	Health func() error
 }
 
 // NewServer wraps h in an http.Server with the timeouts a public server

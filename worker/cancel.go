@@ -44,6 +44,7 @@ func (w *Worker) cancelChunk(ctx context.Context, p store.Provider, jobs []store
 		return
 	}
 	answers, err := w.client(p).Cancels(ctx, ids)
+	w.observe(p, "cancel", err)
 	if err != nil {
 		if upstream.ClassOf(err) == upstream.Account {
 			w.pause(ctx, p, err)

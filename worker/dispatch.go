@@ -58,6 +58,7 @@ func (w *Worker) send(ctx context.Context, j store.DispatchJob) {
 		o.Quantity = j.Quantity
 	}
 	upstreamID, err := w.client(j.Provider).Add(ctx, o)
+	w.observe(j.Provider, "add", err)
 	if err == nil {
 		if h := w.cfg.Hooks.AfterAdd; h != nil {
 			h(j.OrderID, upstreamID)

@@ -43,6 +43,7 @@ func (w *Worker) sendRefill(ctx context.Context, j store.RefillJob) {
 		return
 	}
 	id, err := w.client(j.Provider).Refill(ctx, j.OrderUpstreamID)
+	w.observe(j.Provider, "refill", err)
 	var record error
 	switch {
 	case err == nil:
@@ -75,6 +76,7 @@ func (w *Worker) askRefills(ctx context.Context, p store.Provider, jobs []store.
 		ids[i] = j.UpstreamRefillID
 	}
 	answers, err := w.client(p).RefillStatuses(ctx, ids)
+	w.observe(p, "refill_status", err)
 	if err != nil && upstream.ClassOf(err) == upstream.Account {
 		w.pause(ctx, p, err)
 	}

@@ -52,6 +52,7 @@ func (w *Worker) syncChunk(ctx context.Context, p store.Provider, jobs []store.S
 		ids[i] = j.UpstreamID
 	}
 	answers, err := w.client(p).Statuses(ctx, ids)
+	w.observe(p, "status", err)
 	if err != nil {
 		if upstream.ClassOf(err) == upstream.Account {
 			w.pause(ctx, p, err)

@@ -7,8 +7,10 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -40,6 +42,10 @@ type Config struct {
 	// Hooks are called between the steps of the work, for tests that stop
 	// the process there.
 	Hooks Hooks
+	// Observe, when set, is told of every call to a provider: the call
+	// (add, status, cancel, refill, refill_status) and its outcome ("ok",
+	// or the error class).
+	Observe func(provider, call, outcome string)
 }
 
 // Hooks are called at the points where a crash is most delicate.
@@ -58,6 +64,8 @@ type Hooks struct {
 type Worker struct {
 	cfg Config
 	log zerolog.Logger
+
+	lastTick atomic.Int64 // unix nanoseconds of the last finished pass
 
 	mu      sync.Mutex
 	clients map[int64]clientEntry   // by provider id
@@ -148,7 +156,34 @@ func (w *Worker) Tick(ctx context.Context) (more bool) {
 		}
 	}
 	wg.Wait()
+	w.lastTick.Store(w.now().UnixNano())
 	return more
+}
+
+// Alive reports an error when the worker has not finished a pass for much
+// longer than its interval: stuck, or not running.
+func (w *Worker) Alive() error {
+	last := w.lastTick.Load()
+	if last == 0 {
+		return fmt.Errorf("worker has not finished a pass yet")
+	}
+	limit := 3*w.cfg.Interval + 2*w.cfg.CallTimeout
+	if since := w.now().Sub(time.Unix(0, last)); since > limit {
+		return fmt.Errorf("worker's last pass ended %s ago", since.Round(time.Second))
+	}
+	return nil
+}
+
+// observe reports a provider call's outcome to Config.Observe.
+func (w *Worker) observe(p store.Provider, call string, err error) {
+	if w.cfg.Observe == nil {
+		return
+	}
+	outcome := "ok"
+	if err != nil {
+		outcome = upstream.ClassOf(err).String()
+	}
+	w.cfg.Observe(p.Name, call, outcome)
 }
 
 func (w *Worker) now() time.Time { return w.cfg.Now() }

@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,4 +120,19 @@ func TestSlowProviderDoesNotHoldOthers(t *testing.T) {
 		t.Errorf("other provider got %d adds, want 1", n)
 	}
 	e.check()
+}
+
+func TestAlive(t *testing.T) {
+	e := newEnv(t, classic)
+	if err := e.w.Alive(); err == nil {
+		t.Error("alive before any pass")
+	}
+	e.tick()
+	if err := e.w.Alive(); err != nil {
+		t.Errorf("after a pass: %v", err)
+	}
+	e.clock.Advance(time.Hour)
+	if err := e.w.Alive(); err == nil || !strings.Contains(err.Error(), "ago") {
+		t.Errorf("an hour without a pass: %v", err)
+	}
 }
