@@ -14,7 +14,7 @@ type userCmd struct {
 	Suspend       userSuspendCmd       `cmd:"" help:"Suspend an account: its keys are refused from the next request on."`
 	Unsuspend     userUnsuspendCmd     `cmd:"" help:"Reactivate a suspended account."`
 	SetTier       userSetTierCmd       `cmd:"" name:"set-tier" help:"Move an account to another rate-limit tier."`
-	SetLowBalance userSetLowBalanceCmd `cmd:"" name:"set-low-balance" help:"Set the balance under which the account gets a balance.low warning."`
+	SetLowBalance userSetLowBalanceCmd `cmd:"" name:"set-low-balance" help:"Set the account's low-balance threshold."`
 }
 
 // userJSON is an account as the CLI prints it: money as decimal strings.
