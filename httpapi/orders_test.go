@@ -216,6 +216,18 @@ func TestOtherAccountsIDs(t *testing.T) {
 		{"refill", "order", mine, "Order not found"},
 		{"refill_status", "refill", ref, "Refill not found"},
 	}
+	// Every action is either in the table above or takes no id: a new
+	// action must be placed in one or the other.
+	takesNoID := map[string]bool{"services": true, "add": true, "balance": true}
+	for name := range actions {
+		inTable := false
+		for _, tt := range single {
+			inTable = inTable || tt.action == name
+		}
+		if !inTable && !takesNoID[name] {
+			t.Errorf("action %q is neither checked with another account's id nor listed as taking none", name)
+		}
+	}
 	for _, tt := range single {
 		t.Run(tt.action, func(t *testing.T) {
 			code, got := e.callKey(bobKey, "action", tt.action, tt.param, tt.id)
@@ -225,6 +237,18 @@ func TestOtherAccountsIDs(t *testing.T) {
 				t.Errorf("another account's id answered %s, an unknown id %s", jsonString(t, got), jsonString(t, unknown))
 			}
 		})
+	}
+	// The batch forms answer the row like an unknown id too.
+	for _, tt := range []struct{ action, param, id, key, msg string }{
+		{"status", "orders", mine, "", `{%q:{"error":"Order not found"}}`},
+		{"cancel", "orders", mine, "order", `[{"order":%q,"error":"Order not found"}]`},
+		{"refill", "orders", mine, "order", `[{"order":%q,"error":"Order not found"}]`},
+		{"refill_status", "refills", ref, "refill", `[{"refill":%q,"error":"Refill not found"}]`},
+	} {
+		code, got := e.callKey(bobKey, "action", tt.action, tt.param, tt.id)
+		if want := fmt.Sprintf(tt.msg, tt.id); code != 200 || !sameJSON(t, got, want) {
+			t.Errorf("%s %s with alice's id: %d %s, want %s", tt.action, tt.param, code, jsonString(t, got), want)
+		}
 	}
 	if b := e.balance(); b != before {
 		t.Errorf("alice's balance moved: %d → %d", before, b)
