@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ const (
 	envDB    = "NOTPANEL_CRASH_DB"
 	envURL   = "NOTPANEL_CRASH_URL"
 	envPoint = "NOTPANEL_CRASH_POINT"
+	envNow   = "NOTPANEL_CRASH_NOW" // the parent's clock, unix seconds
 )
 
 // TestCrashChild is the worker process that TestCrash kills. It runs one
@@ -45,10 +47,18 @@ func TestCrashChild(t *testing.T) {
 		hooks.AfterAdd = func(string, string) { die() }
 	case "cancel-accepted":
 		hooks.AfterCancel = func(string) { die() }
+	case "recorded":
+		hooks.AfterRecord = func(string) { die() }
+	case "refunded":
+		hooks.AfterApply = die
 	default:
 		t.Fatalf("unknown kill point %q", point)
 	}
-	worker.New(worker.Config{DB: db, Hooks: hooks, Jitter: func() float64 { return 0.5 }}).Tick(ctx)
+	now := time.Now
+	if sec, err := strconv.ParseInt(os.Getenv(envNow), 10, 64); err == nil {
+		now = func() time.Time { return time.Unix(sec, 0) }
+	}
+	worker.New(worker.Config{DB: db, Hooks: hooks, Now: now, Jitter: func() float64 { return 0.5 }}).Tick(ctx)
 	t.Fatal("the pass ended without reaching the kill point")
 }
 
@@ -73,7 +83,8 @@ func (e *env) kill(point string) {
 	path := e.db.Path()
 	e.db.Close()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.v")
-	cmd.Env = append(os.Environ(), envDB+"="+path, envURL+"="+e.up.srv.URL, envPoint+"="+point)
+	cmd.Env = append(os.Environ(), envDB+"="+path, envURL+"="+e.up.srv.URL, envPoint+"="+point,
+		envNow+"="+strconv.FormatInt(e.clock.Now().Unix(), 10))
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) {
@@ -157,6 +168,34 @@ func TestCrash(t *testing.T) {
 		}
 		if e.up.orderCount() != 1 || o.UpstreamID != "1001" {
 			t.Errorf("%d orders at the provider, ours %q: want one, 1001", e.up.orderCount(), o.UpstreamID)
+		}
+		e.check()
+	})
+	t.Run("AfterRecorded", func(t *testing.T) {
+		e := newEnv(t, classic)
+		id := e.place("", 100)
+		if parked, released := e.crash("recorded"); parked != 0 || released != 0 {
+			t.Fatalf("%d parked, %d released on restart; want nothing to recover", parked, released)
+		}
+		o := e.want(id, store.StatusProcessing)
+		e.up.set(o.UpstreamID, "Completed", "5", "0")
+		e.settle()
+		e.want(id, store.StatusCompleted)
+		if n := e.up.addsFor(e.links[id]); n != 1 {
+			t.Errorf("%d adds, want 1", n)
+		}
+		e.check()
+	})
+	t.Run("AfterRefunded", func(t *testing.T) {
+		e := newEnv(t, classic)
+		id, up := e.dispatched("", 1000)
+		e.clock.Advance(time.Hour) // its status is due
+		e.up.set(up, "Partial", "5", "400")
+		e.crash("refunded")
+		e.settle() // the provider keeps saying Partial
+		o := e.want(id, store.StatusPartial)
+		if total, rows := e.refunds(id); rows != 1 || total != store.PartialRefund(o.Charge, 400, 1000) {
+			t.Errorf("refunded %d in %d rows, want the partial refund once", total, rows)
 		}
 		e.check()
 	})

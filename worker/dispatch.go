@@ -68,6 +68,9 @@ func (w *Worker) send(ctx context.Context, j store.DispatchJob) {
 			log.Error().Err(err).Str("upstream_id", upstreamID).Msg("record dispatch")
 			return
 		}
+		if h := w.cfg.Hooks.AfterRecord; h != nil {
+			h(j.OrderID)
+		}
 		log.Info().Str("upstream_id", upstreamID).Msg("order sent")
 		return
 	}

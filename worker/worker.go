@@ -58,6 +58,11 @@ type Hooks struct {
 	// AfterCancel runs when the provider accepted a cancel, before the
 	// refund is recorded.
 	AfterCancel func(orderID string)
+	// AfterRecord runs once the provider's id of an order is recorded.
+	AfterRecord func(orderID string)
+	// AfterApply runs once providers' statuses, refunds included, are
+	// recorded.
+	AfterApply func()
 }
 
 // Worker is the background fulfilment loop.
