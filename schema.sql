@@ -204,3 +204,45 @@ CREATE TABLE idempotency (
     created_at  INTEGER NOT NULL,
     PRIMARY KEY (account_id, request_id)
 ) WITHOUT ROWID;
+
+-- webhooks are a customer's endpoints, each owned by the API key that made
+-- it: a revoked key's webhooks get nothing. events lists the event types it
+-- wants, comma-separated. The secret signs deliveries (Standard Webhooks).
+CREATE TABLE webhooks (
+    id         TEXT PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts (id),
+    key_id     TEXT NOT NULL REFERENCES api_keys (id),
+    url        TEXT NOT NULL,
+    events     TEXT NOT NULL,
+    secret     TEXT NOT NULL,
+    status     TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled', 'removed')),
+    reason     TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE INDEX webhooks_key ON webhooks (key_id) WHERE status != 'removed';
+CREATE INDEX webhooks_account ON webhooks (account_id) WHERE status = 'active';
+
+-- events is the outbox: an event is written in the same transaction as the
+-- change it tells of, with one delivery per webhook that wants it, so that
+-- a crash can neither lose one nor invent one.
+CREATE TABLE events (
+    id         TEXT PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts (id),
+    type       TEXT NOT NULL,
+    data       TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE deliveries (
+    event_id   TEXT NOT NULL REFERENCES events (id),
+    webhook_id TEXT NOT NULL REFERENCES webhooks (id),
+    status     TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    next_at    INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (event_id, webhook_id)
+) WITHOUT ROWID;
+
+CREATE INDEX deliveries_due ON deliveries (next_at) WHERE status = 'pending';

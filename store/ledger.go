@@ -19,15 +19,22 @@ const (
 // accounts.balance. A debit that would take the balance below zero changes
 // nothing and returns ErrInsufficientBalance.
 func move(ctx context.Context, tx *Tx, accountID int64, kind string, amount int64, orderID, note string, now int64) (int64, error) {
-	var balance int64
+	var balance, low int64
 	err := tx.QueryRowContext(ctx,
-		`UPDATE accounts SET balance = balance + ?1 WHERE id = ?2 AND balance + ?1 >= 0 RETURNING balance`,
-		amount, accountID).Scan(&balance)
+		`UPDATE accounts SET balance = balance + ?1 WHERE id = ?2 AND balance + ?1 >= 0 RETURNING balance, low_balance`,
+		amount, accountID).Scan(&balance, &low)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, ErrInsufficientBalance
 	}
 	if err != nil {
 		return 0, internal("update balance", err)
+	}
+	if low > 0 && balance < low && balance-amount >= low {
+		// Crossing the threshold downwards, once: not on every later charge.
+		if err := emit(ctx, tx, accountID, "balance.low",
+			map[string]string{"balance": FormatMoney(balance), "threshold": FormatMoney(low)}, now); err != nil {
+			return 0, err
+		}
 	}
 	var order any
 	if orderID != "" {

@@ -51,6 +51,9 @@ func transition(ctx context.Context, tx *Tx, o orderState, to string, remains *i
 	if n, _ := res.RowsAffected(); n != 1 {
 		return errChanged
 	}
+	if err := emit(ctx, tx, o.accountID, "order."+to, map[string]string{"order": o.id, "status": to}, now); err != nil {
+		return err
+	}
 	if o.status == StatusPending && !o.claimed && !o.maybeSent {
 		// Such an order never has an open cancel request: every path that
 		// releases a claimed order settles its open request first.

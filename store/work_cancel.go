@@ -152,8 +152,10 @@ func (db *DB) DueRefills(ctx context.Context, now int64, limit int) ([]RefillJob
 // statuses (completed, rejected) are never left again.
 func (db *DB) RefillUpdate(ctx context.Context, refillID, upstreamID, status, raw string, next int64) error {
 	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
-		var cur string
-		err := tx.QueryRowContext(ctx, `SELECT status FROM refills WHERE id = ?`, refillID).Scan(&cur)
+		var cur, orderID string
+		var accountID int64
+		err := tx.QueryRowContext(ctx, `SELECT status, order_id, account_id FROM refills WHERE id = ?`, refillID).
+			Scan(&cur, &orderID, &accountID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrRefillNotFound
 		}
@@ -183,6 +185,10 @@ func (db *DB) RefillUpdate(ctx context.Context, refillID, upstreamID, status, ra
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errChanged
 		}
+		if status == RefillCompleted || status == RefillRejected {
+			return emit(ctx, tx, accountID, "refill."+status,
+				map[string]string{"refill": refillID, "order": orderID, "status": status}, db.unix())
+		}
 		return nil
 	})
 }
@@ -197,8 +203,18 @@ func (db *DB) DeferRefill(ctx context.Context, refillID string, next int64, reas
 			set = `status = 'rejected', reason = ?`
 			args = args[1:]
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE refills SET `+set+`, updated_at = ?
-			WHERE id = ? AND status IN ('pending', 'processing')`, append(args, db.unix(), refillID)...)
-		return internal("defer refill", err)
+		var orderID string
+		var accountID int64
+		err := tx.QueryRowContext(ctx, `UPDATE refills SET `+set+`, updated_at = ?
+			WHERE id = ? AND status IN ('pending', 'processing') RETURNING order_id, account_id`,
+			append(args, db.unix(), refillID)...).Scan(&orderID, &accountID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // finished meanwhile
+		}
+		if err != nil || !reject {
+			return internal("defer refill", err)
+		}
+		return emit(ctx, tx, accountID, "refill.rejected",
+			map[string]string{"refill": refillID, "order": orderID, "status": RefillRejected}, db.unix())
 	})
 }

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 )
 
 // DispatchJob is a pending order ready to be sent to its provider.
@@ -103,17 +105,18 @@ func accept(ctx context.Context, tx *Tx, id, upstreamID string, nextSync, now in
 	if upstreamID == "" {
 		return Errorf(Invalid, "empty upstream id")
 	}
-	res, err := tx.ExecContext(ctx,
+	var accountID int64
+	err := tx.QueryRowContext(ctx,
 		`UPDATE orders SET status = 'processing', upstream_id = ?, upstream_status = '', attempts = 0, next_at = ?,
 		   review = NULL, reason = NULL, updated_at = ?
-		 WHERE `+claimedWhere, upstreamID, nextSync, now, id)
+		 WHERE `+claimedWhere+` RETURNING account_id`, upstreamID, nextSync, now, id).Scan(&accountID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errChanged
+	}
 	if err != nil {
 		return internal("record dispatch", err)
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return errChanged
-	}
-	return nil
+	return emit(ctx, tx, accountID, "order.processing", map[string]string{"order": id, "status": StatusProcessing}, now)
 }
 
 // DispatchRetry releases a claimed order after a failure that the provider

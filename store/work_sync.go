@@ -116,6 +116,11 @@ func applyStatus(ctx context.Context, tx *Tx, id string, u UpstreamStatus, nextS
 		if n, _ := res.RowsAffected(); n != 1 {
 			return o.status, errChanged
 		}
+		if to != o.status {
+			if err := emit(ctx, tx, o.accountID, "order."+to, map[string]string{"order": id, "status": to}, now); err != nil {
+				return o.status, err
+			}
+		}
 		return to, nil
 	case StatusCompleted:
 		remains = 0
