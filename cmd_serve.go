@@ -25,13 +25,14 @@ import (
 const shutdownTimeout = 15 * time.Second
 
 type serveCmd struct {
-	Listen         string        `default:":8080" help:"Address to listen on, host:port."`
-	Worker         bool          `default:"true" negatable:"" help:"Run the background worker beside the API; --worker=false serves the API alone (maintenance, API-only nodes)."`
-	WorkerInterval time.Duration `default:"2s" help:"How often the worker looks for new work: dispatch, cancel requests, refills, webhook deliveries."`
-	SyncInterval   time.Duration `default:"60s" help:"How soon an in-flight order or refill is asked about upstream again (failures back off beyond it)."`
-	Pprof          string        `placeholder:"ADDR" help:"Serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060) for performance work; keep it on loopback."`
-	IPPerMin       int           `name:"ip-per-min" default:"300" help:"Requests a client address may make a minute, counted before its key is looked up."`
-	TrustedProxy   []string      `name:"trusted-proxy" placeholder:"CIDR" help:"A reverse proxy (address or CIDR, repeatable) whose X-Forwarded-For names the client; other peers are the client themselves."`
+	Listen          string        `default:":8080" help:"Address to listen on, host:port."`
+	Worker          bool          `default:"true" negatable:"" help:"Run the background worker beside the API; --worker=false serves the API alone (maintenance, API-only nodes)."`
+	WorkerInterval  time.Duration `default:"2s" help:"How often the worker looks for new work: dispatch, cancel requests, refills, webhook deliveries."`
+	SyncInterval    time.Duration `default:"60s" help:"How soon an in-flight order or refill is asked about upstream again (failures back off beyond it)."`
+	Pprof           string        `placeholder:"ADDR" help:"Serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060) for performance work; keep it on loopback."`
+	IPPerMin        int           `name:"ip-per-min" default:"300" help:"Requests a client address may make a minute, counted before its key is looked up."`
+	TrustedProxy    []string      `name:"trusted-proxy" placeholder:"CIDR" help:"A reverse proxy (address or CIDR, repeatable) whose X-Forwarded-For names the client; other peers are the client themselves."`
+	WebhookInsecure bool          `name:"webhook-allow-insecure" help:"Admit http and every address (loopback, private…) as webhook targets: for development and tests only."`
 }
 
 // tuneGC trades memory the server barely uses for less time collecting
@@ -77,7 +78,10 @@ func (c *serveCmd) Run(ctx context.Context, a *app) error {
 	if c.Worker {
 		wc = &worker.Config{Interval: c.WorkerInterval, SyncInterval: c.SyncInterval}
 	}
-	return serve(ctx, a, db, ln, httpapi.Config{IPPerMin: c.IPPerMin, TrustedProxies: trusted}, wc)
+	if c.WebhookInsecure {
+		a.log.Warn().Msg("--webhook-allow-insecure: webhooks may target http and private addresses; for development only")
+	}
+	return serve(ctx, a, db, ln, httpapi.Config{IPPerMin: c.IPPerMin, TrustedProxies: trusted, WebhookInsecure: c.WebhookInsecure}, wc)
 }
 
 // serve answers the API on ln and, unless wc is nil, runs the worker, until

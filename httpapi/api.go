@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 
 	"notpanel/ratelimit"
 	"notpanel/store"
+	"notpanel/webhook"
 )
 
 // api serves POST /api/v2.
@@ -26,6 +28,9 @@ type api struct {
 
 	metrics *metrics
 	health  func() error
+
+	resolver        webhook.Resolver
+	webhookInsecure bool
 
 	ipPerMin int
 	trusted  []netip.Prefix
@@ -50,13 +55,17 @@ type call struct {
 type action func(a *api, ctx context.Context, c *call) (any, error)
 
 var actions = map[string]action{
-	"services":      (*api).services,
-	"add":           (*api).add,
-	"status":        (*api).status,
-	"cancel":        (*api).cancel,
-	"refill":        (*api).refill,
-	"refill_status": (*api).refillStatus,
-	"balance":       (*api).balance,
+	"services":       (*api).services,
+	"add":            (*api).add,
+	"status":         (*api).status,
+	"cancel":         (*api).cancel,
+	"refill":         (*api).refill,
+	"refill_status":  (*api).refillStatus,
+	"balance":        (*api).balance,
+	"webhook.add":    (*api).webhookAdd,
+	"webhook.list":   (*api).webhookList,
+	"webhook.remove": (*api).webhookRemove,
+	"webhook.test":   (*api).webhookTest,
 }
 
 // New returns the HTTP handler of the API: the routes, JSON answers for
@@ -72,6 +81,10 @@ func New(cfg Config) http.Handler {
 		a.ipPerMin = 300
 	}
 	a.health = cfg.Health
+	a.resolver, a.webhookInsecure = cfg.Resolver, cfg.WebhookInsecure
+	if a.resolver == nil {
+		a.resolver = net.DefaultResolver
+	}
 	r := httprouter.New()
 	r.POST("/api/v2", a.v2)
 	r.GET("/healthz", a.healthz)

@@ -207,10 +207,17 @@ func TestOtherAccountsIDs(t *testing.T) {
 	e.exec(`UPDATE orders SET status = 'completed', claimed_at = 1 WHERE id = ?`, mine)
 	_, got := e.call("action", "refill", "order", mine)
 	ref := got.(map[string]any)["refill"].(string)
+	_, got = e.call("action", "webhook.add", "url", "https://93.184.216.34/hook")
+	hook, _ := got.(map[string]any)["webhook"].(string)
+	if hook == "" {
+		t.Fatalf("webhook.add: %v", got)
+	}
 	_, bobKey := storetest.Account(t, e.db, "bob", startBalance)
 	before := e.balance()
 
 	single := []struct{ action, param, id, msg string }{
+		{"webhook.remove", "webhook", hook, "Webhook not found"},
+		{"webhook.test", "webhook", hook, "Webhook not found"},
 		{"status", "order", mine, "Order not found"},
 		{"cancel", "order", mine, "Order not found"},
 		{"refill", "order", mine, "Order not found"},
@@ -218,7 +225,7 @@ func TestOtherAccountsIDs(t *testing.T) {
 	}
 	// Every action is either in the table above or takes no id: a new
 	// action must be placed in one or the other.
-	takesNoID := map[string]bool{"services": true, "add": true, "balance": true}
+	takesNoID := map[string]bool{"services": true, "add": true, "balance": true, "webhook.add": true, "webhook.list": true}
 	for name := range actions {
 		inTable := false
 		for _, tt := range single {

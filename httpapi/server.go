@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"notpanel/store"
+	"notpanel/webhook"
 )
 
 // Config is what the API needs.
@@ -31,6 +32,11 @@ type Config struct {
 	// Health, when set, is asked by GET /healthz beside the database (the
 	// worker's heartbeat, say).
 	Health func() error
+	// Resolver resolves webhook hosts (net.DefaultResolver when nil).
+	Resolver webhook.Resolver
+	// WebhookInsecure admits http and every address class as webhook
+	// targets: for development and tests only.
+	WebhookInsecure bool
 }
 
 // NewServer wraps h in an http.Server with the timeouts a public server
