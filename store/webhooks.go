@@ -84,19 +84,18 @@ func (db *DB) AddWebhook(ctx context.Context, p Principal, url string, events []
 	return w, secret, nil
 }
 
-// Webhooks lists the webhooks of a key (keyID) or of an account (keyID
-// empty), removed ones left out.
+// Webhooks lists the webhooks of a key (keyID), else of an account
+// (accountID), else all; removed ones left out.
 func (db *DB) Webhooks(ctx context.Context, accountID int64, keyID string) ([]Webhook, error) {
-	q, arg := `SELECT id, account_id, key_id, url, events, status, reason, created_at FROM webhooks
-		WHERE key_id = ? AND status != 'removed' ORDER BY id`, any(keyID)
-	if keyID == "" {
-		q, arg = `SELECT id, account_id, key_id, url, events, status, reason, created_at FROM webhooks
-			WHERE (? = 0 OR account_id = ?) AND status != 'removed' ORDER BY id`, accountID
+	q := `SELECT id, account_id, key_id, url, events, status, reason, created_at FROM webhooks WHERE status != 'removed'`
+	var args []any
+	switch {
+	case keyID != "":
+		q, args = q+` AND key_id = ?`, []any{keyID}
+	case accountID != 0:
+		q, args = q+` AND account_id = ?`, []any{accountID}
 	}
-	args := []any{arg}
-	if keyID == "" {
-		args = append(args, accountID)
-	}
+	q += ` ORDER BY id`
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, internal("list webhooks", err)
