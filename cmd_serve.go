@@ -76,7 +76,7 @@ func (c *serveCmd) Run(ctx context.Context, a *app) error {
 	}
 	var wc *worker.Config
 	if c.Worker {
-		wc = &worker.Config{Interval: c.WorkerInterval, SyncInterval: c.SyncInterval}
+		wc = &worker.Config{Interval: c.WorkerInterval, SyncInterval: c.SyncInterval, WebhookInsecure: c.WebhookInsecure}
 	}
 	if c.WebhookInsecure {
 		a.log.Warn().Msg("--webhook-allow-insecure: webhooks may target http and private addresses; for development only")

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"notpanel/store"
 	"notpanel/upstream"
+	"notpanel/webhook"
 )
 
 // Config tunes the worker; zero fields take the defaults.
@@ -42,6 +44,9 @@ type Config struct {
 	// Hooks are called between the steps of the work, for tests that stop
 	// the process there.
 	Hooks Hooks
+	// WebhookInsecure lets deliveries reach http and private addresses: for
+	// development and tests only.
+	WebhookInsecure bool
 	// Observe, when set, is told of every call to a provider: the call
 	// (add, status, cancel, refill, refill_status) and its outcome ("ok",
 	// or the error class).
@@ -71,6 +76,7 @@ type Worker struct {
 	log zerolog.Logger
 
 	lastTick atomic.Int64 // unix nanoseconds of the last finished pass
+	hooks    *http.Client // for webhook deliveries: no redirects, no proxy, safe dialer
 
 	mu      sync.Mutex
 	clients map[int64]clientEntry   // by provider id
@@ -106,7 +112,12 @@ func New(cfg Config) *Worker {
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 20
 	}
-	return &Worker{cfg: cfg, log: cfg.Log.With().Str("component", "worker").Logger(),
+	hooks := &http.Client{
+		Transport: &http.Transport{Proxy: nil, DialContext: webhook.Dialer(cfg.WebhookInsecure).DialContext,
+			TLSHandshakeTimeout: 10 * time.Second, ResponseHeaderTimeout: deliveryTimeout, MaxIdleConnsPerHost: 2},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return &Worker{cfg: cfg, log: cfg.Log.With().Str("component", "worker").Logger(), hooks: hooks,
 		clients: map[int64]clientEntry{}, slots: map[int64]chan struct{}{}, paused: map[int64]bool{}}
 }
 
@@ -152,7 +163,7 @@ func (w *Worker) Tick(ctx context.Context) (more bool) {
 	w.mu.Unlock()
 	work := context.WithoutCancel(ctx)
 	var wg sync.WaitGroup
-	for _, step := range []func(stop, work context.Context, wg *sync.WaitGroup) bool{w.dispatch, w.cancels, w.syncs, w.refills} {
+	for _, step := range []func(stop, work context.Context, wg *sync.WaitGroup) bool{w.dispatch, w.cancels, w.syncs, w.refills, w.deliveries} {
 		if ctx.Err() != nil {
 			break
 		}

@@ -1,0 +1,136 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"notpanel/store"
+	"notpanel/webhook"
+)
+
+// deliveryBatch is how many due deliveries one pass takes.
+const deliveryBatch = 1000
+
+// deliveryTimeout bounds one attempt at a receiver.
+const deliveryTimeout = 10 * time.Second
+
+// retrySchedule is how long after each failed attempt the next one comes,
+// spread by jitter: about a day in all, then the delivery is given up.
+var retrySchedule = []time.Duration{
+	5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
+}
+
+// deliveries sends due webhook events. Each webhook gets its own goroutine
+// and its events in order, so a slow receiver holds up only itself.
+func (w *Worker) deliveries(stop, work context.Context, wg *sync.WaitGroup) bool {
+	jobs, err := w.cfg.DB.DueDeliveries(work, w.now().Unix(), deliveryBatch)
+	if err != nil {
+		w.log.Error().Err(err).Msg("list due deliveries")
+		return false
+	}
+	byHook := map[string][]store.DeliveryJob{}
+	var order []string
+	for _, j := range jobs {
+		if _, ok := byHook[j.WebhookID]; !ok {
+			order = append(order, j.WebhookID)
+		}
+		byHook[j.WebhookID] = append(byHook[j.WebhookID], j)
+	}
+	for _, id := range order {
+		list := byHook[id]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, j := range list {
+				if stop.Err() != nil {
+					return
+				}
+				if gone := w.deliver(work, j); gone {
+					return // disabled: the rest are given up with it
+				}
+			}
+		}()
+	}
+	return len(jobs) == deliveryBatch
+}
+
+// body is the Standard Webhooks payload of an event: the same bytes on
+// every attempt.
+func body(j store.DeliveryJob) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `{"id":%q,"type":%q,"created":%d,"data":%s}`, j.EventID, j.Type, j.Created, j.Data)
+	return b.Bytes()
+}
+
+// deliver makes one attempt; gone reports that the receiver disabled the
+// webhook (410).
+func (w *Worker) deliver(ctx context.Context, j store.DeliveryJob) (gone bool) {
+	log := w.log.With().Str("event", j.EventID).Str("webhook", j.WebhookID).Logger()
+	payload := body(j)
+	ts := w.now().Unix()
+	sig, err := webhook.Sign(j.Secret, j.EventID, ts, payload)
+	if err != nil {
+		log.Error().Err(err).Msg("sign webhook")
+		return false
+	}
+	status, err := w.post(ctx, j.URL, payload, map[string]string{
+		"webhook-id": j.EventID, "webhook-timestamp": strconv.FormatInt(ts, 10), "webhook-signature": sig,
+	})
+	var record error
+	switch {
+	case err == nil && status >= 200 && status < 300:
+		record = w.cfg.DB.DeliveryDone(ctx, j.EventID, j.WebhookID)
+	case err == nil && status == http.StatusGone:
+		log.Info().Msg("receiver answered 410 Gone: webhook disabled")
+		record = w.cfg.DB.DisableWebhook(ctx, j.WebhookID, "receiver answered 410 Gone")
+		gone = true
+	default:
+		reason := fmt.Sprintf("HTTP %d", status)
+		if err != nil {
+			reason = err.Error()
+		} else if status >= 300 && status < 400 {
+			reason += " (redirects are not followed)"
+		}
+		last := j.Attempts >= len(retrySchedule)
+		var next int64
+		if !last {
+			d := retrySchedule[j.Attempts]
+			next = w.at(time.Duration(float64(d) * (0.8 + 0.4*w.cfg.Jitter())))
+		}
+		log.Info().Str("reason", reason).Bool("given_up", last).Msg("webhook delivery failed")
+		record = w.cfg.DB.DeliveryRetry(ctx, j.EventID, j.WebhookID, next, reason, last)
+	}
+	if record != nil {
+		log.Error().Err(record).Msg("record delivery")
+	}
+	return gone
+}
+
+// post sends one attempt; the body of the answer is read (bounded) and
+// dropped.
+func (w *Worker) post(ctx context.Context, url string, payload []byte, headers map[string]string) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(payload))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "notpanel-webhooks")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := w.hooks.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode, nil
+}
