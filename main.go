@@ -46,6 +46,7 @@ type cli struct {
 	Bench    benchCmd    `cmd:"" help:"Load-test a scratch instance over loopback HTTP and print throughput and latency per action."`
 	Backup   backupCmd   `cmd:"" help:"Write a consistent copy of the database, safe while serve runs."`
 	Currency currencyCmd `cmd:"" help:"Show or set the panel currency."`
+	Webhook  webhookCmd  `cmd:"" help:"Inspect customers' webhooks and their deliveries."`
 }
 
 // app is what every command's Run receives: where to write, the logger, and

@@ -78,3 +78,69 @@ func (db *DB) DisableWebhook(ctx context.Context, webhookID, reason string) erro
 		return internal("drop deliveries", err)
 	})
 }
+
+// Delivery is one event's delivery to one webhook, for the operator.
+type Delivery struct {
+	EventID   string `json:"event"`
+	WebhookID string `json:"webhook"`
+	Type      string `json:"type"`
+	AccountID int64  `json:"account_id"`
+	Status    string `json:"status"`
+	Attempts  int    `json:"attempts"`
+	NextAt    int64  `json:"next_at"`
+	LastError string `json:"last_error,omitempty"`
+	Updated   int64  `json:"updated"`
+}
+
+// Deliveries lists the newest deliveries (only failed ones when failed is
+// set), at most limit.
+func (db *DB) Deliveries(ctx context.Context, failed bool, limit int) ([]Delivery, error) {
+	q := `SELECT d.event_id, d.webhook_id, e.type, e.account_id, d.status, d.attempts, d.next_at, d.last_error, d.updated_at
+		FROM deliveries d JOIN events e ON e.id = d.event_id`
+	if failed {
+		q += ` WHERE d.status = 'failed'`
+	}
+	rows, err := db.read.QueryContext(ctx, q+` ORDER BY d.event_id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, internal("list deliveries", err)
+	}
+	defer rows.Close()
+	out := []Delivery{}
+	for rows.Next() {
+		var d Delivery
+		if err := rows.Scan(&d.EventID, &d.WebhookID, &d.Type, &d.AccountID, &d.Status, &d.Attempts, &d.NextAt,
+			&d.LastError, &d.Updated); err != nil {
+			return nil, internal("list deliveries", err)
+		}
+		out = append(out, d)
+	}
+	return out, internal("list deliveries", rows.Err())
+}
+
+// Redeliver sends an event again to each of its webhooks that is still
+// active, as a fresh delivery with the same id; it returns how many.
+func (db *DB) Redeliver(ctx context.Context, raw string) (int, error) {
+	id, ok := ParseID(PrefixEvent, raw)
+	if !ok {
+		return 0, Errorf(NotFound, "Event %q not found", raw)
+	}
+	var n int64
+	err := db.Update(ctx, func(ctx context.Context, tx *Tx) error {
+		var exists int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE id = ?`, id).Scan(&exists); err != nil {
+			return internal("read event", err)
+		}
+		if exists == 0 {
+			return Errorf(NotFound, "Event %q not found", raw)
+		}
+		res, err := tx.ExecContext(ctx,
+			`UPDATE deliveries SET status = 'pending', attempts = 0, next_at = 0, last_error = '', updated_at = ?
+			 WHERE event_id = ? AND webhook_id IN (SELECT id FROM webhooks WHERE status = 'active')`, db.unix(), id)
+		if err != nil {
+			return internal("redeliver", err)
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return int(n), err
+}
