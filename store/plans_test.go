@@ -57,6 +57,7 @@ func TestQueryPlansStayFlat(t *testing.T) {
 	res, _ := db.RequestRefills(ctx, a.ID, ids[2:3])
 	db.Refills(ctx, a.ID, []string{res[0].Result})
 	db.DueRefills(ctx, 1<<40, 10)
+	db.DueDeliveries(ctx, 1<<40, 10)
 
 	raw := storetest.Raw(t, db)
 	if len(queries) < 20 {
@@ -93,7 +94,7 @@ func TestQueryPlansStayFlat(t *testing.T) {
 			if strings.Contains(step, "orders_account") || strings.Contains(step, "ledger_account") {
 				t.Errorf("query walks an account's rows:\n%s\nplan: %v", q, plan)
 			}
-			for _, table := range []string{"orders", "ledger", "refills", "idempotency", "cancel_requests"} {
+			for _, table := range []string{"orders", "ledger", "refills", "idempotency", "cancel_requests", "deliveries", "events"} {
 				if strings.HasPrefix(step, "SCAN "+table) || strings.HasPrefix(step, "SCAN "+table[:1]+" ") {
 					t.Errorf("query scans %s:\n%s\nplan: %v", table, q, plan)
 				}
