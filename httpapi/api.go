@@ -87,6 +87,7 @@ func New(cfg Config) http.Handler {
 	}
 	r := httprouter.New()
 	r.POST("/api/v2", a.v2)
+	r.POST("/classic/api/v2", a.classic)
 	r.GET("/healthz", a.healthz)
 	if cfg.Registry != nil {
 		a.metrics = newMetrics(cfg.Registry, cfg.DB)

@@ -1,0 +1,313 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/julienschmidt/httprouter"
+
+	"notpanel/store"
+)
+
+// The classic dialect (API.md §8) serves the same accounts, keys, limits
+// and money at /classic/api/v2 in the shapes reseller software expects:
+// integer order and refill numbers, Title-Case statuses, errors as HTTP 200
+// with {"error": …} (429 and 500 keep their codes), and request_id
+// optional.
+
+var classicOrderStatus = map[string]string{
+	store.StatusPending: "Pending", store.StatusProcessing: "Processing", store.StatusInProgress: "In progress",
+	store.StatusCompleted: "Completed", store.StatusPartial: "Partial", store.StatusCancelled: "Canceled",
+	store.StatusFailed: "Canceled", store.StatusRefunded: "Refunded",
+}
+
+var classicRefillStatus = map[string]string{
+	store.RefillPending: "Pending", store.RefillProcessing: "In progress", store.RefillCompleted: "Completed",
+	store.RefillRejected: "Rejected",
+}
+
+var (
+	errIncorrectRequest = store.Errorf(store.Invalid, "Incorrect request")
+	errIncorrectOrder   = store.Errorf(store.NotFound, "Incorrect order ID")
+	errIncorrectRefill  = store.Errorf(store.NotFound, "Incorrect refill ID")
+)
+
+// classicMessage is the classic wording of an error.
+func classicMessage(err error) string {
+	switch {
+	case errors.Is(err, store.ErrOrderNotFound):
+		return errIncorrectOrder.Message
+	case errors.Is(err, store.ErrRefillNotFound):
+		return errIncorrectRefill.Message
+	case errors.Is(err, store.ErrServiceNotFound):
+		return "Incorrect service ID"
+	case errors.Is(err, store.ErrInsufficientBalance):
+		return "Not enough funds on balance"
+	}
+	return store.ErrorMessage(err)
+}
+
+type classicAction func(a *api, ctx context.Context, c *call) (any, error)
+
+var classicActions = map[string]classicAction{
+	"services":      (*api).services,
+	"balance":       (*api).balance,
+	"add":           (*api).classicAdd,
+	"status":        (*api).classicStatus,
+	"cancel":        (*api).classicCancel,
+	"refill":        (*api).classicRefill,
+	"refill_status": (*api).classicRefillStatus,
+}
+
+func (a *api) classic(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	ctx := r.Context()
+	info := infoFrom(ctx)
+	if st := a.ips.Take(info.ip, a.ipPerMin, a.now()); !st.OK {
+		a.fail(w, r, &limited{by: "ip", retry: st.RetryIn})
+		return
+	}
+	out, err := a.classicServe(ctx, info, r, w.Header())
+	if err != nil {
+		var l *limited
+		if errors.As(err, &l) || statusOf(err) == http.StatusInternalServerError {
+			a.fail(w, r, err) // 429 and 500 keep their codes
+			return
+		}
+		writeJSON(w, http.StatusOK, errorBody(classicMessage(err)))
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *api) classicServe(ctx context.Context, info *reqInfo, r *http.Request, h http.Header) (any, error) {
+	f, err := readForm(r)
+	if err != nil {
+		return nil, err
+	}
+	info.action = f["action"]
+	snap, err := a.db.Refresh(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := snap.Authenticate(ctx, f["key"])
+	if err != nil {
+		return nil, err
+	}
+	info.account = p.AccountID
+	if err := a.limit(snap, p, h); err != nil {
+		return nil, err
+	}
+	act, ok := classicActions[f["action"]]
+	if !ok {
+		return nil, errIncorrectRequest // also for a missing action
+	}
+	return act(a, ctx, &call{snap: snap, p: p, f: f})
+}
+
+func (a *api) classicAdd(ctx context.Context, c *call) (any, error) {
+	if c.f["request_id"] == "" {
+		// Without a request_id there is no retry to recognise: a fresh one.
+		c.f["request_id"] = "classic-" + store.NewID("")
+	}
+	out, err := a.add(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	n, err := a.db.NumberOf(ctx, "orders", out.(object)[0].value.(string))
+	if err != nil {
+		return nil, err
+	}
+	return object{{"order", n}}, nil
+}
+
+// numbers reads the one-or-many parameter of a classic call as integers;
+// entries that are not numbers are kept apart, to be answered as unknown.
+func numbers(f form, single, plural string) (nums []int64, raw []string, batch bool, err error) {
+	raw, batch, err = f.ids(single, plural)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	for _, s := range raw {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
+			nums = append(nums, n)
+		}
+	}
+	return nums, raw, batch, nil
+}
+
+func (a *api) classicStatus(ctx context.Context, c *call) (any, error) {
+	nums, raw, batch, err := numbers(c.f, "order", "orders")
+	if err != nil {
+		return nil, err
+	}
+	ids, err := a.db.OrderIDsByNumber(ctx, c.p.AccountID, nums)
+	if err != nil {
+		return nil, err
+	}
+	list := make([]string, 0, len(ids))
+	for _, id := range ids {
+		list = append(list, id)
+	}
+	orders, err := a.db.OrderStatuses(ctx, c.p.AccountID, list)
+	if err != nil {
+		return nil, err
+	}
+	view := func(s string) (object, bool) {
+		n, _ := strconv.ParseInt(s, 10, 64)
+		o, ok := orders[ids[n]]
+		if !ok {
+			return nil, false
+		}
+		return object{{"charge", store.FormatMoney(o.Charge)}, {"start_count", strconv.FormatInt(o.StartCount, 10)},
+			{"status", classicOrderStatus[o.Status]}, {"remains", strconv.FormatInt(o.Remains, 10)},
+			{"currency", c.snap.Currency()}}, true
+	}
+	if !batch {
+		v, ok := view(raw[0])
+		if !ok {
+			return nil, errIncorrectOrder
+		}
+		return v, nil
+	}
+	out := make(object, 0, len(raw))
+	for _, s := range raw {
+		if v, ok := view(s); ok {
+			out = append(out, member{s, v})
+		} else {
+			out = append(out, member{s, errorBody(errIncorrectOrder.Message)})
+		}
+	}
+	return out, nil
+}
+
+// orderRefs turns classic order numbers into ord_ ids for the store; a
+// number that is not the account's becomes a malformed id, which the store
+// answers as unknown.
+func (a *api) orderRefs(ctx context.Context, c *call) (refs []string, byRef map[string]string, batch bool, err error) {
+	nums, raw, batch, err := numbers(c.f, "order", "orders")
+	if err != nil {
+		return nil, nil, false, err
+	}
+	ids, err := a.db.OrderIDsByNumber(ctx, c.p.AccountID, nums)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	byRef = map[string]string{}
+	for _, s := range raw {
+		n, _ := strconv.ParseInt(s, 10, 64)
+		ref := ids[n]
+		if ref == "" {
+			ref = "unknown:" + s
+		}
+		byRef[ref] = s
+		refs = append(refs, ref)
+	}
+	return refs, byRef, batch, nil
+}
+
+func classicNumber(s string) any {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n
+	}
+	return s
+}
+
+func (a *api) classicCancel(ctx context.Context, c *call) (any, error) {
+	refs, byRef, _, err := a.orderRefs(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	res, err := a.db.CancelOrders(ctx, c.p.AccountID, refs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]object, len(res))
+	for i, r := range res {
+		n := classicNumber(byRef[r.ID])
+		if r.Err != nil {
+			out[i] = object{{"order", n}, {"cancel", errorBody(classicMessage(r.Err))}}
+		} else {
+			out[i] = object{{"order", n}, {"cancel", 1}}
+		}
+	}
+	return out, nil
+}
+
+func (a *api) classicRefill(ctx context.Context, c *call) (any, error) {
+	refs, byRef, batch, err := a.orderRefs(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	res, err := a.db.RequestRefills(ctx, c.p.AccountID, refs)
+	if err != nil {
+		return nil, err
+	}
+	refill := func(r store.RowResult) (any, error) {
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return a.db.NumberOf(ctx, "refills", r.Result)
+	}
+	if !batch {
+		n, err := refill(res[0])
+		if err != nil {
+			return nil, err
+		}
+		return object{{"refill", n}}, nil
+	}
+	out := make([]object, len(res))
+	for i, r := range res {
+		n, err := refill(r)
+		if store.ErrorCode(err) == store.Internal {
+			return nil, err
+		}
+		if err != nil {
+			out[i] = object{{"order", classicNumber(byRef[r.ID])}, {"refill", errorBody(classicMessage(err))}}
+		} else {
+			out[i] = object{{"order", classicNumber(byRef[r.ID])}, {"refill", n}}
+		}
+	}
+	return out, nil
+}
+
+func (a *api) classicRefillStatus(ctx context.Context, c *call) (any, error) {
+	nums, raw, batch, err := numbers(c.f, "refill", "refills")
+	if err != nil {
+		return nil, err
+	}
+	ids, err := a.db.RefillIDsByNumber(ctx, c.p.AccountID, nums)
+	if err != nil {
+		return nil, err
+	}
+	list := make([]string, 0, len(ids))
+	for _, id := range ids {
+		list = append(list, id)
+	}
+	refills, err := a.db.Refills(ctx, c.p.AccountID, list)
+	if err != nil {
+		return nil, err
+	}
+	status := func(s string) (string, bool) {
+		n, _ := strconv.ParseInt(s, 10, 64)
+		r, ok := refills[ids[n]]
+		return classicRefillStatus[r.Status], ok
+	}
+	if !batch {
+		st, ok := status(raw[0])
+		if !ok {
+			return nil, errIncorrectRefill
+		}
+		return object{{"status", st}}, nil
+	}
+	out := make([]object, len(raw))
+	for i, s := range raw {
+		if st, ok := status(s); ok {
+			out[i] = object{{"refill", classicNumber(s)}, {"status", st}}
+		} else {
+			out[i] = object{{"refill", classicNumber(s)}, {"status", errorBody(errIncorrectRefill.Message)}}
+		}
+	}
+	return out, nil
+}
