@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"sync"
+	"time"
 
 	"notpanel/store"
 	"notpanel/upstream"
@@ -10,6 +11,10 @@ import (
 
 // cancelBatch is how many open cancel requests one pass forwards.
 const cancelBatch = 1000
+
+// forwardedRecheck is when a cancel a notpanel provider queued is sent
+// again (a repeat is harmless there) if its status has not settled it.
+const forwardedRecheck = 6 * time.Hour
 
 // cancels forwards customers' cancels of orders already with a provider,
 // up to 100 per call.
@@ -60,6 +65,14 @@ func (w *Worker) cancelChunk(ctx context.Context, p store.Provider, jobs []store
 		switch {
 		case !ok:
 			unanswered = append(unanswered, j)
+		case refusal == "" && p.Dialect == store.DialectNotpanel:
+			// Another notpanel takes a cancel as a request and answers at once;
+			// whether it happens shows in the order's status, which the sync
+			// applies (refund included). Ask again only much later.
+			if err := w.cfg.DB.DeferCancels(ctx, []store.Deferral{{ID: j.OrderID, Next: w.at(forwardedRecheck),
+				Note: "forwarded; waiting for the provider's status"}}, w.cfg.MaxAttempts); err != nil {
+				log.Error().Err(err).Str("order", j.OrderID).Msg("record forwarded cancel")
+			}
 		case refusal == "":
 			if h := w.cfg.Hooks.AfterCancel; h != nil {
 				h(j.OrderID)

@@ -278,3 +278,28 @@ func TestDispatchNotpanelGivesUpByParking(t *testing.T) {
 	}
 	e.check()
 }
+
+// Another notpanel answers a cancel at once and decides later: its answer
+// refunds nothing here; the status it reports afterwards does, or not.
+func TestNotpanelCancelWaitsForTheStatus(t *testing.T) {
+	e := newEnv(t, notpanel)
+	id, up := e.dispatched("", 100)
+	e.cancel(id)
+	e.tick() // the cancel goes to the provider, which takes it
+	if total, _ := e.refunds(id); total != 0 {
+		t.Fatalf("refunded %d on the provider's first answer", total)
+	}
+	e.want(id, store.StatusProcessing)
+	// The provider delivered after all.
+	e.up.set(up, "Completed", "5", "0")
+	e.clock.Advance(time.Hour)
+	e.tick()
+	e.want(id, store.StatusCompleted)
+	if total, _ := e.refunds(id); total != 0 {
+		t.Errorf("refunded %d for a completed order", total)
+	}
+	if r := e.request(id); r.Status != "refused" {
+		t.Errorf("cancel request %s, want closed as refused", r.Status)
+	}
+	e.check()
+}
