@@ -257,3 +257,10 @@ func (p *Provider) refillStatuses(csv string) []map[string]any {
 	}
 	return out
 }
+
+// Orders is how many orders the simulated provider has taken.
+func (p *Provider) Orders() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.orders)
+}
