@@ -38,6 +38,12 @@ func TestClassicDialect(t *testing.T) {
 		t.Fatalf("add without request_id: %d %v, want an integer order number", code, got)
 	}
 	num := strconv.FormatInt(int64(n), 10)
+	// With a request_id, the same idempotency as the native dialect.
+	_, first := e.classic("action", "add", "service", svc, "request_id", "r1", "link", "https://instagram.com/p/c", "quantity", "100")
+	_, again := e.classic("action", "add", "service", svc, "request_id", "r1", "link", "https://instagram.com/p/c", "quantity", "100")
+	if jsonString(t, first) != jsonString(t, again) || first.(map[string]any)["order"] == nil {
+		t.Errorf("retried add: %v then %v, want the same order", first, again)
+	}
 	code, got = e.classic("action", "status", "order", num)
 	if want := `{"charge":"0.90","start_count":"0","status":"Pending","remains":"1000","currency":"USD"}`; code != 200 || !sameJSON(t, got, want) {
 		t.Errorf("status: %d %s, want %s", code, jsonString(t, got), want)
