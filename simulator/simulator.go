@@ -46,6 +46,7 @@ var Catalog = []Service{
 }
 
 type order struct {
+	link      string
 	created   time.Time
 	quantity  int64
 	start     int64
@@ -98,7 +99,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "services":
 		reply(w, p.services())
 	case "add":
-		reply(w, p.add(f.Get("service"), f.Get("quantity"), f.Get("runs"), f.Get("comments")))
+		reply(w, p.add(f.Get("service"), f.Get("link"), f.Get("quantity"), f.Get("runs"), f.Get("comments")))
 	case "status":
 		reply(w, p.statuses(f.Get("orders")+","+f.Get("order")))
 	case "cancel":
@@ -128,7 +129,7 @@ func (p *Provider) services() []map[string]any {
 	return out
 }
 
-func (p *Provider) add(service, quantity, runs, comments string) map[string]any {
+func (p *Provider) add(service, link, quantity, runs, comments string) map[string]any {
 	var svc *Service
 	for i := range Catalog {
 		if strconv.FormatInt(Catalog[i].ID, 10) == service {
@@ -154,7 +155,7 @@ func (p *Provider) add(service, quantity, runs, comments string) map[string]any 
 	if n, _ := strconv.ParseInt(runs, 10, 64); n > 1 {
 		q *= n
 	}
-	o := &order{created: p.now(), quantity: q, start: 100 + p.rng.Int64N(5000)}
+	o := &order{link: link, created: p.now(), quantity: q, start: 100 + p.rng.Int64N(5000)}
 	if p.rng.IntN(10) == 0 { // one in ten ends partial
 		o.partial = 1 + p.rng.Int64N(max(q/2, 1))
 	}
@@ -263,4 +264,16 @@ func (p *Provider) Orders() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.orders)
+}
+
+// Links counts the orders taken for each link: a test that gives every
+// order a link of its own sees a doubled order as a count of two.
+func (p *Provider) Links() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]int{}
+	for _, o := range p.orders {
+		out[o.link]++
+	}
+	return out
 }
