@@ -1,10 +1,17 @@
 package main
 
 import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestAudit(t *testing.T) {
@@ -63,4 +70,82 @@ func TestBackup(t *testing.T) {
 		t.Errorf("backup over a file changed it")
 	}
 	failing(t, s.path, "backup", filepath.Join(t.TempDir(), "missing-dir", "copy.db"))
+}
+
+// The drill: backups taken with the CLI while serve takes orders, then
+// restored (opened on their own): each passes integrity_check and the
+// audit, and holds every order answered before the backup began.
+func TestBackupDrillUnderLoad(t *testing.T) {
+	s := newShop(t)
+	key := strings.TrimSpace(ok(t, s.path, "key", "create", "alice"))
+	ok(t, s.path, "funds", "add", "alice", "1000")
+	srv := startServe(t, s.path, "--worker=false")
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var answered []string
+	for c := range 3 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				code, body := srv.post(t, url.Values{"key": {key}, "action": {"add"}, "service": {"1"},
+					"request_id": {fmt.Sprintf("d%d-%d", c, i)}, "link": {"https://instagram.com/p/d"}, "quantity": {"100"}})
+				if code == 200 {
+					mu.Lock()
+					answered = append(answered, body["order"].(string))
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	dir := t.TempDir()
+	for round := range 3 {
+		time.Sleep(50 * time.Millisecond)
+		mu.Lock()
+		before := slices.Clone(answered)
+		mu.Unlock()
+		copyPath := filepath.Join(dir, fmt.Sprintf("copy%d.db", round))
+		ok(t, s.path, "backup", copyPath)
+		restored := openStore(t, copyPath)
+		var integrity string
+		rawSQLRow(t, copyPath, `PRAGMA integrity_check`, &integrity)
+		if integrity != "ok" {
+			t.Fatalf("copy %d: integrity_check %q", round, integrity)
+		}
+		if vs, err := restored.Audit(context.Background()); err != nil || len(vs) != 0 {
+			t.Fatalf("copy %d: audit %v %v", round, vs, err)
+		}
+		for _, id := range before {
+			if _, err := restored.FindOrder(context.Background(), id); err != nil {
+				t.Fatalf("copy %d lacks order %s answered before it began", round, id)
+			}
+		}
+		if r := notpanel(t, copyPath, "audit"); r.code != 0 {
+			t.Errorf("notpanel audit on copy %d: %d %s", round, r.code, r.stderr)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(answered) == 0 {
+		t.Error("no order was placed during the drill")
+	}
+}
+
+// rawSQLRow runs one query on the file at path and scans its one row.
+func rawSQLRow(t *testing.T, path, query string, dst ...any) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.QueryRow(query).Scan(dst...); err != nil {
+		t.Fatal(err)
+	}
 }
