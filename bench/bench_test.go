@@ -42,7 +42,7 @@ func TestSeedKeepsTheBooks(t *testing.T) {
 		t.Fatalf("key 2 authenticates as %+v, %v", p, err)
 	}
 	// Order i belongs to account i%3+1.
-	got, err := db.Orders(ctx, 2, []string{OrderID(4), OrderID(5)})
+	got, err := db.OrderStatuses(ctx, 2, []string{OrderID(4), OrderID(5)})
 	if err != nil || len(got) != 1 {
 		t.Errorf("account 2 sees %d of orders 4 and 5, want only 4: %v", len(got), err)
 	}

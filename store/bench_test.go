@@ -39,7 +39,7 @@ func BenchmarkPlaceOrder(b *testing.B) {
 	b.ReportMetric(float64(writes)/float64(max(commits, 1)), "writes/commit")
 }
 
-// BenchmarkOrders measures the status lookup of one order and of 100.
+// BenchmarkOrders measures the status lookup (OrderStatuses) of one order and of 100.
 func BenchmarkOrders(b *testing.B) {
 	db, a, svc := benchShop(b)
 	ids := make([]string, 1000)
@@ -57,7 +57,7 @@ func BenchmarkOrders(b *testing.B) {
 				i := 0
 				for pb.Next() {
 					i = (i + n) % (len(ids) - n)
-					if got, err := db.Orders(context.Background(), a.ID, ids[i:i+n]); err != nil || len(got) != n {
+					if got, err := db.OrderStatuses(context.Background(), a.ID, ids[i:i+n]); err != nil || len(got) != n {
 						b.Fatal(len(got), err)
 					}
 				}

@@ -164,18 +164,18 @@ func TestOrdersLookup(t *testing.T) {
 	theirs := f.add(t, bob, store.TypeDefault, 100)
 	missing := store.NewID(store.PrefixOrder)
 
-	got, err := f.db.Orders(ctx, f.acct.ID, []string{strings.ToLower(mine), theirs, missing, "garbage", "", "ref_" + mine[4:]})
+	got, err := f.db.OrderStatuses(ctx, f.acct.ID, []string{strings.ToLower(mine), theirs, missing, "garbage", "", "ref_" + mine[4:]})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[mine].ID != mine {
-		t.Errorf("Orders = %v, want only %s (another account's id must look absent)", keys(got), mine)
+	if _, ok := got[mine]; len(got) != 1 || !ok {
+		t.Errorf("OrderStatuses = %v, want only %s (another account's id must look absent)", got, mine)
 	}
 	if o := got[mine]; o.Status != store.StatusPending || o.Charge != 90_000 || o.Remains != 100 {
 		t.Errorf("order = %+v, want pending, charge 90000, remains 100", o)
 	}
-	if got, err := f.db.Orders(ctx, f.acct.ID, []string{"nope"}); err != nil || len(got) != 0 {
-		t.Errorf("Orders of only bad ids = %v, %v; want empty", got, err)
+	if got, err := f.db.OrderStatuses(ctx, f.acct.ID, []string{"nope"}); err != nil || len(got) != 0 {
+		t.Errorf("OrderStatuses of only bad ids = %v, %v; want empty", got, err)
 	}
 
 	o, err := f.db.FindOrder(ctx, mine)

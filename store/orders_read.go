@@ -68,29 +68,6 @@ func ownIDs(accountID int64, prefix string, ids []string) (where string, args []
 	return `+account_id = ? AND id IN (?` + strings.Repeat(",?", len(args)-2) + `)`, args, true
 }
 
-// Orders returns the account's orders among ids, keyed by id. Ids that are
-// malformed, unknown or another account's are simply absent.
-func (db *DB) Orders(ctx context.Context, accountID int64, ids []string) (map[string]Order, error) {
-	out := make(map[string]Order, len(ids))
-	in, args, ok := ownIDs(accountID, PrefixOrder, ids)
-	if !ok {
-		return out, nil
-	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+orderCols+` FROM orders WHERE `+in, args...)
-	if err != nil {
-		return nil, internal("read orders", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		o, err := scanOrder(rows)
-		if err != nil {
-			return nil, internal("read orders", err)
-		}
-		out[o.ID] = o
-	}
-	return out, internal("read orders", rows.Err())
-}
-
 // OrderStatus is what the status action shows of an order.
 type OrderStatus struct {
 	Status     string
@@ -99,8 +76,9 @@ type OrderStatus struct {
 	Remains    int64
 }
 
-// OrderStatuses is Orders narrowed to what the status action shows, keyed
-// by canonical id: the hot read of the API.
+// OrderStatuses returns what the status action shows of the account's
+// orders among ids, keyed by canonical id: the hot read of the API. Ids
+// that are malformed, unknown or another account's are simply absent.
 func (db *DB) OrderStatuses(ctx context.Context, accountID int64, ids []string) (map[string]OrderStatus, error) {
 	out := make(map[string]OrderStatus, len(ids))
 	in, args, ok := ownIDs(accountID, PrefixOrder, ids)
