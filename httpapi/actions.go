@@ -98,7 +98,7 @@ func (a *api) status(ctx context.Context, c *call) (any, error) {
 			{"currency", currency}}
 	}
 	if !batch {
-		o, ok := orders[canonical(store.PrefixOrder, ids[0])]
+		o, ok := orders[store.CanonicalID(store.PrefixOrder, ids[0])]
 		if !ok {
 			return nil, store.ErrOrderNotFound
 		}
@@ -106,22 +106,13 @@ func (a *api) status(ctx context.Context, c *call) (any, error) {
 	}
 	out := make(object, 0, len(ids))
 	for _, id := range ids {
-		if o, ok := orders[canonical(store.PrefixOrder, id)]; ok {
+		if o, ok := orders[store.CanonicalID(store.PrefixOrder, id)]; ok {
 			out = append(out, member{id, view(o)})
 		} else {
 			out = append(out, member{id, errorBody(store.ErrOrderNotFound.Message)})
 		}
 	}
 	return out, nil
-}
-
-// canonical is the stored form of an id as a customer may have typed it
-// (ULIDs are case-insensitive).
-func canonical(prefix, raw string) string {
-	if id, ok := store.ParseID(prefix, raw); ok {
-		return id
-	}
-	return raw
 }
 
 // rows turns batch results into answer rows: {"order":id,"cancel":id} or
@@ -184,7 +175,7 @@ func (a *api) refillStatus(ctx context.Context, c *call) (any, error) {
 		return nil, err
 	}
 	if !batch {
-		r, ok := refills[canonical(store.PrefixRefill, ids[0])]
+		r, ok := refills[store.CanonicalID(store.PrefixRefill, ids[0])]
 		if !ok {
 			return nil, store.ErrRefillNotFound
 		}
@@ -192,7 +183,7 @@ func (a *api) refillStatus(ctx context.Context, c *call) (any, error) {
 	}
 	out := make([]object, len(ids))
 	for i, id := range ids {
-		if r, ok := refills[canonical(store.PrefixRefill, id)]; ok {
+		if r, ok := refills[store.CanonicalID(store.PrefixRefill, id)]; ok {
 			out[i] = object{{"refill", id}, {"status", r.Status}}
 		} else {
 			out[i] = object{{"refill", id}, {"error", store.ErrRefillNotFound.Message}}

@@ -38,7 +38,7 @@ func (db *DB) CancelOrders(ctx context.Context, accountID int64, ids []string) (
 		now := db.unix()
 		var pay refunds
 		for i, raw := range ids {
-			o, ok := orders[canonicalID(PrefixOrder, raw)]
+			o, ok := orders[CanonicalID(PrefixOrder, raw)]
 			if !ok {
 				out[i].Err = ErrOrderNotFound
 				continue
@@ -183,9 +183,9 @@ func readOrderStates(ctx context.Context, tx *Tx, accountID int64, ids []string)
 	return out, internal("read orders", rows.Err())
 }
 
-// canonicalID is the stored form of an id as a customer may have typed it
+// CanonicalID is the stored form of an id as a customer may have typed it
 // (ULIDs are case-insensitive); anything else is returned as it is.
-func canonicalID(prefix, raw string) string {
+func CanonicalID(prefix, raw string) string {
 	if id, ok := ParseID(prefix, raw); ok {
 		return id
 	}
