@@ -122,41 +122,59 @@ func (a *api) classicAdd(ctx context.Context, c *call) (any, error) {
 	return object{{"order", n}}, nil
 }
 
-// numbers reads the one-or-many parameter of a classic call as integers;
-// entries that are not numbers are kept apart, to be answered as unknown.
-func numbers(f form, single, plural string) (nums []int64, raw []string, batch bool, err error) {
-	raw, batch, err = f.ids(single, plural)
+// byNumber reads the one-or-many parameter of a classic call (numbers)
+// and resolves the account's among them: idOf gives the id an entry as sent
+// names, "" for anything else (not a number, unknown, another account's).
+func (a *api) byNumber(ctx context.Context, c *call, single, plural string) (raw []string, idOf func(string) string, batch bool, err error) {
+	raw, batch, err = c.f.ids(single, plural)
 	if err != nil {
 		return nil, nil, false, err
 	}
+	var nums []int64
 	for _, s := range raw {
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
 			nums = append(nums, n)
 		}
 	}
-	return nums, raw, batch, nil
+	lookup := a.db.OrderIDsByNumber
+	if single == "refill" {
+		lookup = a.db.RefillIDsByNumber
+	}
+	ids, err := lookup(ctx, c.p.AccountID, nums)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return raw, func(s string) string {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return ""
+		}
+		return ids[n]
+	}, batch, nil
+}
+
+// resolved lists the ids the entries name.
+func resolved(raw []string, idOf func(string) string) []string {
+	var out []string
+	for _, s := range raw {
+		if id := idOf(s); id != "" {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 func (a *api) classicStatus(ctx context.Context, c *call) (any, error) {
-	nums, raw, batch, err := numbers(c.f, "order", "orders")
+	raw, idOf, batch, err := a.byNumber(ctx, c, "order", "orders")
 	if err != nil {
 		return nil, err
 	}
-	ids, err := a.db.OrderIDsByNumber(ctx, c.p.AccountID, nums)
-	if err != nil {
-		return nil, err
-	}
-	list := make([]string, 0, len(ids))
-	for _, id := range ids {
-		list = append(list, id)
-	}
-	orders, err := a.db.OrderStatuses(ctx, c.p.AccountID, list)
+	orders, err := a.db.OrderStatuses(ctx, c.p.AccountID, resolved(raw, idOf))
 	if err != nil {
 		return nil, err
 	}
 	view := func(s string) (object, bool) {
-		n, _ := strconv.ParseInt(s, 10, 64)
-		o, ok := orders[ids[n]]
+		o, ok := orders[idOf(s)]
 		if !ok {
 			return nil, false
 		}
@@ -186,18 +204,13 @@ func (a *api) classicStatus(ctx context.Context, c *call) (any, error) {
 // number that is not the account's becomes a malformed id, which the store
 // answers as unknown.
 func (a *api) orderRefs(ctx context.Context, c *call) (refs []string, byRef map[string]string, batch bool, err error) {
-	nums, raw, batch, err := numbers(c.f, "order", "orders")
-	if err != nil {
-		return nil, nil, false, err
-	}
-	ids, err := a.db.OrderIDsByNumber(ctx, c.p.AccountID, nums)
+	raw, idOf, batch, err := a.byNumber(ctx, c, "order", "orders")
 	if err != nil {
 		return nil, nil, false, err
 	}
 	byRef = map[string]string{}
 	for _, s := range raw {
-		n, _ := strconv.ParseInt(s, 10, 64)
-		ref := ids[n]
+		ref := idOf(s)
 		if ref == "" {
 			ref = "unknown:" + s
 		}
@@ -273,25 +286,16 @@ func (a *api) classicRefill(ctx context.Context, c *call) (any, error) {
 }
 
 func (a *api) classicRefillStatus(ctx context.Context, c *call) (any, error) {
-	nums, raw, batch, err := numbers(c.f, "refill", "refills")
+	raw, idOf, batch, err := a.byNumber(ctx, c, "refill", "refills")
 	if err != nil {
 		return nil, err
 	}
-	ids, err := a.db.RefillIDsByNumber(ctx, c.p.AccountID, nums)
-	if err != nil {
-		return nil, err
-	}
-	list := make([]string, 0, len(ids))
-	for _, id := range ids {
-		list = append(list, id)
-	}
-	refills, err := a.db.Refills(ctx, c.p.AccountID, list)
+	refills, err := a.db.Refills(ctx, c.p.AccountID, resolved(raw, idOf))
 	if err != nil {
 		return nil, err
 	}
 	status := func(s string) (string, bool) {
-		n, _ := strconv.ParseInt(s, 10, 64)
-		r, ok := refills[ids[n]]
+		r, ok := refills[idOf(s)]
 		return classicRefillStatus[r.Status], ok
 	}
 	if !batch {
