@@ -38,6 +38,10 @@ var auditRules = []struct{ rule, query string }{
 		WHERE l.balance_after != l.prev + l.amount`},
 	{"no-negative-balance", `
 		SELECT 'user ' || id || ' (' || name || ')', 'balance ' || balance FROM accounts WHERE balance < 0`},
+	{"charges-and-refunds-name-an-order", `
+		SELECT 'user ' || l.account_id || ' (' || a.name || ')', 'ledger row ' || l.id || ': ' || l.kind || ' of no order'
+		FROM ledger l JOIN accounts a ON a.id = l.account_id
+		WHERE l.kind IN ('charge', 'refund') AND l.order_id IS NULL`},
 	{"one-charge-per-order", `
 		SELECT 'order ' || o.id, count(l.id) || ' charge rows'
 		FROM orders o LEFT JOIN ledger l ON l.order_id = o.id AND l.kind = 'charge'
@@ -75,8 +79,8 @@ var auditRules = []struct{ rule, query string }{
 
 // Audit checks the money invariants over the whole database in one snapshot:
 // every balance equals the sum of its ledger and each ledger row follows
-// from the one before, no balance is negative, every
-// order has exactly one charge, refunds never exceed the charge, cancelled
+// from the one before, no balance is negative, every charge and refund
+// belongs to an order, every order has exactly one charge, refunds never exceed the charge, cancelled
 // and failed orders have exactly one full refund, refunded orders are
 // refunded in full, partial orders exactly one partial refund, and open or
 // completed orders none. A partial refund must equal floor(charge × remains /

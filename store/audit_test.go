@@ -108,6 +108,10 @@ func TestAuditFindsBrokenInvariants(t *testing.T) {
 				VALUES ('ord_01HG9X7KJP4N5Q6R7S8T9V0W1X', ?, ?, 'https://x.example', 100, 100, 90000, 0, 0)`,
 				m.acct.ID, m.svc[store.TypeDefault].ID)
 		}, []string{"one-charge-per-order"}, func(m *auditMix) string { return "ord_01HG9X7KJP4N5Q6R7S8T9V0W1X" }},
+		{"ChargeOfNoOrder", func(t *testing.T, m *auditMix) {
+			b := m.balance(t, m.bob) - 90_000
+			m.rawLedger(t, m.bob, store.KindCharge, -90_000, nil, b, b)
+		}, []string{"charges-and-refunds-name-an-order"}, func(m *auditMix) string { return "(bob)" }},
 		{"ChargedTwice", func(t *testing.T, m *auditMix) {
 			b := m.balance(t, m.acct.ID) - 90_000
 			m.rawLedger(t, m.acct.ID, store.KindCharge, -90_000, m.pending, b, b)

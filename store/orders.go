@@ -12,6 +12,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"notpanel/fault"
 )
 
 // Order statuses (API.md §3). The last five are terminal.
@@ -273,13 +275,13 @@ func (db *DB) placeOrder(ctx context.Context, accountID int64, in OrderInput, se
 		return "", err
 	}
 	id := NewID(PrefixOrder)
-	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
+	now := db.unix()
+	record := func(ctx context.Context, tx *Tx) error {
 		if check != nil {
 			if err := check(ctx, tx); err != nil {
 				return err
 			}
 		}
-		now := db.unix()
 		var runs, interval, extra any
 		if p.runs > 0 {
 			runs, interval = p.runs, p.interval
@@ -295,9 +297,6 @@ func (db *DB) placeOrder(ctx context.Context, accountID int64, in OrderInput, se
 			p.units, now, now); err != nil {
 			return internal("insert order", err)
 		}
-		if _, err := move(ctx, tx, accountID, KindCharge, -p.charge, id, "", now); err != nil {
-			return err
-		}
 		// Writes are serialized, and the request_id's primary key settles
 		// racing identical adds: the first records it, the others find it
 		// taken and are rolled back, then answered from the record below.
@@ -311,7 +310,26 @@ func (db *DB) placeOrder(ctx context.Context, accountID int64, in OrderInput, se
 			return errDuplicateRequest
 		}
 		return nil
-	})
+	}
+	debit := func(ctx context.Context, tx *Tx) error {
+		if _, err := move(ctx, tx, accountID, KindCharge, -p.charge, id, "", now); err != nil {
+			return err
+		}
+		fault.Hit(fault.AfterDebit, id)
+		return nil
+	}
+	if fault.Broken(fault.SplitDebit) {
+		if err = db.Update(ctx, record); err == nil {
+			err = db.Update(ctx, debit)
+		}
+	} else {
+		err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
+			if err := record(ctx, tx); err != nil {
+				return err
+			}
+			return debit(ctx, tx)
+		})
+	}
 	if err != nil && ErrorCode(err) != Internal {
 		// A retry of an add that succeeded before gets its first answer,
 		// whatever this attempt ran into (a balance spent since, say).

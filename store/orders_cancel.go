@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+
+	"notpanel/fault"
 )
 
 // RowResult is the outcome for one id of a batch call: Result is the id of
@@ -24,6 +26,13 @@ const Everyone int64 = 0
 // upstream gets a cancel request for the worker to forward. Per-id problems
 // are reported in the results; only a database failure fails the call.
 func (db *DB) CancelOrders(ctx context.Context, accountID int64, ids []string) ([]RowResult, error) {
+	if fault.Broken(fault.UnguardedCancel) {
+		return db.cancelUnguarded(ctx, accountID, ids)
+	}
+	return db.cancelOrders(ctx, accountID, ids)
+}
+
+func (db *DB) cancelOrders(ctx context.Context, accountID int64, ids []string) ([]RowResult, error) {
 	out := make([]RowResult, len(ids))
 	err := db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		for i, raw := range ids {

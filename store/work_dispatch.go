@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+
+	"notpanel/fault"
 )
 
 // DispatchJob is a pending order ready to be sent to its provider.
@@ -219,26 +221,29 @@ func (db *DB) ParkOrder(ctx context.Context, id, reason string) error {
 // process stopped between the claim and recording the outcome). Towards a
 // classic provider the outcome is unknown, so they are parked for review;
 // towards a notpanel provider a resend is safe (request_id), so they are
-// released for it, marked maybe_sent (see DispatchResend). Run it once when the worker starts, before any dispatch.
+// released for it, marked maybe_sent (see DispatchResend). Run it once when
+// the worker starts, before any dispatch.
 func (db *DB) RecoverDispatches(ctx context.Context) (parked, released int, err error) {
 	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		now := db.unix()
-		res, err := tx.ExecContext(ctx,
-			`UPDATE orders SET review = 'dispatch interrupted: the provider may or may not have this order', updated_at = ?
-			 WHERE status = 'pending' AND claimed_at IS NOT NULL AND upstream_id IS NULL AND review IS NULL
-			   AND coalesce((SELECT dialect FROM providers WHERE id = orders.provider_id), 'classic') != 'notpanel'`, now)
-		if err != nil {
-			return internal("park interrupted dispatches", err)
+		if !fault.Broken(fault.ResendUnknown) {
+			res, err := tx.ExecContext(ctx,
+				`UPDATE orders SET review = 'dispatch interrupted: the provider may or may not have this order', updated_at = ?
+				 WHERE status = 'pending' AND claimed_at IS NOT NULL AND upstream_id IS NULL AND review IS NULL
+				   AND coalesce((SELECT dialect FROM providers WHERE id = orders.provider_id), 'classic') != 'notpanel'`, now)
+			if err != nil {
+				return internal("park interrupted dispatches", err)
+			}
+			n, _ := res.RowsAffected()
+			parked = int(n)
 		}
-		n, _ := res.RowsAffected()
-		parked = int(n)
-		res, err = tx.ExecContext(ctx,
+		res, err := tx.ExecContext(ctx,
 			`UPDATE orders SET claimed_at = NULL, provider_id = NULL, maybe_sent = 1, updated_at = ?
 			 WHERE status = 'pending' AND claimed_at IS NOT NULL AND upstream_id IS NULL AND review IS NULL`, now)
 		if err != nil {
 			return internal("release interrupted dispatches", err)
 		}
-		n, _ = res.RowsAffected()
+		n, _ := res.RowsAffected()
 		released = int(n)
 		return nil
 	})

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"notpanel/fault"
 	"notpanel/store"
 	"notpanel/upstream"
 )
@@ -74,9 +75,7 @@ func (w *Worker) cancelChunk(ctx context.Context, p store.Provider, jobs []store
 				log.Error().Err(err).Str("order", j.OrderID).Msg("record forwarded cancel")
 			}
 		case refusal == "":
-			if h := w.cfg.Hooks.AfterCancel; h != nil {
-				h(j.OrderID)
-			}
+			fault.Hit(fault.AfterCancel, j.OrderID)
 			if err := w.cfg.DB.CancelAccepted(ctx, j.OrderID); err != nil {
 				log.Error().Err(err).Str("order", j.OrderID).Msg("record accepted cancel")
 			} else {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"notpanel/fault"
 	"notpanel/store"
 	"notpanel/worker"
 )
@@ -139,13 +140,12 @@ func TestCancelCallFails(t *testing.T) {
 // cancelOnClaim has the customer cancel each order while the worker is
 // sending it: between the claim and the provider's answer.
 func (e *env) cancelOnClaim() {
-	e.cfg.Hooks.AfterClaim = func(id string) {
+	e.t.Cleanup(fault.Set(fault.AfterClaim, func(id string) {
 		res, err := e.db.CancelOrders(ctx, e.acct.ID, []string{id})
 		if err != nil || len(res) != 1 || res[0].Err != nil {
 			e.t.Errorf("cancel during dispatch: %v, %+v", err, res)
 		}
-	}
-	e.w = worker.New(e.cfg)
+	}))
 }
 
 func TestCancelDuringDispatch(t *testing.T) {

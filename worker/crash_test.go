@@ -4,11 +4,13 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
+	"notpanel/fault"
 	"notpanel/store"
 	"notpanel/store/storetest"
 	"notpanel/worker"
@@ -39,26 +41,16 @@ func TestCrashChild(t *testing.T) {
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {}
 	}
-	var hooks worker.Hooks
-	switch point := os.Getenv(envPoint); point {
-	case "claimed":
-		hooks.AfterClaim = func(string) { die() }
-	case "sent":
-		hooks.AfterAdd = func(string, string) { die() }
-	case "cancel-accepted":
-		hooks.AfterCancel = func(string) { die() }
-	case "recorded":
-		hooks.AfterRecord = func(string) { die() }
-	case "refunded":
-		hooks.AfterApply = die
-	default:
+	point := os.Getenv(envPoint)
+	if !slices.Contains(fault.Points, point) {
 		t.Fatalf("unknown kill point %q", point)
 	}
+	fault.Set(point, func(string) { die() })
 	now := time.Now
 	if sec, err := strconv.ParseInt(os.Getenv(envNow), 10, 64); err == nil {
 		now = func() time.Time { return time.Unix(sec, 0) }
 	}
-	worker.New(worker.Config{DB: db, Hooks: hooks, Now: now, Jitter: func() float64 { return 0.5 }}).Tick(ctx)
+	worker.New(worker.Config{DB: db, Now: now, Jitter: func() float64 { return 0.5 }}).Tick(ctx)
 	t.Fatal("the pass ended without reaching the kill point")
 }
 
@@ -116,7 +108,7 @@ func TestCrash(t *testing.T) {
 	t.Run("AfterClaim", func(t *testing.T) {
 		e := newEnv(t, classic)
 		id := e.place("", 100)
-		if parked, _ := e.crash("claimed"); parked != 1 {
+		if parked, _ := e.crash(fault.AfterClaim); parked != 1 {
 			t.Fatalf("%d parked on restart, want 1", parked)
 		}
 		e.settle()
@@ -136,7 +128,7 @@ func TestCrash(t *testing.T) {
 	t.Run("AfterAddClassic", func(t *testing.T) {
 		e := newEnv(t, classic)
 		id := e.place("", 100)
-		if parked, _ := e.crash("sent"); parked != 1 {
+		if parked, _ := e.crash(fault.AfterAdd); parked != 1 {
 			t.Fatalf("%d parked on restart, want 1", parked)
 		}
 		e.settle()
@@ -157,7 +149,7 @@ func TestCrash(t *testing.T) {
 	t.Run("AfterAddNotpanel", func(t *testing.T) {
 		e := newEnv(t, notpanel)
 		id := e.place("", 100)
-		if parked, released := e.crash("sent"); parked != 0 || released != 1 {
+		if parked, released := e.crash(fault.AfterAdd); parked != 0 || released != 1 {
 			t.Fatalf("%d parked, %d released on restart; want the resend-safe order released", parked, released)
 		}
 		e.settle()
@@ -174,7 +166,7 @@ func TestCrash(t *testing.T) {
 	t.Run("AfterRecorded", func(t *testing.T) {
 		e := newEnv(t, classic)
 		id := e.place("", 100)
-		if parked, released := e.crash("recorded"); parked != 0 || released != 0 {
+		if parked, released := e.crash(fault.AfterRecord); parked != 0 || released != 0 {
 			t.Fatalf("%d parked, %d released on restart; want nothing to recover", parked, released)
 		}
 		o := e.want(id, store.StatusProcessing)
@@ -191,7 +183,7 @@ func TestCrash(t *testing.T) {
 		id, up := e.dispatched("", 1000)
 		e.clock.Advance(time.Hour) // its status is due
 		e.up.set(up, "Partial", "5", "400")
-		e.crash("refunded")
+		e.crash(fault.AfterApply)
 		e.settle() // the provider keeps saying Partial
 		o := e.want(id, store.StatusPartial)
 		if total, rows := e.refunds(id); rows != 1 || total != store.PartialRefund(o.Charge, 400, 1000) {
@@ -203,7 +195,7 @@ func TestCrash(t *testing.T) {
 		e := newEnv(t, classic)
 		id, _ := e.dispatched("", 100)
 		e.cancel(id)
-		e.crash("cancel-accepted")
+		e.crash(fault.AfterCancel)
 		if total, _ := e.refunds(id); total != 0 {
 			t.Fatalf("refunded %d before the crash point", total)
 		}

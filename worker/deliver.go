@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"notpanel/fault"
 	"notpanel/store"
 	"notpanel/webhook"
 )
@@ -79,6 +80,7 @@ func (w *Worker) deliver(ctx context.Context, j store.DeliveryJob) (gone bool) {
 		log.Error().Err(err).Msg("sign webhook")
 		return false
 	}
+	fault.Hit(fault.BeforeDelivery, j.EventID)
 	status, err := w.post(ctx, j.URL, payload, map[string]string{
 		"webhook-id": j.EventID, "webhook-timestamp": strconv.FormatInt(ts, 10), "webhook-signature": sig,
 	})

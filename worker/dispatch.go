@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"notpanel/fault"
 	"notpanel/store"
 	"notpanel/upstream"
 )
@@ -48,9 +49,7 @@ func (w *Worker) send(ctx context.Context, j store.DispatchJob) {
 		}
 		return
 	}
-	if h := w.cfg.Hooks.AfterClaim; h != nil {
-		h(j.OrderID)
-	}
+	fault.Hit(fault.AfterClaim, j.OrderID)
 	o := upstream.Order{RequestID: j.OrderID, Service: j.ProviderService, Link: j.Link, Runs: j.Runs,
 		Interval: j.Interval, Extra: j.Extra}
 	switch j.Type {
@@ -60,17 +59,13 @@ func (w *Worker) send(ctx context.Context, j store.DispatchJob) {
 	upstreamID, err := w.client(j.Provider).Add(ctx, o)
 	w.observe(j.Provider, "add", err)
 	if err == nil {
-		if h := w.cfg.Hooks.AfterAdd; h != nil {
-			h(j.OrderID, upstreamID)
-		}
+		fault.Hit(fault.AfterAdd, j.OrderID)
 		if err := w.cfg.DB.DispatchAccepted(ctx, j.OrderID, upstreamID, w.at(w.cfg.SyncInterval)); err != nil {
 			// The order stays claimed without an id: the next start parks it.
 			log.Error().Err(err).Str("upstream_id", upstreamID).Msg("record dispatch")
 			return
 		}
-		if h := w.cfg.Hooks.AfterRecord; h != nil {
-			h(j.OrderID)
-		}
+		fault.Hit(fault.AfterRecord, j.OrderID)
 		log.Info().Str("upstream_id", upstreamID).Msg("order sent")
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"notpanel/fault"
 	"notpanel/store"
 	"notpanel/upstream"
 )
@@ -84,8 +85,8 @@ func (w *Worker) syncChunk(ctx context.Context, p store.Provider, jobs []store.S
 		after, err := w.cfg.DB.ApplyStatuses(ctx, updates, w.at(w.cfg.SyncInterval))
 		if err != nil {
 			log.Error().Err(err).Msg("apply statuses")
-		} else if h := w.cfg.Hooks.AfterApply; h != nil {
-			h()
+		} else {
+			fault.Hit(fault.AfterApply, "")
 		}
 		for i, st := range after {
 			if store.Terminal(st) && st != "" {

@@ -41,9 +41,6 @@ type Config struct {
 	// MaxAttempts is how often a dispatch that keeps failing for a reason
 	// that may pass is tried before the order fails with a refund (20).
 	MaxAttempts int
-	// Hooks are called between the steps of the work, for tests that stop
-	// the process there.
-	Hooks Hooks
 	// WebhookInsecure lets deliveries reach http and private addresses: for
 	// development and tests only.
 	WebhookInsecure bool
@@ -51,23 +48,6 @@ type Config struct {
 	// (add, status, cancel, refill, refill_status) and its outcome ("ok",
 	// or the error class).
 	Observe func(provider, call, outcome string)
-}
-
-// Hooks are called at the points where a crash is most delicate.
-type Hooks struct {
-	// AfterClaim runs when an order is claimed, before the provider is called.
-	AfterClaim func(orderID string)
-	// AfterAdd runs when the provider accepted an order, before its id is
-	// recorded.
-	AfterAdd func(orderID, upstreamID string)
-	// AfterCancel runs when the provider accepted a cancel, before the
-	// refund is recorded.
-	AfterCancel func(orderID string)
-	// AfterRecord runs once the provider's id of an order is recorded.
-	AfterRecord func(orderID string)
-	// AfterApply runs once providers' statuses, refunds included, are
-	// recorded.
-	AfterApply func()
 }
 
 // Worker is the background fulfilment loop.

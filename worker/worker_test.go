@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"notpanel/fault"
 	"notpanel/store"
 	"notpanel/worker"
 )
@@ -57,7 +58,7 @@ func TestRunRecoversAndStopsGracefully(t *testing.T) {
 	id := e.place("", 200)
 	stop, cancel := context.WithCancel(ctx)
 	defer cancel()
-	e.cfg.Hooks.AfterAdd = func(string, string) { cancel() }
+	t.Cleanup(fault.Set(fault.AfterAdd, func(string) { cancel() }))
 	e.cfg.Interval = time.Hour
 	e.w = worker.New(e.cfg)
 	errc := make(chan error, 1)
