@@ -177,11 +177,22 @@ func (db *DB) DispatchResend(ctx context.Context, id, reason string, next int64)
 
 // DispatchFailed ends a claimed order the provider refused for good: failed
 // with the reason, and fully refunded (cancelled if the customer had asked
-// to cancel it).
-func (db *DB) DispatchFailed(ctx context.Context, id, reason string) error {
-	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
+// to cancel it). An order marked maybe_sent is parked for review instead
+// (parked is true): an earlier try may have reached its provider, which
+// would then hold it and deliver it whatever this try was told.
+func (db *DB) DispatchFailed(ctx context.Context, id, reason string) (parked bool, err error) {
+	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
+		o, err := readOrderState(ctx, tx, Everyone, id)
+		if err != nil {
+			return err
+		}
+		if o.maybeSent {
+			parked = true
+			return park(ctx, tx, id, "an earlier try may have reached the provider; the last one: "+reason, db.unix())
+		}
 		return failUnsent(ctx, tx, id, reason, db.unix())
 	})
+	return parked, err
 }
 
 func failUnsent(ctx context.Context, tx *Tx, id, reason string, now int64) error {
@@ -205,16 +216,20 @@ func failUnsent(ctx context.Context, tx *Tx, id, reason string, now int64) error
 // dispatch has an unknown outcome, so sending it again could order twice.
 func (db *DB) ParkOrder(ctx context.Context, id, reason string) error {
 	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE orders SET review = ?, updated_at = ? WHERE `+claimedWhere,
-			reason, db.unix(), id)
-		if err != nil {
-			return internal("park order", err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return errChanged
-		}
-		return nil
+		return park(ctx, tx, id, reason, db.unix())
 	})
+}
+
+func park(ctx context.Context, tx *Tx, id, reason string, now int64) error {
+	res, err := tx.ExecContext(ctx, `UPDATE orders SET review = ?, updated_at = ? WHERE `+claimedWhere,
+		truncateText(reason, 500), now, id)
+	if err != nil {
+		return internal("park order", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return errChanged
+	}
+	return nil
 }
 
 // RecoverDispatches handles orders whose dispatch was cut short (the

@@ -3,6 +3,7 @@ package store_test
 import (
 	"fmt"
 	"maps"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -116,13 +117,13 @@ func TestDispatchOutcomes(t *testing.T) {
 			store.StatusProcessing, false, true, true},
 		{"Retry", false, func(f *fixture, id string) error { return f.db.DispatchRetry(ctx, id, "timeout", 60) },
 			store.StatusPending, false, false, false},
-		{"Failed", false, func(f *fixture, id string) error { return f.db.DispatchFailed(ctx, id, "bad link") },
+		{"Failed", false, func(f *fixture, id string) error { _, err := f.db.DispatchFailed(ctx, id, "bad link"); return err },
 			store.StatusFailed, true, true, false},
 		{"AcceptedAfterCancel", true, func(f *fixture, id string) error { return f.db.DispatchAccepted(ctx, id, "77", 60) },
 			store.StatusProcessing, false, true, true},
 		{"RetryAfterCancel", true, func(f *fixture, id string) error { return f.db.DispatchRetry(ctx, id, "timeout", 60) },
 			store.StatusCancelled, true, true, false},
-		{"FailedAfterCancel", true, func(f *fixture, id string) error { return f.db.DispatchFailed(ctx, id, "bad link") },
+		{"FailedAfterCancel", true, func(f *fixture, id string) error { _, err := f.db.DispatchFailed(ctx, id, "bad link"); return err },
 			store.StatusCancelled, true, true, false},
 	}
 	for _, tt := range tests {
@@ -187,7 +188,7 @@ func TestDispatchGuards(t *testing.T) {
 	up := f.dispatch(t, accepted)
 	err = f.db.DispatchAccepted(ctx, accepted, "6", 0)
 	wantErr(t, err, store.Conflict, "order changed meanwhile")
-	err = f.db.DispatchFailed(ctx, accepted, "late failure")
+	_, err = f.db.DispatchFailed(ctx, accepted, "late failure")
 	wantErr(t, err, store.Conflict, "order changed meanwhile")
 	if o := f.order(t, accepted); o.Status != store.StatusProcessing || o.UpstreamID != up {
 		t.Errorf("accepted order = %+v, want it left processing", o)
@@ -199,7 +200,7 @@ func TestDispatchGuards(t *testing.T) {
 	wantErr(t, err, store.Invalid, "empty upstream id")
 	for _, call := range []func(id string) error{
 		func(id string) error { return f.db.DispatchRetry(ctx, id, "", 0) },
-		func(id string) error { return f.db.DispatchFailed(ctx, id, "") },
+		func(id string) error { _, err := f.db.DispatchFailed(ctx, id, ""); return err },
 	} {
 		wantErr(t, call(store.NewID(store.PrefixOrder)), store.NotFound, "Order not found")
 	}
@@ -297,4 +298,51 @@ func TestClaimAppliesQueuedCancel(t *testing.T) {
 	if got := f.balance(t, f.acct.ID); got != 10_000_000-10_000 {
 		t.Errorf("balance = %d, want no refund while the provider may hold the order", got)
 	}
+}
+
+// An order a notpanel provider may hold from an earlier try is never failed
+// and refunded on a later try's refusal: it is parked for the operator.
+func TestDispatchFailedParksMaybeSent(t *testing.T) {
+	f := newFixture(t, 10_000_000)
+	np, err := f.db.AddProvider(ctx, store.Provider{Name: "np", URL: "https://np.example/api/v2", APIKey: "k", Dialect: store.DialectNotpanel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := addService(t, f, store.Service{Name: "N", Rate: 1_000_000, Min: 1, Max: 100})
+	f.exec(t, `UPDATE services SET provider_id = ? WHERE id = ?`, np.ID, svc.ID)
+	id, err := f.db.PlaceOrder(ctx, f.acct.ID, store.OrderInput{ServiceID: svc.ID, RequestID: "np", Link: "https://x.example", Quantity: "10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := f.db.ClaimOrder(ctx, id); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	// The first try timed out after sending: released for a resend.
+	if err := f.db.DispatchResend(ctx, id, "timeout after sending", 0); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := f.db.ClaimOrder(ctx, id); !ok || err != nil {
+		t.Fatalf("claim again: %v %v", ok, err)
+	}
+	// The resend is refused for good.
+	parked, err := f.db.DispatchFailed(ctx, id, "Incorrect service ID")
+	if err != nil || !parked {
+		t.Fatalf("DispatchFailed = %v, %v; want parked", parked, err)
+	}
+	o := f.order(t, id)
+	if o.Status != store.StatusPending || !strings.Contains(o.Review, "Incorrect service ID") ||
+		!strings.Contains(o.Review, "earlier try") {
+		t.Errorf("order %s, review %q: want pending and parked with both reasons", o.Status, o.Review)
+	}
+	if got := f.balance(t, f.acct.ID); got != 10_000_000-10_000 {
+		t.Errorf("balance = %d, want the charge held while the provider may hold the order", got)
+	}
+	// The operator finds nothing upstream and fails it: refunded once.
+	if err := f.db.ResolveFail(ctx, id, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.balance(t, f.acct.ID); got != 10_000_000 {
+		t.Errorf("balance = %d after the operator failed it, want the charge back", got)
+	}
+	storetest.Audit(t, f.db)
 }

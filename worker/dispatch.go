@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"notpanel/fault"
 	"notpanel/store"
 	"notpanel/upstream"
@@ -72,8 +74,7 @@ func (w *Worker) send(ctx context.Context, j store.DispatchJob) {
 	var record error
 	switch upstream.ClassOf(err) {
 	case upstream.Permanent:
-		log.Warn().Err(err).Msg("provider refused the order; failed and refunded")
-		record = w.cfg.DB.DispatchFailed(ctx, j.OrderID, err.Error())
+		record = w.fail(ctx, log, j.OrderID, err.Error(), "provider refused the order")
 	case upstream.Unknown:
 		log.Warn().Err(err).Msg("order may or may not have reached the provider; parked for review")
 		record = w.cfg.DB.ParkOrder(ctx, j.OrderID, err.Error())
@@ -91,8 +92,7 @@ func (w *Worker) send(ctx context.Context, j store.DispatchJob) {
 				record = w.cfg.DB.ParkOrder(ctx, j.OrderID, reason)
 				break
 			}
-			log.Warn().Err(err).Msg("order failed after repeated temporary errors; refunded")
-			record = w.cfg.DB.DispatchFailed(ctx, j.OrderID, reason)
+			record = w.fail(ctx, log, j.OrderID, reason, "order gave up after repeated temporary errors")
 			break
 		}
 		delay := w.backoff(int64(j.Attempts), retryBase, retryLimit)
@@ -106,4 +106,18 @@ func (w *Worker) send(ctx context.Context, j store.DispatchJob) {
 	if record != nil {
 		log.Error().Err(record).Msg("record dispatch failure")
 	}
+}
+
+// fail ends a dispatch that will not succeed: failed and refunded, or
+// parked for review when an earlier try may have reached the provider.
+func (w *Worker) fail(ctx context.Context, log zerolog.Logger, orderID, reason, what string) error {
+	parked, err := w.cfg.DB.DispatchFailed(ctx, orderID, reason)
+	if err == nil {
+		if parked {
+			log.Warn().Str("reason", reason).Msg(what + "; an earlier try may have reached it: parked for review")
+		} else {
+			log.Warn().Str("reason", reason).Msg(what + "; failed and refunded")
+		}
+	}
+	return err
 }
