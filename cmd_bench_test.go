@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"strings"
 	"testing"
 )
@@ -9,14 +8,6 @@ import (
 // TestMain lets the test binary stand in for the notpanel binary: bench
 // starts its server as a child process of os.Executable, which in tests is
 // this binary, run with NOTPANEL_RUN_MAIN=1.
-func TestMain(m *testing.M) {
-	if os.Getenv("NOTPANEL_RUN_MAIN") == "1" {
-		main()
-		return
-	}
-	os.Exit(m.Run())
-}
-
 func TestBench(t *testing.T) {
 	t.Setenv("NOTPANEL_RUN_MAIN", "1")
 	out := ok(t, dbPath(t), "bench", "--duration", "1m", "--max-calls", "4", "--warmup", "0s", "--clients", "2",

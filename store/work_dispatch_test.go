@@ -262,16 +262,7 @@ func TestParkAndRecoverDispatches(t *testing.T) {
 // next claimed: cancelled and refunded instead of sent.
 func TestClaimAppliesQueuedCancel(t *testing.T) {
 	f := newFixture(t, 10_000_000)
-	np, err := f.db.AddProvider(ctx, store.Provider{Name: "np", URL: "https://np.example/api/v2", APIKey: "k", Dialect: store.DialectNotpanel})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := addService(t, f, store.Service{Name: "N", Rate: 1_000_000, Min: 1, Max: 100})
-	f.exec(t, `UPDATE services SET provider_id = ? WHERE id = ?`, np.ID, svc.ID)
-	id, err := f.db.PlaceOrder(ctx, f.acct.ID, store.OrderInput{ServiceID: svc.ID, RequestID: "np", Link: "https://x.example", Quantity: "10"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := notpanelOrder(t, f)
 	f.db.ClaimOrder(ctx, id)
 	if err := f.cancel(t, f.acct.ID, id); err != nil { // queued: the order is claimed
 		t.Fatal(err)
@@ -304,16 +295,7 @@ func TestClaimAppliesQueuedCancel(t *testing.T) {
 // and refunded on a later try's refusal: it is parked for the operator.
 func TestDispatchFailedParksMaybeSent(t *testing.T) {
 	f := newFixture(t, 10_000_000)
-	np, err := f.db.AddProvider(ctx, store.Provider{Name: "np", URL: "https://np.example/api/v2", APIKey: "k", Dialect: store.DialectNotpanel})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := addService(t, f, store.Service{Name: "N", Rate: 1_000_000, Min: 1, Max: 100})
-	f.exec(t, `UPDATE services SET provider_id = ? WHERE id = ?`, np.ID, svc.ID)
-	id, err := f.db.PlaceOrder(ctx, f.acct.ID, store.OrderInput{ServiceID: svc.ID, RequestID: "np", Link: "https://x.example", Quantity: "10"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := notpanelOrder(t, f)
 	if ok, err := f.db.ClaimOrder(ctx, id); !ok || err != nil {
 		t.Fatalf("claim: %v %v", ok, err)
 	}
@@ -345,4 +327,21 @@ func TestDispatchFailedParksMaybeSent(t *testing.T) {
 		t.Errorf("balance = %d after the operator failed it, want the charge back", got)
 	}
 	storetest.Audit(t, f.db)
+}
+
+// notpanelOrder places an order of 10_000 micro-units for a service of a
+// notpanel provider.
+func notpanelOrder(t *testing.T, f *fixture) string {
+	t.Helper()
+	np, err := f.db.AddProvider(ctx, store.Provider{Name: "np", URL: "https://np.example/api/v2", APIKey: "k", Dialect: store.DialectNotpanel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := addService(t, f, store.Service{Name: "N", Rate: 1_000_000, Min: 1, Max: 100})
+	f.exec(t, `UPDATE services SET provider_id = ? WHERE id = ?`, np.ID, svc.ID)
+	id, err := f.db.PlaceOrder(ctx, f.acct.ID, store.OrderInput{ServiceID: svc.ID, RequestID: "np", Link: "https://x.example", Quantity: "10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

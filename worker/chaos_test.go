@@ -307,6 +307,16 @@ func (c *chaosProvider) row(o *upOrder) (json.RawMessage, bool) {
 	return truth, true
 }
 
+// drawFor is the generator of a batch call, named by its first order's
+// link (its id when the provider does not know it).
+func (c *chaosProvider) drawFor(action string, ids []string) *rand.Rand {
+	first := ids[0]
+	if o := c.orders[first]; o != nil {
+		first = o.link
+	}
+	return c.draw(action + " " + first)
+}
+
 func (c *chaosProvider) status(f url.Values) (int, string) {
 	ids := strings.Split(f.Get("orders"), ",")
 	c.mu.Lock()
@@ -317,11 +327,7 @@ func (c *chaosProvider) status(f url.Values) (int, string) {
 		}
 	}
 	if !c.calm.Load() {
-		first := ids[0]
-		if o := c.orders[first]; o != nil {
-			first = o.link
-		}
-		r := c.draw("status " + first)
+		r := c.drawFor("status", ids)
 		switch x := r.IntN(100); {
 		case x < 5:
 			c.fault("status: no answer")
@@ -388,11 +394,7 @@ func (c *chaosProvider) cancel(f url.Values) (int, string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.calm.Load() {
-		first := ids[0]
-		if o := c.orders[first]; o != nil {
-			first = o.link
-		}
-		r := c.draw("cancel " + first)
+		r := c.drawFor("cancel", ids)
 		switch x := r.IntN(100); {
 		case x < 8:
 			c.fault("cancel: no answer")
