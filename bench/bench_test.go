@@ -130,7 +130,7 @@ func TestSyncHelpers(t *testing.T) {
 	if err := PrepareSync(ctx, db.Path(), srv.URL, 4); err != nil {
 		t.Fatal(err)
 	}
-	due, err := db.DueSyncs(ctx, time.Now().Unix(), 100)
+	due, err := db.DueSyncs(ctx, time.Now().Unix(), 100, nil)
 	if err != nil || len(due) != 4 || due[0].Provider.URL != srv.URL {
 		t.Fatalf("after PrepareSync: %d due (%v)", len(due), err)
 	}

@@ -17,14 +17,15 @@ type DeliveryJob struct {
 }
 
 // DueDeliveries lists up to limit deliveries that are due, to live
-// webhooks of unrevoked keys, oldest first.
-func (db *DB) DueDeliveries(ctx context.Context, now int64, limit int) ([]DeliveryJob, error) {
+// webhooks of unrevoked keys but those among skip, oldest first.
+func (db *DB) DueDeliveries(ctx context.Context, now int64, limit int, skip []string) ([]DeliveryJob, error) {
 	rows, err := db.read.QueryContext(ctx,
 		`SELECT d.event_id, d.webhook_id, w.url, w.secret, e.type, e.data, e.created_at, d.attempts
 		 FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id
 		   JOIN api_keys k ON k.id = w.key_id
 		 WHERE d.status = 'pending' AND d.next_at <= ? AND w.status = 'active' AND k.revoked_at IS NULL
-		 ORDER BY d.next_at, d.event_id LIMIT ?`, now, limit)
+		   AND d.webhook_id NOT IN (SELECT value FROM json_each(?))
+		 ORDER BY d.next_at, d.event_id LIMIT ?`, now, jsonList(skip), limit)
 	if err != nil {
 		return nil, internal("list due deliveries", err)
 	}

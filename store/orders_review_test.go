@@ -97,7 +97,7 @@ func TestResolveRefusals(t *testing.T) {
 	if o := f.order(t, id); o.Review == "" || o.Status != store.StatusPending {
 		t.Errorf("order = %+v, want still parked", o)
 	}
-	if jobs, _ := f.db.DueDispatches(ctx, 1<<40, 10); len(jobs) != 0 {
+	if jobs, _ := f.db.DueDispatches(ctx, 1<<40, 10, nil); len(jobs) != 0 {
 		t.Errorf("a parked order is due for dispatch: %+v", jobs)
 	}
 }

@@ -18,14 +18,14 @@ type CancelJob struct {
 
 // DueCancels lists up to limit open cancel requests whose orders are with
 // their provider. Requests of orders still being dispatched wait: the
-// dispatch's outcome settles them.
-func (db *DB) DueCancels(ctx context.Context, now int64, limit int) ([]CancelJob, error) {
+// dispatch's outcome settles them. Providers among skip are left out.
+func (db *DB) DueCancels(ctx context.Context, now int64, limit int, skip []int64) ([]CancelJob, error) {
 	rows, err := db.read.QueryContext(ctx,
 		`SELECT o.id, o.upstream_id, c.attempts, `+providerCols+`
 		 FROM cancel_requests c JOIN orders o ON o.id = c.order_id JOIN providers p ON p.id = o.provider_id
 		 WHERE c.status IN ('pending', 'sent') AND c.next_at <= ? AND o.status IN ('processing', 'in_progress')
-		   AND p.status = 'active'
-		 ORDER BY c.next_at LIMIT ?`, now, limit)
+		   AND p.status = 'active' AND p.id NOT IN (SELECT value FROM json_each(?))
+		 ORDER BY c.next_at LIMIT ?`, now, jsonList(skip), limit)
 	if err != nil {
 		return nil, internal("list due cancels", err)
 	}
@@ -122,14 +122,14 @@ type RefillJob struct {
 }
 
 // DueRefills lists up to limit unfinished refills that are due, with their
-// order's provider.
-func (db *DB) DueRefills(ctx context.Context, now int64, limit int) ([]RefillJob, error) {
+// order's provider; providers among skip are left out.
+func (db *DB) DueRefills(ctx context.Context, now int64, limit int, skip []int64) ([]RefillJob, error) {
 	rows, err := db.read.QueryContext(ctx,
 		`SELECT r.id, r.status, coalesce(r.upstream_id, ''), o.upstream_id, r.attempts, `+providerCols+`
 		 FROM refills r JOIN orders o ON o.id = r.order_id JOIN providers p ON p.id = o.provider_id
 		 WHERE r.status IN ('pending', 'processing') AND r.next_at <= ? AND o.upstream_id IS NOT NULL
-		   AND p.status = 'active'
-		 ORDER BY r.next_at LIMIT ?`, now, limit)
+		   AND p.status = 'active' AND p.id NOT IN (SELECT value FROM json_each(?))
+		 ORDER BY r.next_at LIMIT ?`, now, jsonList(skip), limit)
 	if err != nil {
 		return nil, internal("list due refills", err)
 	}

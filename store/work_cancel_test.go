@@ -21,7 +21,7 @@ func TestForwardedCancels(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	jobs, err := f.db.DueCancels(ctx, 0, 10)
+	jobs, err := f.db.DueCancels(ctx, 0, 10, nil)
 	if err != nil || len(jobs) != 2 {
 		t.Fatalf("DueCancels = %+v, %v; want the two accepted orders", jobs, err)
 	}
@@ -40,7 +40,7 @@ func TestForwardedCancels(t *testing.T) {
 	if req, _, _ := f.db.CancelRequestFor(ctx, refuse); req.Status != "sent" || req.Error != "timeout" {
 		t.Errorf("deferred request = %+v, want still open with the note", req)
 	}
-	if jobs, _ := f.db.DueCancels(ctx, 899, 10); len(jobs) != 1 || jobs[0].OrderID != accept {
+	if jobs, _ := f.db.DueCancels(ctx, 899, 10, nil); len(jobs) != 1 || jobs[0].OrderID != accept {
 		t.Errorf("before 900 only %s is due: %+v", accept, jobs)
 	}
 	if err := f.db.CancelsSent(ctx, nil); err != nil {
@@ -106,7 +106,7 @@ func TestWorkerRefills(t *testing.T) {
 		}
 		return got[ref]
 	}
-	jobs, err := f.db.DueRefills(ctx, 0, 10)
+	jobs, err := f.db.DueRefills(ctx, 0, 10, nil)
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("DueRefills = %+v, %v", jobs, err)
 	}
@@ -132,7 +132,7 @@ func TestWorkerRefills(t *testing.T) {
 			t.Errorf("%s: refill is %s, want %s", s.name, got.Status, s.want)
 		}
 	}
-	if jobs, _ := f.db.DueRefills(ctx, 1000, 10); len(jobs) != 0 {
+	if jobs, _ := f.db.DueRefills(ctx, 1000, 10, nil); len(jobs) != 0 {
 		t.Errorf("a finished refill is due: %+v", jobs)
 	}
 	err = f.db.RefillUpdate(ctx, store.NewID(store.PrefixRefill), "", store.RefillCompleted, "", 0)
@@ -147,10 +147,10 @@ func TestWorkerRefills(t *testing.T) {
 	if err := f.db.DeferRefill(ctx, second, 500, "timeout", false); err != nil {
 		t.Fatal(err)
 	}
-	if jobs, _ := f.db.DueRefills(ctx, 499, 10); len(jobs) != 0 {
+	if jobs, _ := f.db.DueRefills(ctx, 499, 10, nil); len(jobs) != 0 {
 		t.Errorf("deferred refill due early: %+v", jobs)
 	}
-	if jobs, _ := f.db.DueRefills(ctx, 500, 10); len(jobs) != 1 {
+	if jobs, _ := f.db.DueRefills(ctx, 500, 10, nil); len(jobs) != 1 {
 		t.Errorf("deferred refill not due at 500: %+v", jobs)
 	}
 	if err := f.db.DeferRefill(ctx, second, 0, "order not found upstream", true); err != nil {
@@ -182,7 +182,7 @@ func TestDeferCancelsGivesUp(t *testing.T) {
 	if req, _, _ := f.db.CancelRequestFor(ctx, id); req.Status != "refused" || req.Error != "timeout 2" {
 		t.Errorf("request = %+v, want refused after 2 tries", req)
 	}
-	if jobs, _ := f.db.DueCancels(ctx, 10_000, 10); len(jobs) != 0 {
+	if jobs, _ := f.db.DueCancels(ctx, 10_000, 10, nil); len(jobs) != 0 {
 		t.Errorf("a given-up request is still due: %+v", jobs)
 	}
 	if o := f.order(t, id); o.Status != store.StatusProcessing {

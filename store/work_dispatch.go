@@ -25,15 +25,16 @@ type DispatchJob struct {
 }
 
 // DueDispatches lists up to limit pending orders that are due, not claimed,
-// not parked, and whose provider is active, oldest first.
-func (db *DB) DueDispatches(ctx context.Context, now int64, limit int) ([]DispatchJob, error) {
+// not parked, and whose provider is active and not among skip, oldest
+// first.
+func (db *DB) DueDispatches(ctx context.Context, now int64, limit int, skip []int64) ([]DispatchJob, error) {
 	rows, err := db.read.QueryContext(ctx,
 		`SELECT o.id, o.number, s.type, o.link, o.quantity, coalesce(o.runs, 0), coalesce(o.interval, 0),
 		   coalesce(o.extra, ''), o.attempts, s.provider_service, `+providerCols+`
 		 FROM orders o JOIN services s ON s.id = o.service_id JOIN providers p ON p.id = s.provider_id
 		 WHERE o.status = 'pending' AND o.next_at <= ? AND o.claimed_at IS NULL AND o.review IS NULL
-		   AND p.status = 'active'
-		 ORDER BY o.next_at, o.number LIMIT ?`, now, limit)
+		   AND p.status = 'active' AND p.id NOT IN (SELECT value FROM json_each(?))
+		 ORDER BY o.next_at, o.number LIMIT ?`, now, jsonList(skip), limit)
 	if err != nil {
 		return nil, internal("list due dispatches", err)
 	}

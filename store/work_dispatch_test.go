@@ -55,7 +55,7 @@ func TestDueDispatches(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	jobs, err := f.db.DueDispatches(ctx, 100, 10)
+	jobs, err := f.db.DueDispatches(ctx, 100, 10, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,11 +71,18 @@ func TestDueDispatches(t *testing.T) {
 		j.Provider.Name != "upstream" || j.Provider.APIKey != "upstream-key" || !maps.Equal(j.Extra, map[string]string{"comments": "one\ntwo"}) {
 		t.Errorf("job = %+v", j)
 	}
-	if jobs, _ := f.db.DueDispatches(ctx, 100, 1); len(jobs) != 1 {
+	if jobs, _ := f.db.DueDispatches(ctx, 100, 1, nil); len(jobs) != 1 {
 		t.Errorf("limit 1 gave %d jobs", len(jobs))
 	}
-	if jobs, _ := f.db.DueDispatches(ctx, 500, 10); len(jobs) != 3 {
+	if jobs, _ := f.db.DueDispatches(ctx, 500, 10, nil); len(jobs) != 3 {
 		t.Errorf("at next_at the deferred order is due too: got %d jobs, want 3", len(jobs))
+	}
+	// A provider whose earlier work is still going on is left out.
+	if jobs, _ := f.db.DueDispatches(ctx, 500, 10, []int64{paused.ID, j.Provider.ID}); len(jobs) != 0 {
+		t.Errorf("skipping the provider gave %d jobs, want none", len(jobs))
+	}
+	if jobs, _ := f.db.DueDispatches(ctx, 500, 10, []int64{paused.ID}); len(jobs) != 3 {
+		t.Errorf("skipping another provider gave %d jobs, want 3", len(jobs))
 	}
 }
 

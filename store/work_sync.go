@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"unicode/utf8"
 )
 
@@ -14,13 +15,14 @@ type SyncJob struct {
 }
 
 // DueSyncs lists up to limit orders with their provider whose status is due
-// to be asked, most overdue first.
-func (db *DB) DueSyncs(ctx context.Context, now int64, limit int) ([]SyncJob, error) {
+// to be asked, most overdue first; providers among skip are left out.
+func (db *DB) DueSyncs(ctx context.Context, now int64, limit int, skip []int64) ([]SyncJob, error) {
 	rows, err := db.read.QueryContext(ctx,
 		`SELECT o.id, o.upstream_id, o.attempts, `+providerCols+`
 		 FROM orders o JOIN providers p ON p.id = o.provider_id
 		 WHERE o.status IN ('processing', 'in_progress') AND o.next_at <= ? AND p.status = 'active'
-		 ORDER BY o.next_at LIMIT ?`, now, limit)
+		   AND p.id NOT IN (SELECT value FROM json_each(?))
+		 ORDER BY o.next_at LIMIT ?`, now, jsonList(skip), limit)
 	if err != nil {
 		return nil, internal("list due syncs", err)
 	}
@@ -220,4 +222,14 @@ func (db *DB) ResumeProvider(ctx context.Context, ref string) (Provider, error) 
 	})
 	p.Status, p.PausedReason = "active", ""
 	return p, err
+}
+
+// jsonList is ids as a JSON array, for `NOT IN (SELECT value FROM
+// json_each(?))`: one statement text, prepared once, for any number of ids.
+func jsonList[T int64 | string](ids []T) string {
+	if len(ids) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(ids)
+	return string(b)
 }

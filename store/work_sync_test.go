@@ -134,7 +134,7 @@ func TestDueSyncsAndDeferral(t *testing.T) {
 	upA := f.dispatch(t, a)
 	f.dispatch(t, b)
 	f.add(t, f.acct.ID, store.TypeDefault, 100) // pending: nothing to ask
-	jobs, err := f.db.DueSyncs(ctx, 0, 10)
+	jobs, err := f.db.DueSyncs(ctx, 0, 10, nil)
 	if err != nil || len(jobs) != 2 {
 		t.Fatalf("DueSyncs = %+v, %v; want 2 jobs", jobs, err)
 	}
@@ -165,7 +165,7 @@ func TestDueSyncsAndDeferral(t *testing.T) {
 	if o := f.order(t, a); o.Review != "" || o.Attempts != 0 {
 		t.Errorf("after a good answer: review %q attempts %d", o.Review, o.Attempts)
 	}
-	if jobs, _ := f.db.DueSyncs(ctx, 599, 10); len(jobs) != 1 || jobs[0].OrderID != b {
+	if jobs, _ := f.db.DueSyncs(ctx, 599, 10, nil); len(jobs) != 1 || jobs[0].OrderID != b {
 		t.Errorf("before 600 only b is due: %+v", jobs)
 	}
 	p, _ := f.db.FindProvider(ctx, "upstream")
@@ -179,13 +179,13 @@ func TestDueSyncsAndDeferral(t *testing.T) {
 	if v2, _ := f.db.ConfigVersion(ctx); v2 == v {
 		t.Errorf("pausing a provider did not bump the config version")
 	}
-	if jobs, _ := f.db.DueSyncs(ctx, 1000, 10); len(jobs) != 0 {
+	if jobs, _ := f.db.DueSyncs(ctx, 1000, 10, nil); len(jobs) != 0 {
 		t.Errorf("a paused provider's orders are due: %+v", jobs)
 	}
 	if got, err := f.db.ResumeProvider(ctx, "upstream"); err != nil || got.Status != "active" || got.PausedReason != "" {
 		t.Errorf("ResumeProvider = %+v, %v", got, err)
 	}
-	if jobs, _ := f.db.DueSyncs(ctx, 1000, 10); len(jobs) != 2 {
+	if jobs, _ := f.db.DueSyncs(ctx, 1000, 10, nil); len(jobs) != 2 {
 		t.Errorf("after resuming, %d jobs due, want 2", len(jobs))
 	}
 	_, err = f.db.ResumeProvider(ctx, "nope")

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"notpanel/fault"
@@ -19,8 +18,8 @@ const forwardedRecheck = 6 * time.Hour
 
 // cancels forwards customers' cancels of orders already with a provider,
 // up to 100 per call.
-func (w *Worker) cancels(stop, work context.Context, wg *sync.WaitGroup) (full bool) {
-	jobs, err := w.cfg.DB.DueCancels(work, w.now().Unix(), cancelBatch)
+func (w *Worker) cancels(stop, work context.Context) (full bool) {
+	jobs, err := w.cfg.DB.DueCancels(work, w.now().Unix(), cancelBatch, w.cancelling.running())
 	if err != nil {
 		w.log.Error().Err(err).Msg("list due cancels")
 		return false
@@ -31,7 +30,7 @@ func (w *Worker) cancels(stop, work context.Context, wg *sync.WaitGroup) (full b
 			tasks[pid] = append(tasks[pid], func() { w.cancelChunk(work, chunk[0].Provider, chunk) })
 		}
 	}
-	w.spread(stop, wg, tasks)
+	w.spread(stop, &w.cancelling, tasks)
 	return len(jobs) == cancelBatch
 }
 

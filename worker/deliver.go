@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"notpanel/fault"
@@ -18,6 +19,9 @@ import (
 // deliveryBatch is how many due deliveries one pass takes.
 const deliveryBatch = 1000
 
+// hookCalls is how many posts to one webhook may be in flight at once.
+const hookCalls = 4
+
 // deliveryTimeout bounds one attempt at a receiver.
 const deliveryTimeout = 10 * time.Second
 
@@ -27,10 +31,11 @@ var retrySchedule = []time.Duration{
 	5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
 }
 
-// deliveries sends due webhook events. Each webhook gets its own goroutine
-// and its events in order, so a slow receiver holds up only itself.
-func (w *Worker) deliveries(stop, work context.Context, wg *sync.WaitGroup) bool {
-	jobs, err := w.cfg.DB.DueDeliveries(work, w.now().Unix(), deliveryBatch)
+// deliveries sends due webhook events. Each webhook gets a lane of its own,
+// with up to hookCalls posts at a time, so a slow receiver holds up only
+// itself. Events may arrive out of order, as retries make them anyway.
+func (w *Worker) deliveries(stop, work context.Context) bool {
+	jobs, err := w.cfg.DB.DueDeliveries(work, w.now().Unix(), deliveryBatch, w.delivering.running())
 	if err != nil {
 		w.log.Error().Err(err).Msg("list due deliveries")
 		return false
@@ -45,18 +50,28 @@ func (w *Worker) deliveries(stop, work context.Context, wg *sync.WaitGroup) bool
 	}
 	for _, id := range order {
 		list := byHook[id]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		w.delivering.start(&w.inflight, id, func() {
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			var gone atomic.Bool // disabled: the rest are given up with it
+			calls := make(chan struct{}, hookCalls)
 			for _, j := range list {
-				if stop.Err() != nil {
+				select {
+				case calls <- struct{}{}:
+				case <-stop.Done():
 					return
 				}
-				if gone := w.deliver(work, j); gone {
-					return // disabled: the rest are given up with it
+				if gone.Load() {
+					return
 				}
+				wg.Go(func() {
+					defer func() { <-calls }()
+					if w.deliver(work, j) {
+						gone.Store(true)
+					}
+				})
 			}
-		}()
+		})
 	}
 	return len(jobs) == deliveryBatch
 }

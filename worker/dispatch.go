@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -24,8 +23,8 @@ const (
 
 // dispatch sends due pending orders to their providers, each call in its
 // own goroutine within the provider's call slots.
-func (w *Worker) dispatch(stop, work context.Context, wg *sync.WaitGroup) (full bool) {
-	jobs, err := w.cfg.DB.DueDispatches(work, w.now().Unix(), dispatchBatch)
+func (w *Worker) dispatch(stop, work context.Context) (full bool) {
+	jobs, err := w.cfg.DB.DueDispatches(work, w.now().Unix(), dispatchBatch, w.dispatching.running())
 	if err != nil {
 		w.log.Error().Err(err).Msg("list due dispatches")
 		return false
@@ -34,7 +33,7 @@ func (w *Worker) dispatch(stop, work context.Context, wg *sync.WaitGroup) (full 
 	for _, j := range jobs {
 		tasks[j.Provider.ID] = append(tasks[j.Provider.ID], func() { w.send(work, j) })
 	}
-	w.spread(stop, wg, tasks)
+	w.spread(stop, &w.dispatching, tasks)
 	return len(jobs) == dispatchBatch
 }
 

@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"notpanel/store"
 	"notpanel/upstream"
@@ -13,8 +12,8 @@ import (
 const refillBatch = 1000
 
 // refills sends new refills to providers and asks about those under way.
-func (w *Worker) refills(stop, work context.Context, wg *sync.WaitGroup) (full bool) {
-	jobs, err := w.cfg.DB.DueRefills(work, w.now().Unix(), refillBatch)
+func (w *Worker) refills(stop, work context.Context) (full bool) {
+	jobs, err := w.cfg.DB.DueRefills(work, w.now().Unix(), refillBatch, w.refilling.running())
 	if err != nil {
 		w.log.Error().Err(err).Msg("list due refills")
 		return false
@@ -33,7 +32,7 @@ func (w *Worker) refills(stop, work context.Context, wg *sync.WaitGroup) (full b
 			tasks[pid] = append(tasks[pid], func() { w.askRefills(work, chunk[0].Provider, chunk) })
 		}
 	}
-	w.spread(stop, wg, tasks)
+	w.spread(stop, &w.refilling, tasks)
 	return len(jobs) == refillBatch
 }
 

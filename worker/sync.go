@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"sync"
 
 	"notpanel/fault"
 	"notpanel/store"
@@ -27,8 +26,8 @@ func groupBy[J any](jobs []J, provider func(J) int64) map[int64][]J {
 
 // syncs asks providers about orders whose status is due and applies the
 // answers.
-func (w *Worker) syncs(stop, work context.Context, wg *sync.WaitGroup) (full bool) {
-	jobs, err := w.cfg.DB.DueSyncs(work, w.now().Unix(), syncBatch)
+func (w *Worker) syncs(stop, work context.Context) (full bool) {
+	jobs, err := w.cfg.DB.DueSyncs(work, w.now().Unix(), syncBatch, w.syncing.running())
 	if err != nil {
 		w.log.Error().Err(err).Msg("list due syncs")
 		return false
@@ -39,7 +38,7 @@ func (w *Worker) syncs(stop, work context.Context, wg *sync.WaitGroup) (full boo
 			tasks[pid] = append(tasks[pid], func() { w.syncChunk(work, chunk[0].Provider, chunk) })
 		}
 	}
-	w.spread(stop, wg, tasks)
+	w.spread(stop, &w.syncing, tasks)
 	return len(jobs) == syncBatch
 }
 

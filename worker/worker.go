@@ -61,7 +61,13 @@ type Worker struct {
 	mu      sync.Mutex
 	clients map[int64]clientEntry   // by provider id
 	slots   map[int64]chan struct{} // per-provider call slots
-	paused  map[int64]bool          // providers paused during this pass
+	paused  map[int64]bool          // providers paused since their lanes started
+
+	// Each provider's work of one kind, and each webhook's deliveries, runs
+	// in a lane of its own that passes do not wait for.
+	dispatching, cancelling, syncing, refilling lanes[int64]
+	delivering                                  lanes[string]
+	inflight                                    sync.WaitGroup // every lane
 }
 
 type clientEntry struct {
@@ -120,12 +126,13 @@ func (w *Worker) Run(ctx context.Context) error {
 	t := time.NewTicker(w.cfg.Interval)
 	defer t.Stop()
 	for {
-		more := w.Tick(ctx)
+		more := w.pass(ctx)
 		if more && ctx.Err() == nil {
 			continue // a backlog: go on at once rather than wait for the ticker
 		}
 		select {
 		case <-ctx.Done():
+			w.inflight.Wait()
 			w.log.Info().Msg("worker stopped")
 			return nil
 		case <-t.C:
@@ -133,27 +140,73 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
-// Tick does one pass over every kind of work and returns when its calls are
-// done; more reports that a step found a full batch, so that more work is
-// probably waiting. Once ctx is cancelled no new call starts, but calls in flight finish
-// and their outcomes are recorded.
+// Tick does one pass over every kind of work and returns when its calls,
+// and those of earlier passes, are done; more reports that a step found a
+// full batch, so that more work is probably waiting. Once ctx is cancelled
+// no new call starts, but calls in flight finish and their outcomes are
+// recorded.
 func (w *Worker) Tick(ctx context.Context) (more bool) {
-	w.mu.Lock()
-	clear(w.paused) // the next pass lists work of active providers only
-	w.mu.Unlock()
+	more = w.pass(ctx)
+	w.inflight.Wait()
+	return more
+}
+
+// pass lists every kind of due work and starts it in lanes, without waiting
+// for them: work of a lane still running from an earlier pass is left for a
+// later one, so that a provider that hangs or a receiver that is slow holds
+// up only its own lane, never the passes.
+func (w *Worker) pass(ctx context.Context) (more bool) {
 	work := context.WithoutCancel(ctx)
-	var wg sync.WaitGroup
-	for _, step := range []func(stop, work context.Context, wg *sync.WaitGroup) bool{w.dispatch, w.cancels, w.syncs, w.refills, w.deliveries} {
+	for _, step := range []func(stop, work context.Context) bool{w.dispatch, w.cancels, w.syncs, w.refills, w.deliveries} {
 		if ctx.Err() != nil {
 			break
 		}
-		if step(ctx, work, &wg) {
+		if step(ctx, work) {
 			more = true
 		}
 	}
-	wg.Wait()
 	w.lastTick.Store(w.now().UnixNano())
 	return more
+}
+
+// lanes runs the work of each key (a provider, a webhook) one batch at a
+// time: a key's lane starts only when its previous one has finished.
+type lanes[K comparable] struct {
+	mu   sync.Mutex
+	busy map[K]bool
+}
+
+// running lists the keys whose lane is running, for the next listing of due
+// work to leave out.
+func (l *lanes[K]) running() []K {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]K, 0, len(l.busy))
+	for k := range l.busy {
+		out = append(out, k)
+	}
+	return out
+}
+
+// start runs fn in k's lane, counted by wg, unless that lane is running.
+func (l *lanes[K]) start(wg *sync.WaitGroup, k K, fn func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.busy[k] {
+		return
+	}
+	if l.busy == nil {
+		l.busy = map[K]bool{}
+	}
+	l.busy[k] = true
+	wg.Go(func() {
+		defer func() {
+			l.mu.Lock()
+			delete(l.busy, k)
+			l.mu.Unlock()
+		}()
+		fn()
+	})
 }
 
 // Alive reports an error when the worker has not finished a pass for much
@@ -214,36 +267,37 @@ func (w *Worker) slot(stop context.Context, id int64) (release func(), ok bool) 
 	}
 }
 
-// isPaused reports whether provider id was paused during this pass; work
-// for it is then left for when the operator resumes it.
+// isPaused reports whether provider id was paused since its lanes started;
+// work for it is then left for when the operator resumes it.
 func (w *Worker) isPaused(id int64) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.paused[id]
 }
 
-// spread runs each provider's tasks within that provider's call slots, one
-// goroutine a task; a slow provider holds up only its own tasks. It returns
-// at once; wg counts the tasks until they are done. Once stop ends, tasks
+// spread runs each provider's tasks in that provider's lane of l, within
+// its call slots, one goroutine a task; the lane ends when its tasks are
+// done. A slow provider holds up only its own tasks. Once stop ends, tasks
 // not yet started are dropped.
-func (w *Worker) spread(stop context.Context, wg *sync.WaitGroup, tasks map[int64][]func()) {
+func (w *Worker) spread(stop context.Context, l *lanes[int64], tasks map[int64][]func()) {
 	for pid, list := range tasks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		l.start(&w.inflight, pid, func() {
+			w.mu.Lock()
+			delete(w.paused, pid) // listed again: active in the database
+			w.mu.Unlock()
+			var wg sync.WaitGroup
+			defer wg.Wait()
 			for _, task := range list {
 				release, ok := w.slot(stop, pid)
 				if !ok {
 					return
 				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
+				wg.Go(func() {
 					defer release()
 					task()
-				}()
+				})
 			}
-		}()
+		})
 	}
 }
 

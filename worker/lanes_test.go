@@ -1,0 +1,108 @@
+package worker_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"notpanel/store"
+	"notpanel/worker"
+)
+
+// running starts e's worker with Run on a short interval and returns a
+// function that stops it and waits for its calls in flight.
+func (e *env) running() (stop func()) {
+	e.t.Helper()
+	e.cfg.Interval = 10 * time.Millisecond
+	e.w = worker.New(e.cfg)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.w.Run(runCtx) }()
+	return sync.OnceFunc(func() {
+		cancel()
+		if err := <-done; err != nil {
+			e.t.Errorf("Run: %v", err)
+		}
+	})
+}
+
+// eventually waits up to 5 s for the order to reach status.
+func (e *env) eventually(id, status string) {
+	e.t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if e.get(id).Status == status {
+			return
+		}
+	}
+	e.t.Fatalf("order %s is %s after 5 s, want %s", id, e.get(id).Status, status)
+}
+
+// A provider that does not answer holds up its own orders only: while its
+// call hangs, the worker goes on passing and sends another provider's new
+// orders.
+func TestHangingProviderHoldsUpOnlyItself(t *testing.T) {
+	e := newEnv(t, classic)
+	other := newFakeProvider(t, false)
+	if _, err := e.db.AddProvider(ctx, store.Provider{Name: "other", URL: other.srv.URL, APIKey: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := e.db.AddService(ctx, store.Service{Name: "Likes", Category: "Instagram", Type: store.TypeDefault,
+		Rate: 100_000, Min: 10, Max: 1000, ProviderService: "7"}, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate, arrived := e.up.hold()
+	stuck := e.place("", 100)
+	stop := e.running()
+	if action := <-arrived; action != "add" {
+		t.Fatalf("the held call is %s, want add", action)
+	}
+
+	id, err := e.db.PlaceOrder(ctx, e.acct.ID, store.OrderInput{ServiceID: svc.ID, RequestID: "other",
+		Link: "https://instagram.com/p/other", Quantity: "10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.eventually(id, store.StatusProcessing)
+	if o := e.get(stuck); o.Status != store.StatusPending || o.UpstreamID != "" {
+		t.Errorf("the held order is %s with upstream id %q, want still pending", o.Status, o.UpstreamID)
+	}
+	// The held provider answers at last; the worker records it and stops.
+	go func() {
+		gate <- struct{}{}
+		for range arrived { // later calls, until the provider closes
+			gate <- struct{}{}
+		}
+	}()
+	e.eventually(stuck, store.StatusProcessing)
+	stop()
+	if n := e.up.addsFor(e.links[stuck]); n != 1 {
+		t.Errorf("%d adds for the held order, want 1", n)
+	}
+	e.check()
+}
+
+// A webhook receiver that does not answer holds up its own deliveries
+// only: orders placed meanwhile are sent to the provider.
+func TestSlowReceiverDoesNotHoldUpOrders(t *testing.T) {
+	e := newEnv(t, classic, insecure)
+	slow := newReceiver(t, 200)
+	slow.hold = make(chan struct{})
+	release := sync.OnceFunc(func() { close(slow.hold) })
+	t.Cleanup(release) // before the receiver closes, should the test fail
+	e.hook(slow.srv.URL)
+	e.cancel(e.place("", 100)) // an order.cancelled event for the slow receiver
+	stop := e.running()
+	t.Cleanup(stop)
+	for deadline := time.Now().Add(5 * time.Second); slow.calls() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the receiver got nothing")
+		}
+	}
+	id := e.place("", 100)
+	e.eventually(id, store.StatusProcessing)
+	release()
+	stop()
+	e.check()
+}
