@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"notpanel/store"
 	"notpanel/store/storetest"
@@ -245,5 +247,73 @@ func TestCurrency(t *testing.T) {
 	}
 	if c, _ := db.Currency(ctx); c != "EUR" {
 		t.Errorf("Currency = %q after refused changes, want EUR", c)
+	}
+}
+
+// Callers that arrive together share config-version reads, yet none is
+// answered by a read older than its call: a change another process (the
+// CLI) committed before the call is always seen, however busy the server.
+func TestConfigVersionNeverStale(t *testing.T) {
+	f := newFixture(t, 10_000_000)
+	cli := storetest.OpenPath(t, f.db.Path()) // another process's handle on the file
+	stop := make(chan struct{})
+	var busy sync.WaitGroup
+	for range 8 { // a server under load keeps a read running at all times
+		busy.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := f.db.ConfigVersion(ctx); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	for i := range 100 {
+		if err := cli.SetTier(ctx, store.Tier{Name: "t", KeyPerMin: int64(i + 1), AccountPerMin: 1}); err != nil {
+			t.Fatal(err)
+		}
+		want, err := cli.ConfigVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var callers sync.WaitGroup
+		for range 8 {
+			callers.Go(func() {
+				if got, err := f.db.ConfigVersion(ctx); err != nil || got < want {
+					t.Errorf("ConfigVersion = %d, %v after the CLI committed version %d", got, err, want)
+				}
+			})
+		}
+		callers.Wait()
+	}
+	close(stop)
+	busy.Wait()
+}
+
+// A config change that left no signal (its process died between the commit
+// and rewriting the signal file) is still seen, within about a second.
+func TestConfigVersionWithoutSignal(t *testing.T) {
+	f := newFixture(t, 10_000_000)
+	before, err := f.db.ConfigVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.exec(t, `UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE name = 'config_version'`)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		v, err := f.db.ConfigVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v == before+1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("config version still %d after 10 s, want %d", v, before+1)
+		}
 	}
 }

@@ -27,9 +27,11 @@ type DB struct {
 	reader *sql.DB
 	read   *readStmts // prepared reads on the reader pool
 
-	hot     atomic.Pointer[Snapshot] // the latest Refresh
-	rebuild sync.Mutex
-	now     func() time.Time
+	hot      atomic.Pointer[Snapshot] // the latest Refresh
+	rebuild  sync.Mutex
+	versions versionReads  // shares ConfigVersion's reads
+	signal   *configSignal // tells of config changes committed since
+	now      func() time.Time
 
 	writes    chan *write   // to the writer goroutine
 	closing   chan struct{} // closed by Close
@@ -120,6 +122,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db.wtx = &Tx{conn: conn, stmts: map[string]*sql.Stmt{}}
+	db.signal = openSignal(path)
 	db.writes, db.closing, db.written = make(chan *write), make(chan struct{}), make(chan struct{})
 	go db.writeLoop()
 	return db, nil
@@ -131,7 +134,7 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() { close(db.closing) })
 	<-db.written
 	db.read.close()
-	return errors.Join(db.reader.Close(), db.writer.Close())
+	return errors.Join(db.reader.Close(), db.writer.Close(), db.signal.close())
 }
 
 // Path is the database file.
@@ -176,6 +179,7 @@ func (db *DB) unix() int64 { return db.now().Unix() }
 // notice (keys, accounts, tiers, services, settings).
 func bumpConfig(ctx context.Context, tx *Tx) error {
 	tx.version = -1 // read it again when next asked
+	tx.bumped = true
 	_, err := tx.ExecContext(ctx,
 		`UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE name = 'config_version'`)
 	return internal("bump config version", err)
@@ -196,12 +200,73 @@ func (tx *Tx) configVersion(ctx context.Context) (int64, error) {
 }
 
 // ConfigVersion returns the counter that every admin change bumps. A cache
-// built at version v is valid while ConfigVersion still returns v.
+// built at version v is valid while ConfigVersion still returns v. The
+// answer reflects every change committed before the call, by this process
+// or another (the CLI): the database is read again whenever the config
+// signal file has changed, and at least every second.
 func (db *DB) ConfigVersion(ctx context.Context) (int64, error) {
-	var v int64
-	err := db.read.QueryRowContext(ctx,
-		`SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'config_version'`).Scan(&v)
-	return v, internal("read config version", err)
+	stamp, ok := db.signal.read()
+	now := time.Now()
+	if ok {
+		if v, hit := db.signal.cached(stamp, now); hit {
+			return v, nil
+		}
+	}
+	v, err := db.readConfigVersion(ctx)
+	if err == nil && ok {
+		db.signal.remember(stamp, v, now)
+	}
+	return v, err
+}
+
+// readConfigVersion reads the config version from the database, in a read
+// that begins after the call; callers that arrive together share one.
+func (db *DB) readConfigVersion(ctx context.Context) (int64, error) {
+	r := &db.versions
+	r.mu.Lock()
+	var read *versionRead
+	lead := true
+	switch {
+	case r.running == nil: // nobody is reading: read now
+		read = &versionRead{start: make(chan struct{}), done: make(chan struct{})}
+		r.running = read
+		close(read.start)
+	case r.next == nil: // a read runs that may have begun before this call: lead the next one
+		read = &versionRead{start: make(chan struct{}), done: make(chan struct{})}
+		r.next = read
+	default: // the next read has not begun yet: share it
+		read, lead = r.next, false
+	}
+	r.mu.Unlock()
+	if lead {
+		<-read.start
+		err := db.read.QueryRowContext(context.WithoutCancel(ctx),
+			`SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'config_version'`).Scan(&read.v)
+		read.err = internal("read config version", err)
+		r.mu.Lock()
+		r.running, r.next = r.next, nil
+		if r.running != nil {
+			close(r.running.start)
+		}
+		r.mu.Unlock()
+		close(read.done)
+	}
+	<-read.done
+	return read.v, read.err
+}
+
+// versionReads are the config-version reads in progress: one running, and
+// the one that callers arriving meanwhile wait for, which begins when the
+// running one ends.
+type versionReads struct {
+	mu            sync.Mutex
+	running, next *versionRead
+}
+
+type versionRead struct {
+	start, done chan struct{} // closed when the read may begin, and when it has ended
+	v           int64
+	err         error
 }
 
 // Currency is the panel's currency code.

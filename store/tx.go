@@ -21,6 +21,9 @@ type Tx struct {
 	// version caches the config version for the open transaction; -1 when
 	// it must be read (see configVersion).
 	version int64
+	// bumped: a write of the open transaction changed the config (see
+	// configSignal).
+	bumped bool
 }
 
 func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {

@@ -70,7 +70,7 @@ func (db *DB) commit(batch []*write) {
 		}
 	}
 	tx, bg := db.wtx, context.Background()
-	tx.version = -1
+	tx.version, tx.bumped = -1, false
 	if _, err := tx.ExecContext(bg, `BEGIN IMMEDIATE`); err != nil {
 		fail(internal("begin", err))
 		return
@@ -116,6 +116,9 @@ func (db *DB) commit(batch []*write) {
 		return
 	}
 	open = false
+	if tx.bumped {
+		db.signal.touch() // before any writer of the group is answered
+	}
 	db.commits.Add(1)
 	db.committed.Add(int64(len(batch)))
 }
