@@ -1,0 +1,7 @@
+dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "common.lua")
+local keys = lines(os.getenv("KEYS"))
+local n = 0
+function request()
+  n = n + 1
+  return wrk.format(nil, nil, nil, "key=" .. keys[n % #keys + 1] .. "&action=services")
+end
