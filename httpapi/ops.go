@@ -53,6 +53,8 @@ var (
 	parkedDesc  = prometheus.NewDesc("notpanel_orders_review", "Orders parked for the operator's review.", nil, nil)
 	cancelsDesc = prometheus.NewDesc("notpanel_cancel_requests_open", "Cancels waiting to be forwarded or answered.", nil, nil)
 	refillsDesc = prometheus.NewDesc("notpanel_refills_open", "Refills not finished yet.", nil, nil)
+	hooksDesc   = prometheus.NewDesc("notpanel_webhook_deliveries_pending",
+		"Webhook deliveries not made yet, retries included.", nil, nil)
 )
 
 func (g *workGauges) Describe(ch chan<- *prometheus.Desc) {
@@ -60,6 +62,7 @@ func (g *workGauges) Describe(ch chan<- *prometheus.Desc) {
 	ch <- parkedDesc
 	ch <- cancelsDesc
 	ch <- refillsDesc
+	ch <- hooksDesc
 }
 
 func (g *workGauges) Collect(ch chan<- prometheus.Metric) {
@@ -76,6 +79,7 @@ func (g *workGauges) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(parkedDesc, prometheus.GaugeValue, float64(w.Parked))
 	ch <- prometheus.MustNewConstMetric(cancelsDesc, prometheus.GaugeValue, float64(w.CancelRequests))
 	ch <- prometheus.MustNewConstMetric(refillsDesc, prometheus.GaugeValue, float64(w.Refills))
+	ch <- prometheus.MustNewConstMetric(hooksDesc, prometheus.GaugeValue, float64(w.Deliveries))
 }
 
 // healthz answers 200 when the database answers and the worker (if any)

@@ -8,6 +8,7 @@ type Gauges struct {
 	Parked         int64            // orders waiting for the operator's review
 	CancelRequests int64            // open
 	Refills        int64            // unfinished
+	Deliveries     int64            // webhook deliveries not made yet, retries included
 }
 
 // Gauges counts open work; each count is read through an index of open
@@ -36,6 +37,7 @@ func (db *DB) Gauges(ctx context.Context) (Gauges, error) {
 		{&g.Parked, `SELECT count(*) FROM orders WHERE review IS NOT NULL`},
 		{&g.CancelRequests, `SELECT count(*) FROM cancel_requests WHERE status IN ('pending', 'sent')`},
 		{&g.Refills, `SELECT count(*) FROM refills WHERE status IN ('pending', 'processing')`},
+		{&g.Deliveries, `SELECT count(*) FROM deliveries WHERE status = 'pending'`},
 	} {
 		if err := db.read.QueryRowContext(ctx, c.q).Scan(c.dst); err != nil {
 			return g, internal("count open work", err)

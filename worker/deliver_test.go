@@ -98,6 +98,9 @@ func TestDeliveryRetriesKeepTheID(t *testing.T) {
 	if r.calls() != 1 {
 		t.Fatalf("%d attempts before the retry was due", r.calls())
 	}
+	if g, err := e.db.Gauges(ctx); err != nil || g.Deliveries != 1 {
+		t.Errorf("deliveries pending = %d, %v; want the one waiting for its retry", g.Deliveries, err)
+	}
 	r.mu.Lock()
 	r.status = 200
 	r.mu.Unlock()
@@ -110,6 +113,9 @@ func TestDeliveryRetriesKeepTheID(t *testing.T) {
 	e.tick()
 	if r.calls() != 2 {
 		t.Errorf("delivered again after a 200: %d attempts", r.calls())
+	}
+	if g, err := e.db.Gauges(ctx); err != nil || g.Deliveries != 0 {
+		t.Errorf("deliveries pending = %d, %v after delivery; want 0", g.Deliveries, err)
 	}
 }
 
