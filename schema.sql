@@ -119,11 +119,18 @@ CREATE TABLE orders (
     maybe_sent  INTEGER NOT NULL DEFAULT 0 CHECK (maybe_sent IN (0, 1)),
     attempts    INTEGER NOT NULL DEFAULT 0,
     next_at     INTEGER NOT NULL DEFAULT 0,
+    -- the customer's request_id of the add, and a digest of its parameters:
+    -- a retry gets the first answer, a reuse with other parameters is
+    -- refused
+    request_id  TEXT NOT NULL,
+    fingerprint BLOB NOT NULL,
     created_at  INTEGER NOT NULL,
     updated_at  INTEGER NOT NULL
 );
 
-CREATE INDEX orders_account ON orders (account_id, number);
+-- one add per request_id and account; also an account's orders, for the
+-- operator's listings (an add writes one index at a random place, not two)
+CREATE UNIQUE INDEX orders_request ON orders (account_id, request_id);
 -- the worker's queue: open orders by when they are due
 CREATE INDEX orders_work ON orders (status, next_at)
     WHERE status IN ('pending', 'processing', 'in_progress');
@@ -192,18 +199,6 @@ CREATE TABLE refills (
 
 CREATE INDEX refills_order ON refills (order_id);
 CREATE INDEX refills_open ON refills (status, next_at) WHERE status IN ('pending', 'processing');
-
--- idempotency remembers each add's request_id per account with a fingerprint
--- of its parameters, so a retry returns the first answer and a reuse with
--- other parameters is refused.
-CREATE TABLE idempotency (
-    account_id  INTEGER NOT NULL REFERENCES accounts (id),
-    request_id  TEXT NOT NULL,
-    fingerprint BLOB NOT NULL,
-    order_id    TEXT NOT NULL REFERENCES orders (id),
-    created_at  INTEGER NOT NULL,
-    PRIMARY KEY (account_id, request_id)
-) WITHOUT ROWID;
 
 -- webhooks are a customer's endpoints, each owned by the API key that made
 -- it: a revoked key's webhooks get nothing. events lists the event types it

@@ -89,8 +89,8 @@ func Seed(ctx context.Context, db *store.DB, accounts, services, orders int) (Sc
 	}
 	defer tx.Rollback()
 	insOrder, err := tx.PrepareContext(ctx, `INSERT INTO orders (id, account_id, service_id, link, quantity, units, charge,
-		status, claimed_at, upstream_id, start_count, remains, next_at, created_at, updated_at)
-		VALUES (?, ?, 1, 'https://instagram.com/p/bench', 1000, 1000, 900000, 'in_progress', ?, ?, 100, 500, ?, ?, ?)`)
+		status, claimed_at, upstream_id, start_count, remains, next_at, request_id, fingerprint, created_at, updated_at)
+		VALUES (?, ?, 1, 'https://instagram.com/p/bench', 1000, 1000, 900000, 'in_progress', ?, ?, 100, 500, ?, ?, x'', ?, ?)`)
 	if err != nil {
 		return s, err
 	}
@@ -112,7 +112,7 @@ func Seed(ctx context.Context, db *store.DB, accounts, services, orders int) (Sc
 		balance[a] -= 900_000
 		now := seedEpoch.Add(time.Duration(i) * time.Millisecond).Unix()
 		id := OrderID(i)
-		if _, err := insOrder.ExecContext(ctx, id, a+1, now, fmt.Sprint(i+1), far, now, now); err != nil {
+		if _, err := insOrder.ExecContext(ctx, id, a+1, now, fmt.Sprint(i+1), far, "seed-"+id, now, now); err != nil {
 			return s, err
 		}
 		if _, err := insLedger.ExecContext(ctx, a+1, balance[a], id, now); err != nil {

@@ -104,8 +104,9 @@ func TestAuditFindsBrokenInvariants(t *testing.T) {
 			m.rawLedger(t, m.bob, store.KindAdjustment, -b-5, nil, -5, -5)
 		}, []string{"no-negative-balance"}, func(m *auditMix) string { return "(bob)" }},
 		{"OrderWithoutCharge", func(t *testing.T, m *auditMix) {
-			m.exec(t, `INSERT INTO orders (id, account_id, service_id, link, quantity, units, charge, created_at, updated_at)
-				VALUES ('ord_01HG9X7KJP4N5Q6R7S8T9V0W1X', ?, ?, 'https://x.example', 100, 100, 90000, 0, 0)`,
+			m.exec(t, `INSERT INTO orders (id, account_id, service_id, link, quantity, units, charge, request_id, fingerprint,
+				  created_at, updated_at)
+				VALUES ('ord_01HG9X7KJP4N5Q6R7S8T9V0W1X', ?, ?, 'https://x.example', 100, 100, 90000, 'raw', x'', 0, 0)`,
 				m.acct.ID, m.svc[store.TypeDefault].ID)
 		}, []string{"one-charge-per-order"}, func(m *auditMix) string { return "ord_01HG9X7KJP4N5Q6R7S8T9V0W1X" }},
 		{"ChargeOfNoOrder", func(t *testing.T, m *auditMix) {

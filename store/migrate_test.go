@@ -85,7 +85,7 @@ func TestOpenCreatesSchema(t *testing.T) {
 	if got := pragma(t, raw, "journal_mode"); got != "wal" {
 		t.Errorf("journal_mode = %s, want wal", got)
 	}
-	want := []string{"accounts", "api_keys", "cancel_requests", "deliveries", "events", "idempotency", "ledger", "orders", "providers", "refills", "services", "settings", "tiers", "webhooks"}
+	want := []string{"accounts", "api_keys", "cancel_requests", "deliveries", "events", "ledger", "orders", "providers", "refills", "services", "settings", "tiers", "webhooks"}
 	if got := tableNames(t, raw); !slices.Equal(got, want) {
 		t.Errorf("tables = %v, want %v", got, want)
 	}

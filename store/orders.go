@@ -289,22 +289,19 @@ func (db *DB) placeOrder(ctx context.Context, accountID int64, in OrderInput, se
 		if p.extra != "" {
 			extra = p.extra
 		}
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO orders (id, account_id, service_id, link, quantity, runs, interval, units, extra, charge,
-			   remains, created_at, updated_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, accountID, svc.ID, p.link, p.quantity, runs, interval, p.units, extra, p.charge,
-			p.units, now, now); err != nil {
-			return internal("insert order", err)
-		}
-		// Writes are serialized, and the request_id's primary key settles
-		// racing identical adds: the first records it, the others find it
-		// taken and are rolled back, then answered from the record below.
+		// Writes are serialized, and the request_id's unique index settles
+		// racing identical adds: the first records its order, the others
+		// find the request_id taken and are rolled back, then answered from
+		// the first.
 		res, err := tx.ExecContext(ctx,
-			`INSERT INTO idempotency (account_id, request_id, fingerprint, order_id, created_at) VALUES (?, ?, ?, ?, ?)
-			 ON CONFLICT DO NOTHING`, accountID, in.RequestID, fp, id, now)
+			`INSERT INTO orders (id, account_id, service_id, link, quantity, runs, interval, units, extra, charge,
+			   remains, request_id, fingerprint, created_at, updated_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			 ON CONFLICT (account_id, request_id) DO NOTHING`,
+			id, accountID, svc.ID, p.link, p.quantity, runs, interval, p.units, extra, p.charge,
+			p.units, in.RequestID, fp, now, now)
 		if err != nil {
-			return internal("insert idempotency record", err)
+			return internal("insert order", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errDuplicateRequest
@@ -355,13 +352,13 @@ func lookupRequest(ctx context.Context, q queryer, accountID int64, requestID st
 	var id string
 	var stored []byte
 	err := q.QueryRowContext(ctx,
-		`SELECT order_id, fingerprint FROM idempotency WHERE account_id = ? AND request_id = ?`,
+		`SELECT id, fingerprint FROM orders WHERE account_id = ? AND request_id = ?`,
 		accountID, requestID).Scan(&id, &stored)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
 	if err != nil {
-		return "", false, internal("read idempotency record", err)
+		return "", false, internal("read request_id", err)
 	}
 	if string(stored) != string(fp) {
 		return "", true, ErrRequestIDReused

@@ -7,7 +7,8 @@
 #   bench/wrk/run.sh [SECONDS]      (default 10 per measurement)
 #
 # Needs wrk (apt install wrk) and Go. LIMITREF_DIR points at the reference
-# server's source when it is not ../shared/limitref beside the repository.
+# server's source when it is not ../shared/limitref beside the repository;
+# NOTPANEL_BIN at a notpanel binary to measure instead of this tree's.
 set -euo pipefail
 secs="${1:-10}"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -17,7 +18,11 @@ work="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 command -v wrk >/dev/null || { echo "wrk not found: apt install wrk" >&2; exit 1; }
-go build -o "$work/notpanel" "$root"
+if [ -n "${NOTPANEL_BIN:-}" ]; then # a build to compare, instead of this tree's
+	cp "$NOTPANEL_BIN" "$work/notpanel"
+else
+	go build -o "$work/notpanel" "$root"
+fi
 (cd "$limitref" && go build -o "$work/limitref" .)
 
 # A panel with 100 funded customers, one key each, a service, and an order
