@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,14 +14,6 @@ import (
 	"notpanel/store/storetest"
 	"notpanel/worker"
 )
-
-type chainClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *chainClock) now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *chainClock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // TestChain runs two notpanels in a row, A buying from B (in each dialect)
 // and B from a simulated provider, on one clock: the customer at A sees the
@@ -36,8 +27,8 @@ func TestChain(t *testing.T) {
 
 func chain(t *testing.T, dialect string) {
 	ctx := context.Background()
-	clock := &chainClock{t: time.Now()}
-	sim := simulator.New("sim-key", clock.now, 7)
+	clock := storetest.NewClock(time.Now())
+	sim := simulator.New("sim-key", clock.Now, 7)
 	simSrv := httptest.NewServer(sim)
 	defer simSrv.Close()
 
@@ -54,7 +45,7 @@ func chain(t *testing.T, dialect string) {
 	_, resellerKey := storetest.Account(t, b, "reseller", 1_000_000_000)
 	b.SetTier(ctx, store.Tier{Name: "wide", KeyPerMin: 1e6, AccountPerMin: 1e6})
 	b.SetAccountTier(ctx, "reseller", "wide")
-	bSrv := httptest.NewServer(httpapi.New(httpapi.Config{DB: b, Log: zerolog.Nop(), Now: clock.now}))
+	bSrv := httptest.NewServer(httpapi.New(httpapi.Config{DB: b, Log: zerolog.Nop(), Now: clock.Now}))
 	defer bSrv.Close()
 
 	// A: a panel buying from B.
@@ -74,14 +65,14 @@ func chain(t *testing.T, dialect string) {
 	alice, _ := storetest.Account(t, a, "alice", 100_000_000)
 
 	cfg := func(db *store.DB) worker.Config {
-		return worker.Config{DB: db, Now: clock.now, Jitter: func() float64 { return 0.5 }, SyncInterval: time.Second}
+		return worker.Config{DB: db, Now: clock.Now, Jitter: func() float64 { return 0.5 }, SyncInterval: time.Second}
 	}
 	wa, wb := worker.New(cfg(a)), worker.New(cfg(b))
 	tick := func(n int) {
 		for range n {
 			wa.Tick(ctx)
 			wb.Tick(ctx)
-			clock.advance(5 * time.Second)
+			clock.Advance(5 * time.Second)
 		}
 	}
 	place := func(req string, q int) string {

@@ -7,24 +7,16 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"notpanel/store/storetest"
 )
 
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
-func setup(t *testing.T) (*clock, func(params ...string) any) {
+func setup(t *testing.T) (*storetest.Clock, func(params ...string) any) {
 	t.Helper()
-	c := &clock{t: time.Unix(1_800_000_000, 0)}
-	srv := httptest.NewServer(New("k", c.now, 1))
+	c := storetest.NewClock(time.Unix(1_800_000_000, 0))
+	srv := httptest.NewServer(New("k", c.Now, 1))
 	t.Cleanup(srv.Close)
 	return c, func(params ...string) any {
 		t.Helper()
@@ -69,11 +61,11 @@ func TestOrderLifecycle(t *testing.T) {
 	if s, r := status(); s != "Pending" || r != "1000" {
 		t.Errorf("at once: %s %s, want Pending 1000", s, r)
 	}
-	c.advance(startDelay + 5*time.Second)
+	c.Advance(startDelay + 5*time.Second)
 	if s, r := status(); s != "In progress" || r == "1000" || r == "0" {
 		t.Errorf("mid-way: %s %s, want In progress with some delivered", s, r)
 	}
-	c.advance(maxDelivery)
+	c.Advance(maxDelivery)
 	if s, _ := status(); s != "Completed" && s != "Partial" {
 		t.Errorf("at the end: %s, want Completed or Partial", s)
 	}
@@ -82,7 +74,7 @@ func TestOrderLifecycle(t *testing.T) {
 	if field(rows[0], "status") != "In progress" {
 		t.Errorf("fresh refill: %v", rows)
 	}
-	c.advance(refillTime)
+	c.Advance(refillTime)
 	rows = call("action", "refill_status", "refills", ref+",999999").([]any)
 	if field(rows[0], "status") != "Completed" || field(rows[1], "status", "error") != "Refill not found" {
 		t.Errorf("refill rows: %v", rows)

@@ -463,7 +463,7 @@ type outcome struct {
 type chaos struct {
 	t      *testing.T
 	db     *store.DB
-	clock  *clock
+	clock  *storetest.Clock
 	cfg    worker.Config
 	ups    []*chaosProvider
 	svcs   []store.Service
@@ -481,7 +481,7 @@ type chaos struct {
 func newChaos(t *testing.T, seed uint64) *chaos {
 	db := storetest.Open(t)
 	huge := `{"order":` + strings.Repeat(" ", 10<<20) + `1}` // a good answer, were it not 10 MB
-	c := &chaos{t: t, db: db, clock: &clock{t: time.Unix(1_800_000_000, 0)}, owner: map[int64]*chaosProvider{},
+	c := &chaos{t: t, db: db, clock: storetest.NewClock(time.Unix(1_800_000_000, 0)), owner: map[int64]*chaosProvider{},
 		orders: map[string]chaosOrder{}, ended: map[string]outcome{}, log: &errorLog{}, calls: map[string]int{}}
 	for i, dialect := range []string{classic, notpanel} {
 		up := newChaosProvider(t, dialect, seed+uint64(i), huge)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,31 +15,13 @@ import (
 
 var ctx = context.Background()
 
-// clock is the worker's injected clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // env is a database with a funded account, one service of each type at the
 // fake provider, and a worker on the injected clock.
 type env struct {
 	t     *testing.T
 	db    *store.DB
 	up    *fakeProvider
-	clock *clock
+	clock *storetest.Clock
 	cfg   worker.Config
 	w     *worker.Worker
 	acct  store.Account
@@ -56,7 +37,7 @@ func newEnv(t *testing.T, dialect string, tune ...func(*worker.Config)) *env {
 	t.Helper()
 	db := storetest.Open(t)
 	e := &env{t: t, db: db, up: newFakeProvider(t, dialect == store.DialectNotpanel), svc: map[string]store.Service{},
-		clock: &clock{t: time.Unix(1_800_000_000, 0)}, links: map[string]string{}}
+		clock: storetest.NewClock(time.Unix(1_800_000_000, 0)), links: map[string]string{}}
 	if _, err := db.AddProvider(ctx, store.Provider{Name: "upstream", URL: e.up.srv.URL, APIKey: "up-key", Dialect: dialect}); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"notpanel/store"
 )
@@ -149,4 +150,28 @@ func Raw(tb testing.TB, db *store.DB) *sql.DB {
 	raw.SetMaxOpenConns(1)
 	tb.Cleanup(func() { raw.Close() })
 	return raw
+}
+
+// Clock is a settable time source for the code under test, safe to read
+// from other goroutines while the test moves it.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock that reads t until it is moved.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now is the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
