@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"notpanel/store"
 )
@@ -28,5 +29,20 @@ func TestFixtures(t *testing.T) {
 	vs, _ := db.Audit(context.Background())
 	if len(vs) == 0 {
 		t.Error("a balance changed behind the ledger's back was not caught")
+	}
+}
+
+func TestClock(t *testing.T) {
+	start := time.Unix(1_800_000_000, 0)
+	c := NewClock(start)
+	if got := c.Now(); !got.Equal(start) {
+		t.Fatalf("Now = %v, want %v", got, start)
+	}
+	done := make(chan struct{})
+	go func() { c.Advance(time.Minute); close(done) }() // moved from another goroutine
+	<-done
+	c.Advance(time.Second)
+	if got := c.Now().Sub(start); got != time.Minute+time.Second {
+		t.Errorf("moved %v, want 1m1s", got)
 	}
 }
