@@ -250,9 +250,8 @@ func TestCurrency(t *testing.T) {
 	}
 }
 
-// Callers that arrive together share config-version reads, yet none is
-// answered by a read older than its call: a change another process (the
-// CLI) committed before the call is always seen, however busy the server.
+// A server under load answers most config-version asks from its cache, yet
+// never misses a change another process (the CLI) committed before the ask.
 func TestConfigVersionNeverStale(t *testing.T) {
 	f := newFixture(t, 10_000_000)
 	cli := storetest.OpenPath(t, f.db.Path()) // another process's handle on the file

@@ -2,7 +2,6 @@ package store
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -71,7 +70,7 @@ func (s *configSignal) touch() {
 		return
 	}
 	var b [stampLen]byte
-	copy(b[:], fmt.Sprintf("%0*s", stampLen, strconv.FormatInt(time.Now().UnixNano(), 10)))
+	strconv.AppendInt(b[:0], time.Now().UnixNano(), 10)
 	s.f.WriteAt(b[:], 0)
 }
 

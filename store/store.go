@@ -27,11 +27,10 @@ type DB struct {
 	reader *sql.DB
 	read   *readStmts // prepared reads on the reader pool
 
-	hot      atomic.Pointer[Snapshot] // the latest Refresh
-	rebuild  sync.Mutex
-	versions versionReads  // shares ConfigVersion's reads
-	signal   *configSignal // tells of config changes committed since
-	now      func() time.Time
+	hot     atomic.Pointer[Snapshot] // the latest Refresh
+	rebuild sync.Mutex
+	signal  *configSignal // tells of config changes committed since
+	now     func() time.Time
 
 	writes    chan *write   // to the writer goroutine
 	closing   chan struct{} // closed by Close
@@ -219,54 +218,12 @@ func (db *DB) ConfigVersion(ctx context.Context) (int64, error) {
 	return v, err
 }
 
-// readConfigVersion reads the config version from the database, in a read
-// that begins after the call; callers that arrive together share one.
+// readConfigVersion reads the config version from the database.
 func (db *DB) readConfigVersion(ctx context.Context) (int64, error) {
-	r := &db.versions
-	r.mu.Lock()
-	var read *versionRead
-	lead := true
-	switch {
-	case r.running == nil: // nobody is reading: read now
-		read = &versionRead{start: make(chan struct{}), done: make(chan struct{})}
-		r.running = read
-		close(read.start)
-	case r.next == nil: // a read runs that may have begun before this call: lead the next one
-		read = &versionRead{start: make(chan struct{}), done: make(chan struct{})}
-		r.next = read
-	default: // the next read has not begun yet: share it
-		read, lead = r.next, false
-	}
-	r.mu.Unlock()
-	if lead {
-		<-read.start
-		err := db.read.QueryRowContext(context.WithoutCancel(ctx),
-			`SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'config_version'`).Scan(&read.v)
-		read.err = internal("read config version", err)
-		r.mu.Lock()
-		r.running, r.next = r.next, nil
-		if r.running != nil {
-			close(r.running.start)
-		}
-		r.mu.Unlock()
-		close(read.done)
-	}
-	<-read.done
-	return read.v, read.err
-}
-
-// versionReads are the config-version reads in progress: one running, and
-// the one that callers arriving meanwhile wait for, which begins when the
-// running one ends.
-type versionReads struct {
-	mu            sync.Mutex
-	running, next *versionRead
-}
-
-type versionRead struct {
-	start, done chan struct{} // closed when the read may begin, and when it has ended
-	v           int64
-	err         error
+	var v int64
+	err := db.read.QueryRowContext(context.WithoutCancel(ctx),
+		`SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'config_version'`).Scan(&v)
+	return v, internal("read config version", err)
 }
 
 // Currency is the panel's currency code.
