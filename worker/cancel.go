@@ -19,6 +19,7 @@ const forwardedRecheck = 6 * time.Hour
 // cancels forwards customers' cancels of orders already with a provider,
 // up to 100 per call.
 func (w *Worker) cancels(stop, work context.Context) (full bool) {
+	listed := w.pauses.Load()
 	jobs, err := w.cfg.DB.DueCancels(work, w.now().Unix(), cancelBatch, w.cancelling.running())
 	if err != nil {
 		w.log.Error().Err(err).Msg("list due cancels")
@@ -30,15 +31,12 @@ func (w *Worker) cancels(stop, work context.Context) (full bool) {
 			tasks[pid] = append(tasks[pid], func() { w.cancelChunk(work, chunk[0].Provider, chunk) })
 		}
 	}
-	w.spread(stop, &w.cancelling, tasks)
+	w.spread(stop, &w.cancelling, listed, tasks)
 	return len(jobs) == cancelBatch
 }
 
 func (w *Worker) cancelChunk(ctx context.Context, p store.Provider, jobs []store.CancelJob) {
 	log := w.log.With().Str("provider", p.Name).Logger()
-	if w.isPaused(p.ID) {
-		return
-	}
 	ids := make([]string, len(jobs))
 	orderIDs := make([]string, len(jobs))
 	for i, j := range jobs {

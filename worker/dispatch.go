@@ -24,6 +24,7 @@ const (
 // dispatch sends due pending orders to their providers, each call in its
 // own goroutine within the provider's call slots.
 func (w *Worker) dispatch(stop, work context.Context) (full bool) {
+	listed := w.pauses.Load()
 	jobs, err := w.cfg.DB.DueDispatches(work, w.now().Unix(), dispatchBatch, w.dispatching.running())
 	if err != nil {
 		w.log.Error().Err(err).Msg("list due dispatches")
@@ -33,16 +34,13 @@ func (w *Worker) dispatch(stop, work context.Context) (full bool) {
 	for _, j := range jobs {
 		tasks[j.Provider.ID] = append(tasks[j.Provider.ID], func() { w.send(work, j) })
 	}
-	w.spread(stop, &w.dispatching, tasks)
+	w.spread(stop, &w.dispatching, listed, tasks)
 	return len(jobs) == dispatchBatch
 }
 
 // send claims one order, calls the provider and records the outcome.
 func (w *Worker) send(ctx context.Context, j store.DispatchJob) {
 	log := w.log.With().Str("order", j.OrderID).Str("provider", j.Provider.Name).Logger()
-	if w.isPaused(j.Provider.ID) {
-		return
-	}
 	claimed, err := w.cfg.DB.ClaimOrder(ctx, j.OrderID)
 	if err != nil || !claimed {
 		if err != nil {

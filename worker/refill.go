@@ -13,6 +13,7 @@ const refillBatch = 1000
 
 // refills sends new refills to providers and asks about those under way.
 func (w *Worker) refills(stop, work context.Context) (full bool) {
+	listed := w.pauses.Load()
 	jobs, err := w.cfg.DB.DueRefills(work, w.now().Unix(), refillBatch, w.refilling.running())
 	if err != nil {
 		w.log.Error().Err(err).Msg("list due refills")
@@ -32,15 +33,12 @@ func (w *Worker) refills(stop, work context.Context) (full bool) {
 			tasks[pid] = append(tasks[pid], func() { w.askRefills(work, chunk[0].Provider, chunk) })
 		}
 	}
-	w.spread(stop, &w.refilling, tasks)
+	w.spread(stop, &w.refilling, listed, tasks)
 	return len(jobs) == refillBatch
 }
 
 func (w *Worker) sendRefill(ctx context.Context, j store.RefillJob) {
 	log := w.log.With().Str("refill", j.RefillID).Str("provider", j.Provider.Name).Logger()
-	if w.isPaused(j.Provider.ID) {
-		return
-	}
 	id, err := w.client(j.Provider).Refill(ctx, j.OrderUpstreamID)
 	w.observe(j.Provider, "refill", err)
 	var record error
@@ -67,9 +65,6 @@ func (w *Worker) sendRefill(ctx context.Context, j store.RefillJob) {
 }
 
 func (w *Worker) askRefills(ctx context.Context, p store.Provider, jobs []store.RefillJob) {
-	if w.isPaused(p.ID) {
-		return
-	}
 	ids := make([]string, len(jobs))
 	for i, j := range jobs {
 		ids[i] = j.UpstreamRefillID

@@ -27,6 +27,7 @@ func groupBy[J any](jobs []J, provider func(J) int64) map[int64][]J {
 // syncs asks providers about orders whose status is due and applies the
 // answers.
 func (w *Worker) syncs(stop, work context.Context) (full bool) {
+	listed := w.pauses.Load()
 	jobs, err := w.cfg.DB.DueSyncs(work, w.now().Unix(), syncBatch, w.syncing.running())
 	if err != nil {
 		w.log.Error().Err(err).Msg("list due syncs")
@@ -38,15 +39,12 @@ func (w *Worker) syncs(stop, work context.Context) (full bool) {
 			tasks[pid] = append(tasks[pid], func() { w.syncChunk(work, chunk[0].Provider, chunk) })
 		}
 	}
-	w.spread(stop, &w.syncing, tasks)
+	w.spread(stop, &w.syncing, listed, tasks)
 	return len(jobs) == syncBatch
 }
 
 func (w *Worker) syncChunk(ctx context.Context, p store.Provider, jobs []store.SyncJob) {
 	log := w.log.With().Str("provider", p.Name).Logger()
-	if w.isPaused(p.ID) {
-		return
-	}
 	ids := make([]string, len(jobs))
 	for i, j := range jobs {
 		ids[i] = j.UpstreamID

@@ -8,6 +8,7 @@ package worker
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -61,7 +62,12 @@ type Worker struct {
 	mu      sync.Mutex
 	clients map[int64]clientEntry   // by provider id
 	slots   map[int64]chan struct{} // per-provider call slots
-	paused  map[int64]bool          // providers paused since their lanes started
+	// paused: providers that refused our account, with the pauses count
+	// once the pause was written (pausing while it is being written); a
+	// listing that began after that write and still finds the provider
+	// active means the operator resumed it.
+	paused map[int64]uint64
+	pauses atomic.Uint64
 
 	// Each provider's work of one kind, and each webhook's deliveries, runs
 	// in a lane of its own that passes do not wait for.
@@ -104,7 +110,7 @@ func New(cfg Config) *Worker {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	return &Worker{cfg: cfg, log: cfg.Log.With().Str("component", "worker").Logger(), hooks: hooks,
-		clients: map[int64]clientEntry{}, slots: map[int64]chan struct{}{}, paused: map[int64]bool{}}
+		clients: map[int64]clientEntry{}, slots: map[int64]chan struct{}{}, paused: map[int64]uint64{}}
 }
 
 // Run recovers dispatches cut short by a previous stop, then works every
@@ -267,29 +273,37 @@ func (w *Worker) slot(stop context.Context, id int64) (release func(), ok bool) 
 	}
 }
 
-// isPaused reports whether provider id was paused since its lanes started;
-// work for it is then left for when the operator resumes it.
+// isPaused reports whether provider id refused our account; work for it is
+// then left for when the operator resumes it.
 func (w *Worker) isPaused(id int64) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.paused[id]
+	_, paused := w.paused[id]
+	return paused
 }
 
 // spread runs each provider's tasks in that provider's lane of l, within
 // its call slots, one goroutine a task; the lane ends when its tasks are
-// done. A slow provider holds up only its own tasks. Once stop ends, tasks
-// not yet started are dropped.
-func (w *Worker) spread(stop context.Context, l *lanes[int64], tasks map[int64][]func()) {
+// done. A slow provider holds up only its own tasks. listed is the pauses
+// count read before the tasks were listed. Once stop ends, or the provider
+// refuses our account, tasks not yet started are dropped.
+func (w *Worker) spread(stop context.Context, l *lanes[int64], listed uint64, tasks map[int64][]func()) {
 	for pid, list := range tasks {
 		l.start(&w.inflight, pid, func() {
 			w.mu.Lock()
-			delete(w.paused, pid) // listed again: active in the database
+			if at, ok := w.paused[pid]; ok && at <= listed {
+				delete(w.paused, pid) // listed active after its pause was written: resumed
+			}
 			w.mu.Unlock()
 			var wg sync.WaitGroup
 			defer wg.Wait()
 			for _, task := range list {
 				release, ok := w.slot(stop, pid)
 				if !ok {
+					return
+				}
+				if w.isPaused(pid) {
+					release()
 					return
 				}
 				wg.Go(func() {
@@ -319,13 +333,16 @@ func (w *Worker) at(d time.Duration) int64 { return w.now().Add(d).Unix() }
 // pass already listed for it is skipped, and later passes do not list it.
 func (w *Worker) pause(ctx context.Context, p store.Provider, err error) {
 	w.mu.Lock()
-	w.paused[p.ID] = true
+	w.paused[p.ID] = math.MaxUint64 // being written: no listing has seen it yet
 	w.mu.Unlock()
 	w.log.Error().Str("provider", p.Name).Err(err).
 		Msg("provider refused our account; paused until the operator fixes it and runs notpanel provider resume")
 	if perr := w.cfg.DB.PauseProvider(ctx, p.ID, err.Error()); perr != nil {
 		w.log.Error().Err(perr).Str("provider", p.Name).Msg("pause provider")
 	}
+	w.mu.Lock()
+	w.paused[p.ID] = w.pauses.Add(1)
+	w.mu.Unlock()
 }
 
 // chunks splits n items into groups of at most size.
