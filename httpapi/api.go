@@ -134,7 +134,8 @@ func (a *api) v2(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 // skips that read: it runs on the snapshot it has and the writer checks the
 // snapshot's version inside the transaction, so a stale snapshot can never
 // write. Whatever goes wrong on that optimistic path is tried once more on a
-// fresh snapshot, so a customer never sees an answer from stale data.
+// fresh snapshot, unless the snapshot was current after all, so a customer
+// never sees an answer from stale data.
 func (a *api) serve(ctx context.Context, info *reqInfo, f form, h http.Header) (any, error) {
 	snap := a.db.Current()
 	fresh := false
@@ -152,10 +153,14 @@ func (a *api) serve(ctx context.Context, info *reqInfo, f form, h http.Header) (
 		if err == nil || fresh || errors.As(err, &l) || store.ErrorCode(err) == store.Internal && !errors.Is(err, store.ErrStale) {
 			return out, err
 		}
-		if snap, err = a.db.Refresh(ctx); err != nil {
-			return nil, err
+		next, rerr := a.db.Refresh(ctx)
+		if rerr != nil {
+			return nil, rerr
 		}
-		fresh = true
+		if next == snap && !errors.Is(err, store.ErrStale) {
+			return out, err // the snapshot was current: the answer stands
+		}
+		snap, fresh = next, true
 	}
 }
 
