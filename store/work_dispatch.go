@@ -178,18 +178,21 @@ func (db *DB) DispatchResend(ctx context.Context, id, reason string, next int64)
 
 // DispatchFailed ends a claimed order the provider refused for good: failed
 // with the reason, and fully refunded (cancelled if the customer had asked
-// to cancel it). An order marked maybe_sent is parked for review instead
-// (parked is true): an earlier try may have reached its provider, which
-// would then hold it and deliver it whatever this try was told.
-func (db *DB) DispatchFailed(ctx context.Context, id, reason string) (parked bool, err error) {
+// to cancel it). An order this try (maybe) or an earlier one (maybe_sent)
+// may have left at its provider is parked for review instead (parked is
+// true): the provider would hold it and deliver it whatever we were told.
+func (db *DB) DispatchFailed(ctx context.Context, id, reason string, maybe bool) (parked bool, err error) {
 	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		o, err := readOrderState(ctx, tx, Everyone, id)
 		if err != nil {
 			return err
 		}
-		if o.maybeSent {
+		if maybe || o.maybeSent {
+			if !maybe {
+				reason = "an earlier try may have reached the provider; the last one: " + reason
+			}
 			parked = true
-			return park(ctx, tx, id, "an earlier try may have reached the provider; the last one: "+reason, db.unix())
+			return park(ctx, tx, id, reason, db.unix())
 		}
 		return failUnsent(ctx, tx, id, reason, db.unix())
 	})

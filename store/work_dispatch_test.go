@@ -124,13 +124,19 @@ func TestDispatchOutcomes(t *testing.T) {
 			store.StatusProcessing, false, true, true},
 		{"Retry", false, func(f *fixture, id string) error { return f.db.DispatchRetry(ctx, id, "timeout", 60) },
 			store.StatusPending, false, false, false},
-		{"Failed", false, func(f *fixture, id string) error { _, err := f.db.DispatchFailed(ctx, id, "bad link"); return err },
+		{"Failed", false, func(f *fixture, id string) error {
+			_, err := f.db.DispatchFailed(ctx, id, "bad link", false)
+			return err
+		},
 			store.StatusFailed, true, true, false},
 		{"AcceptedAfterCancel", true, func(f *fixture, id string) error { return f.db.DispatchAccepted(ctx, id, "77", 60) },
 			store.StatusProcessing, false, true, true},
 		{"RetryAfterCancel", true, func(f *fixture, id string) error { return f.db.DispatchRetry(ctx, id, "timeout", 60) },
 			store.StatusCancelled, true, true, false},
-		{"FailedAfterCancel", true, func(f *fixture, id string) error { _, err := f.db.DispatchFailed(ctx, id, "bad link"); return err },
+		{"FailedAfterCancel", true, func(f *fixture, id string) error {
+			_, err := f.db.DispatchFailed(ctx, id, "bad link", false)
+			return err
+		},
 			store.StatusCancelled, true, true, false},
 	}
 	for _, tt := range tests {
@@ -169,7 +175,7 @@ func TestDispatchOutcomes(t *testing.T) {
 				t.Errorf("reason = %q, want the provider's", o.Reason)
 			}
 			// Whatever the worker does next with this order, no second refund.
-			f.db.DispatchFailed(ctx, id, "again")
+			f.db.DispatchFailed(ctx, id, "again", false)
 			f.db.DispatchRetry(ctx, id, "again", 0)
 			f.db.ClaimOrder(ctx, id)
 			if n := f.refunds(t, id); n > 1 {
@@ -195,7 +201,7 @@ func TestDispatchGuards(t *testing.T) {
 	up := f.dispatch(t, accepted)
 	err = f.db.DispatchAccepted(ctx, accepted, "6", 0)
 	wantErr(t, err, store.Conflict, "order changed meanwhile")
-	_, err = f.db.DispatchFailed(ctx, accepted, "late failure")
+	_, err = f.db.DispatchFailed(ctx, accepted, "late failure", false)
 	wantErr(t, err, store.Conflict, "order changed meanwhile")
 	if o := f.order(t, accepted); o.Status != store.StatusProcessing || o.UpstreamID != up {
 		t.Errorf("accepted order = %+v, want it left processing", o)
@@ -207,7 +213,7 @@ func TestDispatchGuards(t *testing.T) {
 	wantErr(t, err, store.Invalid, "empty upstream id")
 	for _, call := range []func(id string) error{
 		func(id string) error { return f.db.DispatchRetry(ctx, id, "", 0) },
-		func(id string) error { _, err := f.db.DispatchFailed(ctx, id, ""); return err },
+		func(id string) error { _, err := f.db.DispatchFailed(ctx, id, "", false); return err },
 	} {
 		wantErr(t, call(store.NewID(store.PrefixOrder)), store.NotFound, "Order not found")
 	}
@@ -314,7 +320,7 @@ func TestDispatchFailedParksMaybeSent(t *testing.T) {
 		t.Fatalf("claim again: %v %v", ok, err)
 	}
 	// The resend is refused for good.
-	parked, err := f.db.DispatchFailed(ctx, id, "Incorrect service ID")
+	parked, err := f.db.DispatchFailed(ctx, id, "Incorrect service ID", false)
 	if err != nil || !parked {
 		t.Fatalf("DispatchFailed = %v, %v; want parked", parked, err)
 	}

@@ -71,7 +71,7 @@ func (w *Worker) send(ctx context.Context, j store.DispatchJob) {
 	var record error
 	switch upstream.ClassOf(err) {
 	case upstream.Permanent:
-		record = w.fail(ctx, log, j.OrderID, err.Error(), "provider refused the order")
+		record = w.fail(ctx, log, j.OrderID, err.Error(), false, "provider refused the order")
 	case upstream.Unknown:
 		log.Warn().Err(err).Msg("order may or may not have reached the provider; parked for review")
 		record = w.cfg.DB.ParkOrder(ctx, j.OrderID, err.Error())
@@ -84,12 +84,7 @@ func (w *Worker) send(ctx context.Context, j store.DispatchJob) {
 		maybe := upstream.MaybeDone(err)
 		if int(j.Attempts)+1 >= w.cfg.MaxAttempts {
 			reason := fmt.Sprintf("gave up after %d attempts: %v", j.Attempts+1, err)
-			if maybe {
-				log.Warn().Err(err).Msg("order may or may not have reached the provider after repeated tries; parked for review")
-				record = w.cfg.DB.ParkOrder(ctx, j.OrderID, reason)
-				break
-			}
-			record = w.fail(ctx, log, j.OrderID, reason, "order gave up after repeated temporary errors")
+			record = w.fail(ctx, log, j.OrderID, reason, maybe, "order gave up after repeated temporary errors")
 			break
 		}
 		delay := w.backoff(int64(j.Attempts), retryBase, retryLimit)
@@ -106,12 +101,13 @@ func (w *Worker) send(ctx context.Context, j store.DispatchJob) {
 }
 
 // fail ends a dispatch that will not succeed: failed and refunded, or
-// parked for review when an earlier try may have reached the provider.
-func (w *Worker) fail(ctx context.Context, log zerolog.Logger, orderID, reason, what string) error {
-	parked, err := w.cfg.DB.DispatchFailed(ctx, orderID, reason)
+// parked for review when this try (maybe) or an earlier one may have
+// reached the provider.
+func (w *Worker) fail(ctx context.Context, log zerolog.Logger, orderID, reason string, maybe bool, what string) error {
+	parked, err := w.cfg.DB.DispatchFailed(ctx, orderID, reason, maybe)
 	if err == nil {
 		if parked {
-			log.Warn().Str("reason", reason).Msg(what + "; an earlier try may have reached it: parked for review")
+			log.Warn().Str("reason", reason).Msg(what + "; the provider may have the order: parked for review")
 		} else {
 			log.Warn().Str("reason", reason).Msg(what + "; failed and refunded")
 		}
