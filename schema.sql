@@ -150,7 +150,7 @@ CREATE TABLE ledger (
 );
 
 -- An account's rows are found in two parts: those of its orders through
--- orders_account and ledger_order, the others (deposits, adjustments)
+-- orders_request and ledger_order, the others (deposits, adjustments)
 -- through ledger_account. Indexing every row by account would cost each add
 -- a write to a random page of one more index.
 CREATE INDEX ledger_account ON ledger (account_id, id) WHERE order_id IS NULL;

@@ -15,8 +15,8 @@ const (
 )
 
 // move changes an account's balance by amount (negative debits) and appends
-// the matching ledger row, inside tx. It is the only code that writes
-// accounts.balance. A debit that would take the balance below zero changes
+// the matching ledger row, inside tx. It and refunds.pay are the only code
+// that writes accounts.balance. A debit that would take the balance below zero changes
 // nothing and returns ErrInsufficientBalance.
 func move(ctx context.Context, tx *Tx, accountID int64, kind string, amount int64, orderID, note string, now int64) (int64, error) {
 	var balance, low int64

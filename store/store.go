@@ -190,7 +190,7 @@ func bumpConfig(ctx context.Context, tx *Tx) error {
 func (tx *Tx) configVersion(ctx context.Context) (int64, error) {
 	if tx.version < 0 {
 		if err := tx.QueryRowContext(ctx,
-			`SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'config_version'`).Scan(&tx.version); err != nil {
+			configVersionQuery).Scan(&tx.version); err != nil {
 			tx.version = -1
 			return 0, internal("read config version", err)
 		}
@@ -218,11 +218,12 @@ func (db *DB) ConfigVersion(ctx context.Context) (int64, error) {
 	return v, err
 }
 
+const configVersionQuery = `SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'config_version'`
+
 // readConfigVersion reads the config version from the database.
 func (db *DB) readConfigVersion(ctx context.Context) (int64, error) {
 	var v int64
-	err := db.read.QueryRowContext(context.WithoutCancel(ctx),
-		`SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'config_version'`).Scan(&v)
+	err := db.read.QueryRowContext(ctx, configVersionQuery).Scan(&v)
 	return v, internal("read config version", err)
 }
 

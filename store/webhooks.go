@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 )
@@ -149,7 +151,10 @@ func (db *DB) TestWebhook(ctx context.Context, keyID, raw string) (string, error
 		var accountID int64
 		if err := tx.QueryRowContext(ctx,
 			`SELECT account_id FROM webhooks WHERE id = ? AND key_id = ? AND status = 'active'`, id, keyID).Scan(&accountID); err != nil {
-			return ErrWebhookNotFound
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrWebhookNotFound
+			}
+			return internal("read webhook", err)
 		}
 		now := db.unix()
 		eventID = NewID(PrefixEvent)
@@ -194,6 +199,9 @@ func emit(ctx context.Context, tx *Tx, accountID int64, typ string, data any, no
 		}
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil { // not every webhook seen: no event rather than a partial one
+		return internal("find webhooks", err)
+	}
 	if len(targets) == 0 {
 		return nil
 	}
