@@ -86,7 +86,7 @@ func (g *workGauges) Collect(ch chan<- prometheus.Metric) {
 // is alive, 503 with the reason otherwise: for a load balancer or a
 // monitor.
 func (a *api) healthz(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	if _, err := a.db.ConfigVersion(r.Context()); err != nil {
+	if err := a.db.Ping(r.Context()); err != nil {
 		a.log.Error().Err(err).Msg("health check: database")
 		writeJSON(w, http.StatusServiceUnavailable, object{{"status", "unhealthy"}, {"error", "database unreachable"}})
 		return

@@ -220,6 +220,12 @@ func (db *DB) ConfigVersion(ctx context.Context) (int64, error) {
 
 const configVersionQuery = `SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'config_version'`
 
+// Ping reads from the database, bypassing every cache: for health checks.
+func (db *DB) Ping(ctx context.Context) error {
+	_, err := db.readConfigVersion(ctx)
+	return err
+}
+
 // readConfigVersion reads the config version from the database.
 func (db *DB) readConfigVersion(ctx context.Context) (int64, error) {
 	var v int64

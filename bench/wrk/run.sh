@@ -41,7 +41,7 @@ done
 
 np_addr=127.0.0.1:18090 lr_addr=127.0.0.1:18089
 "$np" --log-level info serve --listen "$np_addr" --worker=false --ip-per-min 1000000000 >"$work/serve.log" 2>&1 &
-"$work/limitref" -addr "$lr_addr" -sync FULL >"$work/limitref.log" 2>&1 &
+"$work/limitref" -addr "$lr_addr" -db "$work/limitref.db" -sync FULL >"$work/limitref.log" 2>&1 &
 for addr in "$np_addr" "$lr_addr"; do
 	for _ in $(seq 100); do curl -s -o /dev/null "http://$addr/" && break; sleep 0.2; done
 done
