@@ -132,10 +132,14 @@ func applyStatus(ctx context.Context, tx *Tx, id string, u UpstreamStatus, nextS
 	default:
 		return "", Errorf(Internal, "unexpected status %q", u.Status)
 	}
-	if _, err := tx.ExecContext(ctx,
-		`UPDATE orders SET start_count = coalesce(nullif(?, 0), start_count), upstream_status = ? WHERE id = ?`,
-		u.StartCount, raw, id); err != nil {
+	res, err := tx.ExecContext(ctx,
+		`UPDATE orders SET start_count = coalesce(nullif(?, 0), start_count), upstream_status = ? WHERE id = ? AND status = ?`,
+		u.StartCount, raw, id, o.status)
+	if err != nil {
 		return "", internal("update order status", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return o.status, errChanged
 	}
 	refund := int64(0)
 	switch u.Status {

@@ -118,7 +118,7 @@ func (w *Worker) deliver(ctx context.Context, j store.DeliveryJob) (gone bool) {
 		var next int64
 		if !last {
 			d := retrySchedule[j.Attempts]
-			next = w.at(time.Duration(float64(d) * (0.8 + 0.4*w.cfg.Jitter())))
+			next = w.at(w.jitter(d))
 		}
 		log.Info().Str("reason", reason).Bool("given_up", last).Msg("webhook delivery failed")
 		record = w.cfg.DB.DeliveryRetry(ctx, j.EventID, j.WebhookID, next, reason, last)

@@ -322,7 +322,12 @@ func (w *Worker) backoff(n int64, base, limit time.Duration) time.Duration {
 	for i := int64(0); i < n && d < limit; i++ {
 		d *= 2
 	}
-	d = min(d, limit)
+	return w.jitter(min(d, limit))
+}
+
+// jitter spreads d over ±20 %, so that retries of many items do not all
+// come at once.
+func (w *Worker) jitter(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*w.cfg.Jitter()))
 }
 
