@@ -100,11 +100,13 @@ func (db *DB) commit(batch []*write) {
 			fail(internal("savepoint", err))
 			return
 		}
+		version, bumped := tx.version, tx.bumped // what a rolled-back write must not leave behind
 		if results[i] = run(ctx, tx, w.fn); results[i] != nil {
 			if _, err := tx.ExecContext(ctx, `ROLLBACK TO write`); err != nil {
 				fail(internal("rollback to savepoint", err))
 				return
 			}
+			tx.version, tx.bumped = version, bumped
 		}
 		if _, err := tx.ExecContext(ctx, `RELEASE write`); err != nil {
 			fail(internal("release savepoint", err))
