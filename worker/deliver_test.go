@@ -160,10 +160,7 @@ func TestSlowReceiverDoesNotDelayAnother(t *testing.T) {
 	e.cancel(e.place("", 100))
 	done := make(chan struct{})
 	go func() { e.tick(); close(done) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for fast.calls() == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(func() bool { return fast.calls() > 0 })
 	if fast.calls() != 1 {
 		t.Error("the fast receiver waited for the slow one")
 	}

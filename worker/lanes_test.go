@@ -27,15 +27,22 @@ func (e *env) running() (stop func()) {
 	})
 }
 
+// waitFor polls cond for up to 5 s and reports whether it came true.
+func waitFor(cond func() bool) bool {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return cond()
+}
+
 // eventually waits up to 5 s for the order to reach status.
 func (e *env) eventually(id, status string) {
 	e.t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if e.get(id).Status == status {
-			return
-		}
+	if !waitFor(func() bool { return e.get(id).Status == status }) {
+		e.t.Fatalf("order %s is %s after 5 s, want %s", id, e.get(id).Status, status)
 	}
-	e.t.Fatalf("order %s is %s after 5 s, want %s", id, e.get(id).Status, status)
 }
 
 // A provider that does not answer holds up its own orders only: while its
@@ -95,10 +102,8 @@ func TestSlowReceiverDoesNotHoldUpOrders(t *testing.T) {
 	e.cancel(e.place("", 100)) // an order.cancelled event for the slow receiver
 	stop := e.running()
 	t.Cleanup(stop)
-	for deadline := time.Now().Add(5 * time.Second); slow.calls() == 0; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the receiver got nothing")
-		}
+	if !waitFor(func() bool { return slow.calls() > 0 }) {
+		t.Fatal("the receiver got nothing")
 	}
 	id := e.place("", 100)
 	e.eventually(id, store.StatusProcessing)
