@@ -35,7 +35,7 @@ func (db *DB) ResolveResend(ctx context.Context, ref string) error {
 			if err != nil {
 				return err
 			}
-			return failUnsent(ctx, tx, o.ID, "cancelled by the customer; not sent", db.unix())
+			return failUnsentID(ctx, tx, o.ID, "cancelled by the customer; not sent", db.unix())
 		}
 		res, err := tx.ExecContext(ctx,
 			`UPDATE orders SET claimed_at = NULL, provider_id = NULL, review = NULL, attempts = 0, next_at = 0,
@@ -66,7 +66,7 @@ func (db *DB) ResolveFail(ctx context.Context, ref, reason string) error {
 		if err := parked(ctx, tx, o.ID); err != nil {
 			return err
 		}
-		return failUnsent(ctx, tx, o.ID, reason, db.unix())
+		return failUnsentID(ctx, tx, o.ID, reason, db.unix())
 	})
 }
 
@@ -83,4 +83,13 @@ func (db *DB) ResolveUpstreamID(ctx context.Context, ref, upstreamID string, nex
 		}
 		return accept(ctx, tx, o.ID, upstreamID, nextSync, db.unix())
 	})
+}
+
+// failUnsentID is failUnsent for an order known by its id.
+func failUnsentID(ctx context.Context, tx *Tx, id, reason string, now int64) error {
+	o, err := readOrderState(ctx, tx, Everyone, id)
+	if err != nil {
+		return err
+	}
+	return failUnsent(ctx, tx, o, reason, now)
 }

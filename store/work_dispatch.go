@@ -194,21 +194,19 @@ func (db *DB) DispatchFailed(ctx context.Context, id, reason string, maybe bool)
 			parked = true
 			return park(ctx, tx, id, reason, db.unix())
 		}
-		return failUnsent(ctx, tx, id, reason, db.unix())
+		return failUnsent(ctx, tx, o, reason, db.unix())
 	})
 	return parked, err
 }
 
-func failUnsent(ctx context.Context, tx *Tx, id, reason string, now int64) error {
-	o, err := readOrderState(ctx, tx, Everyone, id)
-	if err != nil {
-		return err
-	}
+// failUnsent ends o, read in tx, which its provider does not have: failed
+// (cancelled if the customer asked) with a full refund.
+func failUnsent(ctx context.Context, tx *Tx, o orderState, reason string, now int64) error {
 	if o.status != StatusPending || o.upstreamID != "" {
 		return errChanged
 	}
 	to := StatusFailed
-	if cancel, err := hasOpenCancel(ctx, tx, id); err != nil {
+	if cancel, err := hasOpenCancel(ctx, tx, o.id); err != nil {
 		return err
 	} else if cancel {
 		to = StatusCancelled
