@@ -87,7 +87,7 @@ func New(cfg Config) http.Handler {
 	}
 	r := httprouter.New()
 	r.POST("/api/v2", a.v2)
-	r.POST("/classic/api/v2", a.classic)
+	r.POST("/classic/api/v2", a.classicV2)
 	r.GET("/healthz", a.healthz)
 	if cfg.Registry != nil {
 		a.metrics = newMetrics(cfg.Registry, cfg.DB)
@@ -104,26 +104,50 @@ func New(cfg Config) http.Handler {
 	return a.middleware(r)
 }
 
-// v2 is the single API endpoint: read the form, authenticate, dispatch on
-// action.
+// dialect is what differs between the native endpoint and the classic
+// one: the actions, the answer to a missing or unknown one, and how errors
+// are written.
+type dialect struct {
+	actions map[string]action
+	unknown func(name string) error
+	fail    func(a *api, w http.ResponseWriter, r *http.Request, err error)
+}
+
+var native = &dialect{
+	actions: actions,
+	unknown: func(name string) error {
+		if name == "" {
+			return store.Errorf(store.Invalid, "Missing required parameter: action")
+		}
+		return store.Errorf(store.Invalid, "Unknown action: %s", truncate(name, 64))
+	},
+	fail: (*api).fail,
+}
+
+// v2 is the native API endpoint.
 func (a *api) v2(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	a.endpoint(w, r, native)
+}
+
+// endpoint reads the form, authenticates, and dispatches on action.
+func (a *api) endpoint(w http.ResponseWriter, r *http.Request, d *dialect) {
 	ctx := r.Context()
 	info := infoFrom(ctx)
 	// The client's address is limited first, before the key is looked up,
 	// so that guessing keys is limited too.
 	if st := a.ips.Take(info.ip, a.ipPerMin, a.now()); !st.OK {
-		a.fail(w, r, &limited{by: "ip", retry: st.RetryIn})
+		d.fail(a, w, r, &limited{by: "ip", retry: st.RetryIn})
 		return
 	}
 	f, err := readForm(r)
 	if err != nil {
-		a.fail(w, r, err)
+		d.fail(a, w, r, err)
 		return
 	}
 	info.action = f["action"]
-	out, err := a.serve(ctx, info, f, w.Header())
+	out, err := a.serve(ctx, info, d, f, w.Header())
 	if err != nil {
-		a.fail(w, r, err)
+		d.fail(a, w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -136,7 +160,7 @@ func (a *api) v2(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 // write. Whatever goes wrong on that optimistic path is tried once more on a
 // fresh snapshot, unless the snapshot was current after all, so a customer
 // never sees an answer from stale data.
-func (a *api) serve(ctx context.Context, info *reqInfo, f form, h http.Header) (any, error) {
+func (a *api) serve(ctx context.Context, info *reqInfo, d *dialect, f form, h http.Header) (any, error) {
 	snap := a.db.Current()
 	fresh := false
 	if snap == nil || f["action"] != "add" {
@@ -148,7 +172,7 @@ func (a *api) serve(ctx context.Context, info *reqInfo, f form, h http.Header) (
 	}
 	counted := false // a request is counted against its buckets once, retried or not
 	for {
-		out, err := a.run(ctx, info, snap, f, h, &counted)
+		out, err := a.run(ctx, info, d, snap, f, h, &counted)
 		var l *limited
 		if err == nil || fresh || errors.As(err, &l) || store.ErrorCode(err) == store.Internal && !errors.Is(err, store.ErrStale) {
 			return out, err
@@ -164,7 +188,8 @@ func (a *api) serve(ctx context.Context, info *reqInfo, f form, h http.Header) (
 	}
 }
 
-func (a *api) run(ctx context.Context, info *reqInfo, snap *store.Snapshot, f form, h http.Header, counted *bool) (any, error) {
+func (a *api) run(ctx context.Context, info *reqInfo, d *dialect, snap *store.Snapshot, f form, h http.Header,
+	counted *bool) (any, error) {
 	p, err := snap.Authenticate(ctx, f["key"])
 	if err != nil {
 		return nil, err
@@ -176,13 +201,9 @@ func (a *api) run(ctx context.Context, info *reqInfo, snap *store.Snapshot, f fo
 			return nil, err
 		}
 	}
-	name, err := f.require("action")
-	if err != nil {
-		return nil, err
-	}
-	act, ok := actions[name]
+	act, ok := d.actions[f["action"]]
 	if !ok {
-		return nil, store.Errorf(store.Invalid, "Unknown action: %s", truncate(name, 64))
+		return nil, d.unknown(f["action"])
 	}
 	return act(a, ctx, &call{snap: snap, p: p, f: f})
 }

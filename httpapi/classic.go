@@ -49,61 +49,29 @@ func classicMessage(err error) string {
 	return store.ErrorMessage(err)
 }
 
-type classicAction func(a *api, ctx context.Context, c *call) (any, error)
-
-var classicActions = map[string]classicAction{
-	"services":      (*api).services,
-	"balance":       (*api).balance,
-	"add":           (*api).classicAdd,
-	"status":        (*api).classicStatus,
-	"cancel":        (*api).classicCancel,
-	"refill":        (*api).classicRefill,
-	"refill_status": (*api).classicRefillStatus,
-}
-
-func (a *api) classic(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	ctx := r.Context()
-	info := infoFrom(ctx)
-	if st := a.ips.Take(info.ip, a.ipPerMin, a.now()); !st.OK {
-		a.fail(w, r, &limited{by: "ip", retry: st.RetryIn})
-		return
-	}
-	out, err := a.classicServe(ctx, info, r, w.Header())
-	if err != nil {
-		var l *limited
-		if errors.As(err, &l) || statusOf(err) == http.StatusInternalServerError {
+var classic = &dialect{
+	actions: map[string]action{
+		"services":      (*api).services,
+		"balance":       (*api).balance,
+		"add":           (*api).classicAdd,
+		"status":        (*api).classicStatus,
+		"cancel":        (*api).classicCancel,
+		"refill":        (*api).classicRefill,
+		"refill_status": (*api).classicRefillStatus,
+	},
+	unknown: func(string) error { return errIncorrectRequest }, // also for a missing action
+	fail: func(a *api, w http.ResponseWriter, r *http.Request, err error) {
+		if code := statusOf(err); code == http.StatusTooManyRequests || code == http.StatusInternalServerError {
 			a.fail(w, r, err) // 429 and 500 keep their codes
 			return
 		}
 		writeJSON(w, http.StatusOK, errorBody(classicMessage(err)))
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
+	},
 }
 
-func (a *api) classicServe(ctx context.Context, info *reqInfo, r *http.Request, h http.Header) (any, error) {
-	f, err := readForm(r)
-	if err != nil {
-		return nil, err
-	}
-	info.action = f["action"]
-	snap, err := a.db.Refresh(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p, err := snap.Authenticate(ctx, f["key"])
-	if err != nil {
-		return nil, err
-	}
-	info.account = p.AccountID
-	if err := a.limit(snap, p, h); err != nil {
-		return nil, err
-	}
-	act, ok := classicActions[f["action"]]
-	if !ok {
-		return nil, errIncorrectRequest // also for a missing action
-	}
-	return act(a, ctx, &call{snap: snap, p: p, f: f})
+// classicV2 is the classic API endpoint.
+func (a *api) classicV2(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	a.endpoint(w, r, classic)
 }
 
 func (a *api) classicAdd(ctx context.Context, c *call) (any, error) {
