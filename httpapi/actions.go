@@ -56,15 +56,24 @@ func (a *api) services(_ context.Context, c *call) (any, error) {
 }
 
 func (a *api) add(ctx context.Context, c *call) (any, error) {
-	raw, err := c.f.require("service")
+	id, err := placeOrder(ctx, c)
 	if err != nil {
 		return nil, err
+	}
+	return object{{"order", id}}, nil
+}
+
+// placeOrder places the order an add call asks for and returns its id.
+func placeOrder(ctx context.Context, c *call) (string, error) {
+	raw, err := c.f.require("service")
+	if err != nil {
+		return "", err
 	}
 	svc, err := store.ParseCount("service", raw)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	id, err := c.snap.PlaceOrder(ctx, c.p.AccountID, store.OrderInput{
+	return c.snap.PlaceOrder(ctx, c.p.AccountID, store.OrderInput{
 		ServiceID:    svc,
 		RequestID:    c.f["request_id"],
 		Link:         c.f["link"],
@@ -76,10 +85,6 @@ func (a *api) add(ctx context.Context, c *call) (any, error) {
 		Username:     c.f["username"],
 		AnswerNumber: c.f["answer_number"],
 	})
-	if err != nil {
-		return nil, err
-	}
-	return object{{"order", id}}, nil
 }
 
 func (a *api) status(ctx context.Context, c *call) (any, error) {

@@ -79,11 +79,11 @@ func (a *api) classicAdd(ctx context.Context, c *call) (any, error) {
 		// Without a request_id there is no retry to recognise: a fresh one.
 		c.f["request_id"] = "classic-" + store.NewID("")
 	}
-	out, err := a.add(ctx, c)
+	id, err := placeOrder(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	n, err := a.db.NumberOf(ctx, "orders", out.(object)[0].value.(string))
+	n, err := a.db.NumberOf(ctx, "orders", id)
 	if err != nil {
 		return nil, err
 	}
