@@ -76,14 +76,15 @@ func (a *api) middleware(next http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 		rec := &recorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), ctxKey{}, info)))
-		a.metrics.observe(info.action, rec.status, a.now().Sub(start))
+		took := a.now().Sub(start)
+		a.metrics.observe(info.action, rec.status, took)
 		ev := a.log.Info()
 		if rec.status >= 500 {
 			ev = a.log.Warn()
 		}
 		ev.Str("req", info.id).Str("method", r.Method).Str("path", r.URL.Path).
 			Int("status", rec.status).Int("bytes", rec.bytes).
-			Dur("dur", a.now().Sub(start)).Str("ip", info.ip)
+			Dur("dur", took).Str("ip", info.ip)
 		if info.action != "" {
 			ev.Str("action", truncate(info.action, 64))
 		}
