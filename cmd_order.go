@@ -104,12 +104,8 @@ func (c *orderListCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	f := store.OrderFilter{Status: c.Status, Review: c.Review, Limit: c.Limit}
-	if c.User != "" {
-		acc, err := db.FindAccount(ctx, c.User)
-		if err != nil {
-			return err
-		}
-		f.AccountID = acc.ID
+	if f.AccountID, err = accountOf(ctx, db, c.User); err != nil {
+		return err
 	}
 	orders, err := db.ListOrders(ctx, f)
 	if err != nil {

@@ -33,13 +33,9 @@ func (c *webhookListCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	var account int64
-	if c.User != "" {
-		acc, err := db.FindAccount(ctx, c.User)
-		if err != nil {
-			return err
-		}
-		account = acc.ID
+	account, err := accountOf(ctx, db, c.User)
+	if err != nil {
+		return err
 	}
 	hooks, err := db.Webhooks(ctx, account, "")
 	if err != nil {

@@ -175,3 +175,13 @@ func fail(stderr io.Writer, err error, code int) int {
 	fmt.Fprintf(stderr, "notpanel: %s\n", msg)
 	return code
 }
+
+// accountOf is the id of the account a --user flag names, or 0 (every
+// account) when it is empty.
+func accountOf(ctx context.Context, db *store.DB, user string) (int64, error) {
+	if user == "" {
+		return 0, nil
+	}
+	acc, err := db.FindAccount(ctx, user)
+	return acc.ID, err
+}
