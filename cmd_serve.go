@@ -55,6 +55,13 @@ func (c *serveCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
+	trusted, err := ratelimit.ParsePrefixes(c.TrustedProxy)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxy: %w", err)
+	}
+	if c.IPPerMin < 1 {
+		return fmt.Errorf("--ip-per-min must be at least 1")
+	}
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
 		return err
@@ -64,15 +71,6 @@ func (c *serveCmd) Run(ctx context.Context, a *app) error {
 			ln.Close()
 			return err
 		}
-	}
-	trusted, err := ratelimit.ParsePrefixes(c.TrustedProxy)
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("--trusted-proxy: %w", err)
-	}
-	if c.IPPerMin < 1 {
-		ln.Close()
-		return fmt.Errorf("--ip-per-min must be at least 1")
 	}
 	var wc *worker.Config
 	if c.Worker {
