@@ -61,8 +61,10 @@ func (db *DB) DueDispatches(ctx context.Context, now int64, limit int, skip []in
 // ClaimOrder marks a pending order as being sent to its provider, just
 // before the call. From then on a customer's cancel is queued instead of
 // applied at once. It returns false when the order is no longer there to be
-// sent: cancelled meanwhile, or claimed already. An order whose customer
-// asked to cancel it is cancelled and refunded here instead of being sent.
+// sent: cancelled meanwhile, or claimed already. An unclaimed order has an
+// open cancel request only if it is maybe_sent (every path that releases a
+// claim settles its request first), and such an order is sent again: the
+// resend finds it at the provider, and the cancel then goes there.
 func (db *DB) ClaimOrder(ctx context.Context, id string) (bool, error) {
 	claimed := false
 	err := db.Update(ctx, func(ctx context.Context, tx *Tx) error {
@@ -71,14 +73,6 @@ func (db *DB) ClaimOrder(ctx context.Context, id string) (bool, error) {
 			return err
 		}
 		now := db.unix()
-		if cancel, err := hasOpenCancel(ctx, tx, id); err != nil {
-			return err
-		} else if cancel && !o.maybeSent {
-			return settle(ctx, tx, o, StatusCancelled, o.charge, nil, "", "cancelled before dispatch", now)
-		}
-		// An order the provider may already hold is sent again even when the
-		// customer asked to cancel: the resend finds it, and the cancel then
-		// goes to the provider.
 		res, err := tx.ExecContext(ctx,
 			`UPDATE orders SET claimed_at = ?, provider_id = (SELECT provider_id FROM services WHERE id = orders.service_id),
 			   updated_at = ?
