@@ -58,6 +58,7 @@ func TestQueryPlansStayFlat(t *testing.T) {
 	db.Refills(ctx, a.ID, []string{res[0].Result})
 	db.DueRefills(ctx, 1<<40, 10, nil)
 	db.DueDeliveries(ctx, 1<<40, 10, nil)
+	db.Gauges(ctx)
 
 	raw := storetest.Raw(t, db)
 	if len(queries) < 20 {
@@ -95,13 +96,22 @@ func TestQueryPlansStayFlat(t *testing.T) {
 				t.Errorf("query walks an account's rows:\n%s\nplan: %v", q, plan)
 			}
 			for _, table := range []string{"orders", "ledger", "refills", "cancel_requests", "deliveries", "events"} {
-				if strings.HasPrefix(step, "SCAN "+table) || strings.HasPrefix(step, "SCAN "+table[:1]+" ") {
+				// "SCAN o" is a whole table, "SCAN o USING INDEX x" a whole
+				// index: fine only for the partial indexes of open rows.
+				if f := strings.Fields(step); len(f) >= 2 && f[0] == "SCAN" && (f[1] == table || f[1] == table[:1]) &&
+					!openRows[f[len(f)-1]] {
 					t.Errorf("query scans %s:\n%s\nplan: %v", table, q, plan)
 				}
 			}
 		}
 	}
 }
+
+// openRows are the partial indexes that hold open work only (orders to
+// dispatch or sync, parked orders, open cancels and refills, deliveries to
+// make): walking one costs what is open, not what the database holds.
+var openRows = map[string]bool{"orders_work": true, "orders_review": true, "cancel_requests_open": true,
+	"refills_open": true, "deliveries_due": true}
 
 // placeholders counts the parameters of a query: plain ? and numbered ?N.
 func placeholders(q string) int {
