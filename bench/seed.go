@@ -3,11 +3,8 @@ package bench
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"fmt"
 	"time"
-
-	"github.com/oklog/ulid/v2"
 
 	"notpanel/store"
 )
@@ -24,17 +21,10 @@ var seedEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // OrderID is the id of preloaded order i (0-based). Order i belongs to
 // account i%accounts + 1. Ids are derived, not stored, so that a run over
-// millions of orders needs no list of them.
+// millions of orders needs no list of them. Its number is i+1.
 func OrderID(i int) string {
-	var entropy [10]byte
-	binary.BigEndian.PutUint64(entropy[2:], uint64(i))
-	u, _ := ulid.New(ulid.Timestamp(seedEpoch.Add(time.Duration(i)*time.Millisecond)), &fixed{b: entropy[:]})
-	return store.PrefixOrder + u.String()
+	return store.OrderID(int64(i+1), seedEpoch.Add(time.Duration(i)*time.Millisecond), uint32(i)*2654435761)
 }
-
-type fixed struct{ b []byte }
-
-func (f *fixed) Read(p []byte) (int, error) { return copy(p, f.b), nil }
 
 // Seed fills a fresh database with a catalog of services, accounts with
 // keys and ample funds, and orders in progress spread over the accounts.
@@ -88,9 +78,10 @@ func Seed(ctx context.Context, db *store.DB, accounts, services, orders int) (Sc
 		return s, err
 	}
 	defer tx.Rollback()
-	insOrder, err := tx.PrepareContext(ctx, `INSERT INTO orders (id, account_id, service_id, link, quantity, units, charge,
-		status, claimed_at, upstream_id, start_count, remains, next_at, request_id, fingerprint, created_at, updated_at)
-		VALUES (?, ?, 1, 'https://instagram.com/p/bench', 1000, 1000, 900000, 'in_progress', ?, ?, 100, 500, ?, ?, x'', ?, ?)`)
+	insOrder, err := tx.PrepareContext(ctx, `INSERT INTO orders (number, id, account_id, service_id, link, quantity, units,
+		charge, status, claimed_at, upstream_id, start_count, remains, next_at, request_id, fingerprint, created_at,
+		updated_at)
+		VALUES (?, ?, ?, 1, 'https://instagram.com/p/bench', 1000, 1000, 900000, 'in_progress', ?, ?, 100, 500, ?, ?, x'', ?, ?)`)
 	if err != nil {
 		return s, err
 	}
@@ -112,7 +103,7 @@ func Seed(ctx context.Context, db *store.DB, accounts, services, orders int) (Sc
 		balance[a] -= 900_000
 		now := seedEpoch.Add(time.Duration(i) * time.Millisecond).Unix()
 		id := OrderID(i)
-		if _, err := insOrder.ExecContext(ctx, id, a+1, now, fmt.Sprint(i+1), far, "seed-"+id, now, now); err != nil {
+		if _, err := insOrder.ExecContext(ctx, i+1, id, a+1, now, fmt.Sprint(i+1), far, "seed-"+id, now, now); err != nil {
 			return s, err
 		}
 		if _, err := insLedger.ExecContext(ctx, a+1, balance[a], id, now); err != nil {

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"encoding/binary"
 	"strings"
+	"time"
 
 	"github.com/oklog/ulid/v2"
 )
@@ -25,12 +27,51 @@ func NewID(prefix string) string {
 // canonical (upper-case) form. Anything else is reported as not ok; callers
 // treat that exactly like an id that does not exist.
 func ParseID(prefix, s string) (string, bool) {
-	if len(s) != len(prefix)+ulid.EncodedSize || !strings.HasPrefix(s, prefix) {
-		return "", false
-	}
-	u, err := ulid.ParseStrict(s[len(prefix):])
-	if err != nil {
+	u, ok := parseULID(prefix, s)
+	if !ok {
 		return "", false
 	}
 	return prefix + u.String(), true
+}
+
+func parseULID(prefix, s string) (ulid.ULID, bool) {
+	if len(s) != len(prefix)+ulid.EncodedSize || !strings.HasPrefix(s, prefix) {
+		return ulid.ULID{}, false
+	}
+	u, err := ulid.ParseStrict(s[len(prefix):])
+	return u, err == nil
+}
+
+// MaxOrderNumber is the largest number an order id can carry.
+const MaxOrderNumber = 1<<48 - 1
+
+// OrderID returns the id of order number n made at t: a ULID whose 80 bits
+// after the time are n (48 bits) and salt. An id thus leads straight to its
+// row by the orders table's key, and ids still sort by creation: by time,
+// then by number. The stored id is the check that a caller's id is the
+// order's own and not one made up around its number.
+func OrderID(n int64, t time.Time, salt uint32) string {
+	var u ulid.ULID
+	binary.BigEndian.PutUint64(u[:8], uint64(t.UnixMilli())<<16)
+	binary.BigEndian.PutUint64(u[6:14], uint64(n)<<16)
+	binary.BigEndian.PutUint32(u[12:], salt)
+	return PrefixOrder + u.String()
+}
+
+// orderKeys reads the order ids a customer sent: numbers holds the number
+// each well-formed one carries, ids the canonical ids. A row found by
+// number answers for an id only if its stored id is among ids.
+func orderKeys(raw []string) (numbers []any, ids map[string]bool) {
+	numbers, ids = make([]any, 0, len(raw)), make(map[string]bool, len(raw))
+	for _, s := range raw {
+		if u, ok := parseULID(PrefixOrder, s); ok {
+			numbers = append(numbers, orderNumber(u))
+			ids[PrefixOrder+u.String()] = true
+		}
+	}
+	return numbers, ids
+}
+
+func orderNumber(u ulid.ULID) int64 {
+	return int64(binary.BigEndian.Uint64(u[6:14]) >> 16)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"net/url"
 	"strconv"
 	"strings"
@@ -274,14 +275,20 @@ func (db *DB) placeOrder(ctx context.Context, accountID int64, in OrderInput, se
 		}
 		return "", err
 	}
-	id := NewID(PrefixOrder)
-	now := db.unix()
+	at := db.now()
+	now := at.Unix()
+	var id string // given by record, with the order's number
 	record := func(ctx context.Context, tx *Tx) error {
 		if check != nil {
 			if err := check(ctx, tx); err != nil {
 				return err
 			}
 		}
+		number, err := tx.newOrderNumber(ctx)
+		if err != nil {
+			return err
+		}
+		id = OrderID(number, at, rand.Uint32())
 		var runs, interval, extra any
 		if p.runs > 0 {
 			runs, interval = p.runs, p.interval
@@ -294,11 +301,11 @@ func (db *DB) placeOrder(ctx context.Context, accountID int64, in OrderInput, se
 		// find the request_id taken and are rolled back, then answered from
 		// the first.
 		res, err := tx.ExecContext(ctx,
-			`INSERT INTO orders (id, account_id, service_id, link, quantity, runs, interval, units, extra, charge,
+			`INSERT INTO orders (number, id, account_id, service_id, link, quantity, runs, interval, units, extra, charge,
 			   remains, request_id, fingerprint, created_at, updated_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			 ON CONFLICT (account_id, request_id) DO NOTHING`,
-			id, accountID, svc.ID, p.link, p.quantity, runs, interval, p.units, extra, p.charge,
+			number, id, accountID, svc.ID, p.link, p.quantity, runs, interval, p.units, extra, p.charge,
 			p.units, in.RequestID, fp, now, now)
 		if err != nil {
 			return internal("insert order", err)

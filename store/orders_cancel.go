@@ -164,18 +164,13 @@ func scanOrderState(row interface{ Scan(...any) error }) (orderState, error) {
 // other accounts' ids are absent.
 func readOrderStates(ctx context.Context, tx *Tx, accountID int64, ids []string) (map[string]orderState, error) {
 	out := make(map[string]orderState, len(ids))
-	var args []any
-	for _, raw := range ids {
-		if id, ok := ParseID(PrefixOrder, raw); ok {
-			args = append(args, id)
-		}
-	}
-	if len(args) == 0 {
+	numbers, want := orderKeys(ids)
+	if len(numbers) == 0 {
 		return out, nil
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT `+orderStateCols+`
 		FROM orders o JOIN services s ON s.id = o.service_id
-		WHERE o.id IN (?`+strings.Repeat(",?", len(args)-1)+`)`, args...)
+		WHERE o.number IN (?`+strings.Repeat(",?", len(numbers)-1)+`)`, numbers...)
 	if err != nil {
 		return nil, internal("read orders", err)
 	}
@@ -185,7 +180,7 @@ func readOrderStates(ctx context.Context, tx *Tx, accountID int64, ids []string)
 		if err != nil {
 			return nil, internal("read orders", err)
 		}
-		if accountID == Everyone || o.accountID == accountID {
+		if want[o.id] && (accountID == Everyone || o.accountID == accountID) {
 			out[o.id] = o
 		}
 	}
@@ -202,13 +197,14 @@ func CanonicalID(prefix, raw string) string {
 }
 
 func readOrderState(ctx context.Context, tx *Tx, accountID int64, raw string) (orderState, error) {
-	id, ok := ParseID(PrefixOrder, raw)
+	u, ok := parseULID(PrefixOrder, raw)
 	if !ok {
 		return orderState{}, ErrOrderNotFound
 	}
 	o, err := scanOrderState(tx.QueryRowContext(ctx,
-		`SELECT `+orderStateCols+` FROM orders o JOIN services s ON s.id = o.service_id WHERE o.id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) || err == nil && accountID != Everyone && o.accountID != accountID {
+		`SELECT `+orderStateCols+` FROM orders o JOIN services s ON s.id = o.service_id WHERE o.number = ?`, orderNumber(u)))
+	if errors.Is(err, sql.ErrNoRows) ||
+		err == nil && (o.id != PrefixOrder+u.String() || accountID != Everyone && o.accountID != accountID) {
 		return o, ErrOrderNotFound
 	}
 	return o, internal("read order", err)

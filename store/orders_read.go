@@ -81,12 +81,14 @@ type OrderStatus struct {
 // that are malformed, unknown or another account's are simply absent.
 func (db *DB) OrderStatuses(ctx context.Context, accountID int64, ids []string) (map[string]OrderStatus, error) {
 	out := make(map[string]OrderStatus, len(ids))
-	in, args, ok := ownIDs(accountID, PrefixOrder, ids)
-	if !ok {
+	numbers, want := orderKeys(ids)
+	if len(numbers) == 0 {
 		return out, nil
 	}
 	rows, err := db.read.QueryContext(ctx,
-		`SELECT id, status, charge, coalesce(start_count, 0), coalesce(remains, units) FROM orders WHERE `+in, args...)
+		`SELECT id, status, charge, coalesce(start_count, 0), coalesce(remains, units)
+		 FROM orders WHERE number IN (?`+strings.Repeat(",?", len(numbers)-1)+`) AND +account_id = ?`,
+		append(numbers, accountID)...)
 	if err != nil {
 		return nil, internal("read orders", err)
 	}
@@ -97,7 +99,9 @@ func (db *DB) OrderStatuses(ctx context.Context, accountID int64, ids []string) 
 		if err := rows.Scan(&id, &o.Status, &o.Charge, &o.StartCount, &o.Remains); err != nil {
 			return nil, internal("read orders", err)
 		}
-		out[id] = o
+		if want[id] {
+			out[id] = o
+		}
 	}
 	return out, internal("read orders", rows.Err())
 }
@@ -105,17 +109,18 @@ func (db *DB) OrderStatuses(ctx context.Context, accountID int64, ids []string) 
 // FindOrder returns any account's order by its ord_ id or its number; for
 // the operator.
 func (db *DB) FindOrder(ctx context.Context, ref string) (Order, error) {
-	q, arg := `SELECT `+orderCols+` FROM orders WHERE number = ?`, any(nil)
-	if n, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		arg = n
-	} else if id, ok := ParseID(PrefixOrder, ref); ok {
-		q, arg = `SELECT `+orderCols+` FROM orders WHERE id = ?`, id
-	} else {
-		return Order{}, ErrOrderNotFound
+	number, err := strconv.ParseInt(ref, 10, 64)
+	id := ""
+	if err != nil {
+		u, ok := parseULID(PrefixOrder, ref)
+		if !ok {
+			return Order{}, ErrOrderNotFound
+		}
+		number, id = orderNumber(u), PrefixOrder+u.String()
 	}
-	o, err := scanOrder(db.read.QueryRowContext(ctx, q, arg))
-	if errors.Is(err, sql.ErrNoRows) {
-		return o, ErrOrderNotFound
+	o, err := scanOrder(db.read.QueryRowContext(ctx, `SELECT `+orderCols+` FROM orders WHERE number = ?`, number))
+	if errors.Is(err, sql.ErrNoRows) || err == nil && id != "" && o.ID != id {
+		return Order{}, ErrOrderNotFound
 	}
 	return o, internal("read order", err)
 }

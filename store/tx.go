@@ -24,6 +24,39 @@ type Tx struct {
 	// bumped: a write of the open transaction changed the config (see
 	// configSignal).
 	bumped bool
+	// lastOrder is the number of the newest order in the open transaction;
+	// 0 when it must be read (see newOrderNumber).
+	lastOrder int64
+}
+
+// savepoint is what a write may change of the Tx's own state, restored when
+// the write is rolled back to its savepoint.
+type savepoint struct {
+	version   int64
+	bumped    bool
+	lastOrder int64
+}
+
+func (tx *Tx) save() savepoint { return savepoint{tx.version, tx.bumped, tx.lastOrder} }
+
+func (tx *Tx) restore(s savepoint) {
+	tx.version, tx.bumped, tx.lastOrder = s.version, s.bumped, s.lastOrder
+}
+
+// newOrderNumber returns the number of the next order: numbers are given
+// here, not by SQLite, because an order's id carries its number. The
+// newest number is read once per transaction.
+func (tx *Tx) newOrderNumber(ctx context.Context) (int64, error) {
+	if tx.lastOrder == 0 {
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(number), 0) FROM orders`).Scan(&tx.lastOrder); err != nil {
+			return 0, internal("read the newest order number", err)
+		}
+	}
+	if tx.lastOrder >= MaxOrderNumber {
+		return 0, Errorf(Internal, "order numbers are exhausted")
+	}
+	tx.lastOrder++
+	return tx.lastOrder, nil
 }
 
 func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {

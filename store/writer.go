@@ -70,7 +70,7 @@ func (db *DB) commit(batch []*write) {
 		}
 	}
 	tx, bg := db.wtx, context.Background()
-	tx.version, tx.bumped = -1, false
+	tx.restore(savepoint{version: -1})
 	if _, err := tx.ExecContext(bg, `BEGIN IMMEDIATE`); err != nil {
 		fail(internal("begin", err))
 		return
@@ -100,13 +100,13 @@ func (db *DB) commit(batch []*write) {
 			fail(internal("savepoint", err))
 			return
 		}
-		version, bumped := tx.version, tx.bumped // what a rolled-back write must not leave behind
+		saved := tx.save() // what a rolled-back write must not leave behind
 		if results[i] = run(ctx, tx, w.fn); results[i] != nil {
 			if _, err := tx.ExecContext(ctx, `ROLLBACK TO write`); err != nil {
 				fail(internal("rollback to savepoint", err))
 				return
 			}
-			tx.version, tx.bumped = version, bumped
+			tx.restore(saved)
 		}
 		if _, err := tx.ExecContext(ctx, `RELEASE write`); err != nil {
 			fail(internal("release savepoint", err))

@@ -1,0 +1,118 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"notpanel/store"
+	"notpanel/store/storetest"
+)
+
+// An order's id leads to it by number; an id made up around a real order's
+// number (another time or salt) must not reach that order through any path.
+func TestOrderIDMadeUpAroundANumberIsNotTheOrder(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := context.Background()
+	svc := storetest.Service(t, db, store.Service{Name: "F", Rate: 900_000, Min: 10, Max: 1000, Cancel: true})
+	a, _ := storetest.Account(t, db, "alice", 100_000_000)
+	id, err := db.PlaceOrder(ctx, a.ID, store.OrderInput{ServiceID: svc.ID, RequestID: "r1", Link: "https://x.example/p", Quantity: "100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := db.FindOrder(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if byNumber, err := db.FindOrder(ctx, strconv.FormatInt(o.Number, 10)); err != nil || byNumber.ID != id {
+		t.Fatalf("FindOrder(%d) = %s, %v; want %s", o.Number, byNumber.ID, err, id)
+	}
+	forged := []string{
+		store.OrderID(o.Number, time.UnixMilli(o.Created*1000+1), 7),
+		store.OrderID(o.Number, time.Now().Add(time.Hour), 7),
+	}
+	for _, f := range forged {
+		if f == id {
+			t.Fatalf("forged id %s equals the real one", f)
+		}
+		if got, err := db.OrderStatuses(ctx, a.ID, []string{f}); err != nil || len(got) != 0 {
+			t.Errorf("OrderStatuses(%s) = %v, %v; want nothing", f, got, err)
+		}
+		if _, err := db.FindOrder(ctx, f); store.ErrorCode(err) != store.NotFound {
+			t.Errorf("FindOrder(%s) = %v; want not found", f, err)
+		}
+		res, err := db.CancelOrders(ctx, a.ID, []string{f})
+		if err != nil || len(res) != 1 || store.ErrorCode(res[0].Err) != store.NotFound {
+			t.Errorf("CancelOrders(%s) = %+v, %v; want Order not found", f, res, err)
+		}
+	}
+	// The real id, asked together with a forged one, still answers.
+	if got, _ := db.OrderStatuses(ctx, a.ID, append(forged, id)); len(got) != 1 || got[id].Status != store.StatusPending {
+		t.Errorf("OrderStatuses(real + forged) = %v; want only %s", got, id)
+	}
+	if o, err := db.FindOrder(ctx, id); err != nil || o.Status != store.StatusPending {
+		t.Errorf("the real order after forged cancels: %+v, %v; want it pending", o, err)
+	}
+}
+
+// Numbers are given in the writer: concurrent adds, some refused and rolled
+// back inside a shared transaction, leave numbers 1..n without a gap, each
+// carried by its order's id.
+func TestOrderNumbersAreDenseUnderGroupCommit(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := context.Background()
+	svc := storetest.Service(t, db, store.Service{Name: "F", Rate: 1_000_000, Min: 10, Max: 1000})
+	rich, _ := storetest.Account(t, db, "rich", 1_000_000_000)
+	poor, _ := storetest.Account(t, db, "poor", 0)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var ids []string
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				acct := rich.ID
+				if i%3 == 0 {
+					acct = poor.ID // refused: no funds
+				}
+				id, err := db.PlaceOrder(ctx, acct, store.OrderInput{ServiceID: svc.ID, RequestID: fmt.Sprint(g, "-", i),
+					Link: "https://x.example/p", Quantity: "100"})
+				if acct == poor.ID {
+					if err != store.ErrInsufficientBalance {
+						t.Errorf("add without funds: %v", err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				ids = append(ids, id)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	numbers := make([]int64, len(ids))
+	for i, id := range ids {
+		o, err := db.FindOrder(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		numbers[i] = o.Number
+	}
+	sort.Slice(numbers, func(i, j int) bool { return numbers[i] < numbers[j] })
+	for i, n := range numbers {
+		if n != int64(i+1) {
+			t.Fatalf("numbers %v...: want 1..%d without a gap", numbers[:min(i+1, len(numbers))], len(numbers))
+		}
+	}
+	commits, writes := db.WriteStats()
+	t.Logf("%d writes in %d commits", writes, commits)
+}
