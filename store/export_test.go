@@ -10,3 +10,9 @@ func (db *DB) SeeQueries(seen func(query string)) {
 	db.read.seen = seen
 	db.wtx.seen = seen
 }
+
+// OrderNumberIn is the number an order id carries; false when malformed.
+func OrderNumberIn(id string) (int64, bool) {
+	u, ok := parseULID(PrefixOrder, id)
+	return orderNumber(u), ok
+}

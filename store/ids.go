@@ -46,17 +46,20 @@ func parseULID(prefix, s string) (ulid.ULID, bool) {
 const MaxOrderNumber = 1<<48 - 1
 
 // OrderID returns the id of order number n made at t: a ULID whose 80 bits
-// after the time are n (48 bits) and salt. An id thus leads straight to its
-// row by the orders table's key, and ids still sort by creation: by time,
-// then by number. The stored id is the check that a caller's id is the
-// order's own and not one made up around its number.
+// after the time are n (48 bits, masked by a function of the salt, so that
+// ids look as random as any ULID and do not show the order count at a
+// glance) and salt. An id thus leads straight to its row by the orders
+// table's key. The stored id is the check that a caller's id is the order's
+// own and not one made up around its number.
 func OrderID(n int64, t time.Time, salt uint32) string {
 	var u ulid.ULID
 	binary.BigEndian.PutUint64(u[:8], uint64(t.UnixMilli())<<16)
-	binary.BigEndian.PutUint64(u[6:14], uint64(n)<<16)
+	binary.BigEndian.PutUint64(u[6:14], (uint64(n)^numberMask(salt))<<16)
 	binary.BigEndian.PutUint32(u[12:], salt)
 	return PrefixOrder + u.String()
 }
+
+func numberMask(salt uint32) uint64 { return uint64(salt) * 0x9E3779B97F4A7C15 >> 16 }
 
 // orderKeys reads the order ids a customer sent: numbers holds the number
 // each well-formed one carries, ids the canonical ids. A row found by
@@ -73,5 +76,5 @@ func orderKeys(raw []string) (numbers []any, ids map[string]bool) {
 }
 
 func orderNumber(u ulid.ULID) int64 {
-	return int64(binary.BigEndian.Uint64(u[6:14]) >> 16)
+	return int64(binary.BigEndian.Uint64(u[6:14])>>16 ^ numberMask(binary.BigEndian.Uint32(u[12:])))
 }

@@ -116,3 +116,24 @@ func TestOrderNumbersAreDenseUnderGroupCommit(t *testing.T) {
 	commits, writes := db.WriteStats()
 	t.Logf("%d writes in %d commits", writes, commits)
 }
+
+func TestOrderIDCarriesItsNumber(t *testing.T) {
+	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	for _, n := range []int64{1, 2, 255, 1 << 32, 1<<40 + 12345, store.MaxOrderNumber} {
+		for _, salt := range []uint32{0, 1, 0xdeadbeef, 0xffffffff} {
+			id := store.OrderID(n, at, salt)
+			if canon, ok := store.ParseID(store.PrefixOrder, id); !ok || canon != id {
+				t.Fatalf("OrderID(%d, salt %x) = %q is not a canonical order id", n, salt, id)
+			}
+			if got, ok := store.OrderNumberIn(id); !ok || got != n {
+				t.Errorf("OrderID(%d, salt %x) = %q carries %d", n, salt, id, got)
+			}
+		}
+	}
+	// Ids of neighbouring numbers do not share the visible tail of the
+	// number: the count of orders is not shown at a glance.
+	a, b := store.OrderID(1, at, 1), store.OrderID(2, at, 2)
+	if a[14:24] == b[14:24] {
+		t.Errorf("ids %s and %s show the same number field", a, b)
+	}
+}
