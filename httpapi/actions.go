@@ -35,12 +35,12 @@ func ServiceView(s store.Service) Service {
 // catalog is the services answer, encoded once per config version.
 type catalog struct {
 	version int64
-	body    rawJSON
+	answer  *encoded
 }
 
 func (a *api) services(_ context.Context, c *call) (any, error) {
 	if cur := a.catalog.Load(); cur != nil && cur.version == c.snap.Version() {
-		return cur.body, nil
+		return cur.answer, nil
 	}
 	svcs := c.snap.Catalog()
 	out := make([]Service, len(svcs))
@@ -51,8 +51,12 @@ func (a *api) services(_ context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.catalog.Store(&catalog{version: c.snap.Version(), body: body})
-	return rawJSON(body), nil
+	answer, err := encode(body)
+	if err != nil {
+		return nil, err
+	}
+	a.catalog.Store(&catalog{version: c.snap.Version(), answer: answer})
+	return answer, nil
 }
 
 func (a *api) add(ctx context.Context, c *call) (any, error) {

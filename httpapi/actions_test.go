@@ -1,8 +1,13 @@
 package httpapi
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -168,4 +173,75 @@ func TestBalance(t *testing.T) {
 	if _, got := e.call("action", "balance"); got.(map[string]any)["currency"] != "EUR" {
 		t.Errorf("currency not updated: %v", got)
 	}
+}
+
+// The catalog is sent gzipped to a client that asks for it, plain to one
+// that does not, and both say the same; a catalog change reaches both.
+func TestServicesGzip(t *testing.T) {
+	e := newEnv(t)
+	for i := range 50 {
+		storetest.Service(t, e.db, store.Service{Name: fmt.Sprint("Views ", i), Category: "YouTube", Rate: 1_000, Min: 100, Max: 1_000_000})
+	}
+	get := func(acceptEncoding string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", e.srv.URL+"/api/v2", strings.NewReader("action=services&key="+e.key))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if acceptEncoding != "" {
+			req.Header.Set("Accept-Encoding", acceptEncoding)
+		}
+		resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 200 || resp.Header.Get("Vary") != "Accept-Encoding" || resp.Header.Get("Content-Length") != fmt.Sprint(len(body)) {
+			t.Fatalf("Accept-Encoding %q: %d, headers %v", acceptEncoding, resp.StatusCode, resp.Header)
+		}
+		return resp, body
+	}
+	gunzip := func(b []byte) []byte {
+		t.Helper()
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	check := func(wantServices int) {
+		t.Helper()
+		_, plain := get("")
+		var list []map[string]any
+		if err := json.Unmarshal(plain, &list); err != nil || len(list) != wantServices {
+			t.Fatalf("plain catalog: %d services, %v; want %d", len(list), err, wantServices)
+		}
+		for _, ae := range []string{"gzip", "br, gzip;q=0.5", "GZIP", "deflate, gzip"} {
+			resp, body := get(ae)
+			if resp.Header.Get("Content-Encoding") != "gzip" {
+				t.Errorf("Accept-Encoding %q: Content-Encoding %q, want gzip", ae, resp.Header.Get("Content-Encoding"))
+				continue
+			}
+			if len(body)*4 > len(plain) {
+				t.Errorf("gzipped catalog is %d bytes of %d", len(body), len(plain))
+			}
+			if got := gunzip(body); !bytes.Equal(got, plain) {
+				t.Errorf("Accept-Encoding %q: gunzipped catalog differs from the plain one", ae)
+			}
+		}
+		for _, ae := range []string{"identity", "gzip;q=0", "gzip; q=0.0", "br", "*"} {
+			if resp, body := get(ae); resp.Header.Get("Content-Encoding") != "" || !bytes.Equal(body, plain) {
+				t.Errorf("Accept-Encoding %q: Content-Encoding %q; want the plain catalog", ae, resp.Header.Get("Content-Encoding"))
+			}
+		}
+	}
+	check(51)
+	storetest.Service(t, e.db, store.Service{Name: "New", Category: "TikTok", Rate: 1_000, Min: 100, Max: 1_000})
+	check(52)
 }

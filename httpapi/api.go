@@ -150,6 +150,10 @@ func (a *api) endpoint(w http.ResponseWriter, r *http.Request, d *dialect) {
 		d.fail(a, w, r, err)
 		return
 	}
+	if e, ok := out.(*encoded); ok {
+		e.write(w, r)
+		return
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 

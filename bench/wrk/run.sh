@@ -33,6 +33,11 @@ export NOTPANEL_DB="$work/notpanel.db" NOTPANEL_LOG_LEVEL=error
 "$np" provider add --url https://provider.invalid/api/v2 --key k upstream >/dev/null 2>&1
 svc="$("$np" service add --name Followers --category Instagram --rate 1.00 --min 10 --max 100000 \
 	--provider upstream --provider-service 1 2>/dev/null)"
+# A catalog of 100 services, as a small panel sells: about 20 KB of JSON.
+for i in $(seq 2 100); do
+	"$np" service add --name "Service $i" --category "Category $((i % 10))" --rate 0.$((i + 10)) --min 10 \
+		--max 100000 --provider upstream --provider-service "$i" >/dev/null 2>&1
+done
 for i in $(seq 1 100); do
 	"$np" user add "c$i" --tier wide >/dev/null 2>&1
 	"$np" funds add "c$i" 1000000000 >/dev/null 2>&1
@@ -62,7 +67,8 @@ lr_add=$(measure "limitref add" "http://$lr_addr/add" limitref_add.lua)
 np_status=$(measure "notpanel status" "http://$np_addr/api/v2" notpanel_status.lua)
 lr_status=$(measure "limitref status" "http://$lr_addr/status" limitref_status.lua)
 np_services=$(measure "notpanel services" "http://$np_addr/api/v2" notpanel_services.lua)
+np_services_gz=$(GZIP=1 measure "notpanel services gzip" "http://$np_addr/api/v2" notpanel_services.lua)
 echo "add: notpanel / limitref = $(awk "BEGIN {printf \"%.2f\", $np_add / $lr_add}") (target 0.80)"
 echo "status: notpanel / limitref = $(awk "BEGIN {printf \"%.2f\", $np_status / $lr_status}") (target 0.80)"
-echo "services: $np_services/s (target 25000)"
+echo "services, 100 in the catalog: $np_services/s plain, $np_services_gz/s gzipped (target 25000)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(go version | cut -d' ' -f3)"
