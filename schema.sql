@@ -139,10 +139,10 @@ CREATE TABLE orders (
 -- operator's listings (an add writes one index at a random place, not two)
 CREATE UNIQUE INDEX orders_request ON orders (account_id, request_id);
 -- the worker's queue: open orders by when they are due. A query uses it
--- only when one of its terms is this condition or one side of the OR, word
--- for word (status = 'pending' to dispatch, the IN to sync).
+-- only when one of its terms is one of these equalities, or the whole
+-- condition word for word: SQLite does not see that an IN implies it.
 CREATE INDEX orders_work ON orders (status, next_at)
-    WHERE status = 'pending' OR status IN ('processing', 'in_progress');
+    WHERE status = 'pending' OR status = 'processing' OR status = 'in_progress';
 CREATE INDEX orders_review ON orders (number) WHERE review IS NOT NULL;
 
 -- ledger is append-only: every balance change is one row written in the same

@@ -16,7 +16,7 @@ type Gauges struct {
 func (db *DB) Gauges(ctx context.Context) (Gauges, error) {
 	g := Gauges{OpenOrders: map[string]int64{StatusPending: 0, StatusProcessing: 0, StatusInProgress: 0}}
 	rows, err := db.read.QueryContext(ctx,
-		`SELECT status, count(*) FROM orders WHERE status = 'pending' OR status IN ('processing', 'in_progress')
+		`SELECT status, count(*) FROM orders WHERE status = 'pending' OR status = 'processing' OR status = 'in_progress'
 		 GROUP BY status`) // the condition of the index orders_work, word for word
 	if err != nil {
 		return g, internal("count orders", err)

@@ -191,3 +191,49 @@ func TestDueSyncsAndDeferral(t *testing.T) {
 	_, err = f.db.ResumeProvider(ctx, "nope")
 	wantErr(t, err, store.NotFound, `Provider "nope" not found`)
 }
+
+// The most overdue orders come first whichever of the two open statuses
+// they are in, the limit holds across both, and skipped providers' orders
+// are left out of both.
+func TestDueSyncsMergesStatusesByDueTime(t *testing.T) {
+	f := newFixture(t, 10_000_000)
+	var ids []string
+	for range 6 {
+		id := f.add(t, f.acct.ID, store.TypeDefault, 100)
+		f.dispatch(t, id)
+		ids = append(ids, id)
+	}
+	// Odd orders move on to in_progress; each order is due at 100×(its
+	// place in the wanted order), interleaving the two statuses.
+	due := map[string]int64{ids[0]: 500, ids[1]: 100, ids[2]: 300, ids[3]: 200, ids[4]: 600, ids[5]: 400}
+	for i, id := range ids {
+		if i%2 == 1 {
+			if _, err := f.db.ApplyStatuses(ctx, []store.StatusUpdate{{OrderID: id, UpstreamStatus: store.UpstreamStatus{
+				Status: store.StatusInProgress, Raw: "In progress"}}}, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := f.db.DeferSyncs(ctx, []store.Deferral{{ID: id, Next: due[id], Note: "later"}}, 100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jobs, err := f.db.DueSyncs(ctx, 450, 3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{ids[1], ids[3], ids[2]} // due 100 (in_progress), 200 (in_progress), 300 (processing)
+	if len(jobs) != len(want) {
+		t.Fatalf("DueSyncs(450, limit 3) = %d jobs, want %d", len(jobs), len(want))
+	}
+	for i, j := range jobs {
+		if j.OrderID != want[i] {
+			t.Errorf("job %d = order due at %d, want the one due at %d", i, due[j.OrderID], due[want[i]])
+		}
+	}
+	if jobs, _ := f.db.DueSyncs(ctx, 450, 10, nil); len(jobs) != 4 {
+		t.Errorf("due by 450: %d jobs, want 4", len(jobs))
+	}
+	if jobs, _ := f.db.DueSyncs(ctx, 1000, 10, []int64{jobs[0].Provider.ID}); len(jobs) != 0 {
+		t.Errorf("the skipped provider's orders are listed: %d", len(jobs))
+	}
+}
