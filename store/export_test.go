@@ -16,3 +16,6 @@ func OrderNumberIn(id string) (int64, bool) {
 	u, ok := parseULID(PrefixOrder, id)
 	return orderNumber(u), ok
 }
+
+// Upgrades are the real upgrade steps, for tests that append made-up ones.
+var Upgrades = upgrades

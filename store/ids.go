@@ -1,7 +1,10 @@
 package store
 
 import (
+	"context"
+	"database/sql"
 	"encoding/binary"
+	"fmt"
 	"strings"
 	"time"
 
@@ -61,18 +64,63 @@ func OrderID(n int64, t time.Time, salt uint32) string {
 
 func numberMask(salt uint32) uint64 { return uint64(salt) * 0x9E3779B97F4A7C15 >> 16 }
 
-// orderKeys reads the order ids a customer sent: numbers holds the number
-// each well-formed one carries, ids the canonical ids. A row found by
-// number answers for an id only if its stored id is among ids.
-func orderKeys(raw []string) (numbers []any, ids map[string]bool) {
-	numbers, ids = make([]any, 0, len(raw)), make(map[string]bool, len(raw))
+type rowsQueryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// lookupOrders finds the orders among the ids a caller sent: first by the
+// number each well-formed id carries (the table's key), then, for the ids
+// not found so, by the id itself, which finds the orders of a database
+// made before ids carried numbers. query has one %s for the condition on
+// the key, which comes first among the arguments, then args. scan reads a
+// row and returns its stored id; the row answers only if that id is one
+// asked for (not one made up around a real order's number), and then
+// keep is called.
+func lookupOrders(ctx context.Context, q rowsQueryer, raw []string, query string, args []any,
+	scan func(*sql.Rows) (string, error), keep func()) error {
+	numbers := make([]any, 0, len(raw))
+	want := make(map[string]bool, len(raw)) // canonical id -> not found yet
 	for _, s := range raw {
 		if u, ok := parseULID(PrefixOrder, s); ok {
 			numbers = append(numbers, orderNumber(u))
-			ids[PrefixOrder+u.String()] = true
+			want[PrefixOrder+u.String()] = true
 		}
 	}
-	return numbers, ids
+	if len(numbers) == 0 {
+		return nil
+	}
+	run := func(cond string, keys []any) error {
+		rows, err := q.QueryContext(ctx, fmt.Sprintf(query, cond+` IN (?`+strings.Repeat(",?", len(keys)-1)+`)`),
+			append(keys, args...)...)
+		if err != nil {
+			return internal("read orders", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			id, err := scan(rows)
+			if err != nil {
+				return internal("read orders", err)
+			}
+			if want[id] {
+				want[id] = false
+				keep()
+			}
+		}
+		return internal("read orders", rows.Err())
+	}
+	if err := run("o.number", numbers); err != nil {
+		return err
+	}
+	var rest []any
+	for id, missing := range want {
+		if missing {
+			rest = append(rest, id)
+		}
+	}
+	if len(rest) == 0 {
+		return nil
+	}
+	return run("o.id", rest)
 }
 
 func orderNumber(u ulid.ULID) int64 {

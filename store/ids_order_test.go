@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -136,4 +137,45 @@ func TestOrderIDCarriesItsNumber(t *testing.T) {
 	if a[14:24] == b[14:24] {
 		t.Errorf("ids %s and %s show the same number field", a, b)
 	}
+}
+
+// An order made before ids carried numbers (a random ULID, as an upgraded
+// database holds) is still found by its id on every path, beside new ones.
+func TestOrderWithLegacyIDIsFound(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := context.Background()
+	svc := storetest.Service(t, db, store.Service{Name: "F", Rate: 1_000_000, Min: 10, Max: 1000, Cancel: true})
+	a, _ := storetest.Account(t, db, "alice", 10_000_000)
+	fresh, err := db.PlaceOrder(ctx, a.ID, store.OrderInput{ServiceID: svc.ID, RequestID: "new", Link: "https://x.example/p", Quantity: "100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := "ord_01HG9X7KJP4N5Q6R7S8T9V0W1X" // carries no number of this database
+	raw := storetest.Raw(t, db)
+	for _, q := range []string{
+		`INSERT INTO orders (number, id, account_id, service_id, link, quantity, units, charge, request_id, fingerprint,
+		   created_at, updated_at) VALUES (7, '` + legacy + `', ?1, ?2, 'https://x.example/p', 100, 100, 100000, 'old', x'', 1, 1)`,
+		`UPDATE accounts SET balance = balance - 100000 WHERE id = ?1`,
+		`INSERT INTO ledger (account_id, kind, amount, balance_after, order_id, created_at)
+		   SELECT ?1, 'charge', -100000, balance, '` + legacy + `', 1 FROM accounts WHERE id = ?1`,
+	} {
+		if _, err := raw.Exec(q, a.ID, svc.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.OrderStatuses(ctx, a.ID, []string{fresh, strings.ToLower(legacy), store.OrderID(7, time.Now(), 1)})
+	if err != nil || len(got) != 2 || got[legacy].Charge != 100000 || got[fresh].Status != store.StatusPending {
+		t.Fatalf("OrderStatuses = %+v, %v; want the new and the legacy order, nothing for a made-up id", got, err)
+	}
+	if o, err := db.FindOrder(ctx, legacy); err != nil || o.Number != 7 {
+		t.Errorf("FindOrder(legacy) = %+v, %v", o, err)
+	}
+	res, err := db.CancelOrders(ctx, a.ID, []string{legacy})
+	if err != nil || len(res) != 1 || res[0].Err != nil {
+		t.Fatalf("CancelOrders(legacy) = %+v, %v", res, err)
+	}
+	if o, _ := db.FindOrder(ctx, legacy); o.Status != store.StatusCancelled {
+		t.Errorf("legacy order after cancel: %s, want cancelled", o.Status)
+	}
+	storetest.Audit(t, db)
 }

@@ -9,7 +9,18 @@ import (
 // upgrades[i] takes a database from schema version i+1 to i+2. The schema
 // given to Open is always the newest version, len(upgrades)+1; append here
 // when schema.sql changes, and never edit a step that has shipped.
-var upgrades = []string{}
+var upgrades = []string{
+	// 1 -> 2: orders_work's condition is an OR of equalities, which the
+	// dispatch and sync listings imply (with the IN they scanned the whole
+	// table). Version 2 also spells the per-order tables' checks with OR
+	// instead of IN; an upgraded file keeps its IN checks, which allow the
+	// same values and cost only speed, as rebuilding the tables would cost
+	// the operator a long lock. Order ids made before version 2 carry no
+	// number; lookups fall back to the id for them.
+	`DROP INDEX orders_work;
+	 CREATE INDEX orders_work ON orders (status, next_at)
+	     WHERE status = 'pending' OR status = 'processing' OR status = 'in_progress';`,
+}
 
 // migrate brings the file to the newest version in one transaction: a fresh
 // file gets the whole schema, an older one the missing upgrade steps, and a

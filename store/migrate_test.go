@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -79,8 +80,8 @@ func TestOpenCreatesSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "notpanel.db")
 	storetest.OpenPath(t, path)
 	raw := rawFile(t, path)
-	if got := pragma(t, raw, "user_version"); got != "1" {
-		t.Errorf("user_version = %s, want 1", got)
+	if got := pragma(t, raw, "user_version"); got != "2" {
+		t.Errorf("user_version = %s, want 2", got)
 	}
 	if got := pragma(t, raw, "journal_mode"); got != "wal" {
 		t.Errorf("journal_mode = %s, want wal", got)
@@ -110,8 +111,8 @@ func TestOpenTwiceIsNoOp(t *testing.T) {
 	if got := schemaText(); got != before {
 		t.Errorf("reopening changed the schema:\n%s\nwant\n%s", got, before)
 	}
-	if got := pragma(t, rawFile(t, path), "user_version"); got != "1" {
-		t.Errorf("user_version = %s, want 1", got)
+	if got := pragma(t, rawFile(t, path), "user_version"); got != "2" {
+		t.Errorf("user_version = %s, want 2", got)
 	}
 }
 
@@ -164,39 +165,44 @@ func TestOpenRefuses(t *testing.T) {
 	}
 }
 
+// made-up steps after the real ones: the file is at the current version v,
+// and they take it to v+1, v+2, ...
+func madeUpSteps(steps ...string) []string { return append(slices.Clone(store.Upgrades), steps...) }
+
 func TestMigrateUpgrade(t *testing.T) {
+	v := len(store.Upgrades) + 1 // the version of a fresh file
 	tests := []struct {
 		name        string
 		steps       []string
 		wantErr     string
-		wantVersion string
+		wantVersion int
 		wantColumns []string // accounts columns that must exist
 		noColumns   []string // and must not
 	}{
-		{"OneStep", []string{"ALTER TABLE accounts ADD COLUMN x INTEGER"}, "", "2", []string{"x"}, nil},
+		{"OneStep", []string{"ALTER TABLE accounts ADD COLUMN x INTEGER"}, "", v + 1, []string{"x"}, nil},
 		{"TwoSteps", []string{
 			"ALTER TABLE accounts ADD COLUMN x INTEGER",
 			"ALTER TABLE accounts ADD COLUMN y TEXT NOT NULL DEFAULT ''; CREATE INDEX accounts_y ON accounts (y)",
-		}, "", "3", []string{"x", "y"}, nil},
+		}, "", v + 2, []string{"x", "y"}, nil},
 		{"FailingStepRollsBackEverything", []string{
 			"ALTER TABLE accounts ADD COLUMN x INTEGER",
 			"ALTER TABLE nosuch ADD COLUMN y INTEGER",
-		}, "upgrade schema from version 2 to 3", "1", nil, []string{"x", "y"}},
-		{"FailingFirstStep", []string{"THIS IS NOT SQL"}, "from version 1 to 2", "1", nil, nil},
+		}, fmt.Sprintf("upgrade schema from version %d to %d", v+1, v+2), v, nil, []string{"x", "y"}},
+		{"FailingFirstStep", []string{"THIS IS NOT SQL"}, fmt.Sprintf("from version %d to %d", v, v+1), v, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := freshFile(t)
 			w := rawFile(t, path)
-			err := store.Migrate(ctx, w, storetest.Schema(t), tt.steps)
+			err := store.Migrate(ctx, w, storetest.Schema(t), madeUpSteps(tt.steps...))
 			if tt.wantErr == "" && err != nil {
 				t.Fatalf("migrate: %v", err)
 			}
 			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("migrate error = %v, want one mentioning %q", err, tt.wantErr)
 			}
-			if got := pragma(t, w, "user_version"); got != tt.wantVersion {
-				t.Errorf("user_version = %s, want %s", got, tt.wantVersion)
+			if got := pragma(t, w, "user_version"); got != fmt.Sprint(tt.wantVersion) {
+				t.Errorf("user_version = %s, want %d", got, tt.wantVersion)
 			}
 			for _, c := range tt.wantColumns {
 				if !hasColumn(t, w, "accounts", c) {
@@ -215,7 +221,7 @@ func TestMigrateUpgrade(t *testing.T) {
 			}
 			// Running the same steps again changes nothing.
 			if err == nil {
-				if err := store.Migrate(ctx, w, storetest.Schema(t), tt.steps); err != nil {
+				if err := store.Migrate(ctx, w, storetest.Schema(t), madeUpSteps(tt.steps...)); err != nil {
 					t.Errorf("second migrate: %v", err)
 				}
 			}
@@ -227,12 +233,12 @@ func TestMigrateUpgrade(t *testing.T) {
 // upgrade steps are not replayed on top of it.
 func TestMigrateFreshFileSkipsSteps(t *testing.T) {
 	w := rawFile(t, filepath.Join(t.TempDir(), "fresh.db"))
-	steps := []string{"ALTER TABLE accounts ADD COLUMN x INTEGER"}
+	steps := madeUpSteps("ALTER TABLE accounts ADD COLUMN x INTEGER")
 	if err := store.Migrate(ctx, w, storetest.Schema(t), steps); err != nil {
 		t.Fatal(err)
 	}
-	if got := pragma(t, w, "user_version"); got != "2" {
-		t.Errorf("user_version = %s, want 2", got)
+	if got := pragma(t, w, "user_version"); got != fmt.Sprint(len(steps)+1) {
+		t.Errorf("user_version = %s, want %d", got, len(steps)+1)
 	}
 	if hasColumn(t, w, "accounts", "x") {
 		t.Errorf("upgrade step was replayed on a fresh schema")
@@ -243,15 +249,55 @@ func TestMigrateFreshFileSkipsSteps(t *testing.T) {
 func TestOpenAfterUpgradeByNewerBinary(t *testing.T) {
 	path := freshFile(t)
 	w := rawFile(t, path)
-	if err := store.Migrate(ctx, w, storetest.Schema(t), []string{"ALTER TABLE accounts ADD COLUMN x INTEGER"}); err != nil {
+	if err := store.Migrate(ctx, w, storetest.Schema(t), madeUpSteps("ALTER TABLE accounts ADD COLUMN x INTEGER")); err != nil {
 		t.Fatal(err)
 	}
 	db, err := store.Open(ctx, path, store.Options{Schema: storetest.Schema(t)})
 	if err == nil {
 		db.Close()
-		t.Fatal("Open of a version 2 file succeeded, want a refusal")
+		t.Fatal("Open of a file from a newer version succeeded, want a refusal")
 	}
 	if !strings.Contains(err.Error(), "newer") {
 		t.Errorf("error %q does not mention newer", err)
+	}
+}
+
+// A version 1 file (orders_work on an IN condition, which the worker's
+// listings do not imply) is upgraded on open: the index is rebuilt on the
+// condition they use, and its open orders are still listed.
+func TestUpgradeFromVersion1(t *testing.T) {
+	path := freshFile(t)
+	w := rawFile(t, path)
+	if _, err := w.ExecContext(ctx, `DROP INDEX orders_work;
+		CREATE INDEX orders_work ON orders (status, next_at) WHERE status IN ('pending', 'processing', 'in_progress');
+		PRAGMA user_version = 1`); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	db := storetest.OpenPath(t, path)
+	raw := storetest.Raw(t, db)
+	if got := pragma(t, raw, "user_version"); got != "2" {
+		t.Errorf("user_version = %s, want 2", got)
+	}
+	var def string
+	if err := raw.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE name = 'orders_work'`).Scan(&def); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(def, "status = 'pending' OR status = 'processing' OR status = 'in_progress'") {
+		t.Errorf("orders_work after the upgrade: %s", def)
+	}
+	var plan, detail string
+	rows, err := raw.QueryContext(ctx, `EXPLAIN QUERY PLAN SELECT number FROM orders WHERE status = 'pending' AND next_at <= 5`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var a, b, c int
+		rows.Scan(&a, &b, &c, &detail)
+		plan += detail + "; "
+	}
+	rows.Close()
+	if !strings.Contains(plan, "orders_work") {
+		t.Errorf("the dispatch condition does not use orders_work after the upgrade: %s", plan)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 
 	"notpanel/fault"
 )
@@ -164,27 +163,23 @@ func scanOrderState(row interface{ Scan(...any) error }) (orderState, error) {
 // other accounts' ids are absent.
 func readOrderStates(ctx context.Context, tx *Tx, accountID int64, ids []string) (map[string]orderState, error) {
 	out := make(map[string]orderState, len(ids))
-	numbers, want := orderKeys(ids)
-	if len(numbers) == 0 {
-		return out, nil
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+orderStateCols+`
-		FROM orders o JOIN services s ON s.id = o.service_id
-		WHERE o.number IN (?`+strings.Repeat(",?", len(numbers)-1)+`)`, numbers...)
+	var o orderState
+	err := lookupOrders(ctx, tx, ids, `SELECT `+orderStateCols+` FROM orders o JOIN services s ON s.id = o.service_id
+		WHERE %s`, nil,
+		func(rows *sql.Rows) (string, error) {
+			var err error
+			o, err = scanOrderState(rows)
+			return o.id, err
+		},
+		func() {
+			if accountID == Everyone || o.accountID == accountID {
+				out[o.id] = o
+			}
+		})
 	if err != nil {
-		return nil, internal("read orders", err)
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		o, err := scanOrderState(rows)
-		if err != nil {
-			return nil, internal("read orders", err)
-		}
-		if want[o.id] && (accountID == Everyone || o.accountID == accountID) {
-			out[o.id] = o
-		}
-	}
-	return out, internal("read orders", rows.Err())
+	return out, nil
 }
 
 // CanonicalID is the stored form of an id as a customer may have typed it
@@ -197,17 +192,14 @@ func CanonicalID(prefix, raw string) string {
 }
 
 func readOrderState(ctx context.Context, tx *Tx, accountID int64, raw string) (orderState, error) {
-	u, ok := parseULID(PrefixOrder, raw)
-	if !ok {
-		return orderState{}, ErrOrderNotFound
+	found, err := readOrderStates(ctx, tx, accountID, []string{raw})
+	if err != nil {
+		return orderState{}, err
 	}
-	o, err := scanOrderState(tx.QueryRowContext(ctx,
-		`SELECT `+orderStateCols+` FROM orders o JOIN services s ON s.id = o.service_id WHERE o.number = ?`, orderNumber(u)))
-	if errors.Is(err, sql.ErrNoRows) ||
-		err == nil && (o.id != PrefixOrder+u.String() || accountID != Everyone && o.accountID != accountID) {
-		return o, ErrOrderNotFound
+	for _, o := range found {
+		return o, nil
 	}
-	return o, internal("read order", err)
+	return orderState{}, ErrOrderNotFound
 }
 
 // cancelable says whether a customer's cancel of o applies at once (a

@@ -81,48 +81,46 @@ type OrderStatus struct {
 // that are malformed, unknown or another account's are simply absent.
 func (db *DB) OrderStatuses(ctx context.Context, accountID int64, ids []string) (map[string]OrderStatus, error) {
 	out := make(map[string]OrderStatus, len(ids))
-	numbers, want := orderKeys(ids)
-	if len(numbers) == 0 {
-		return out, nil
-	}
-	rows, err := db.read.QueryContext(ctx,
-		`SELECT id, status, charge, coalesce(start_count, 0), coalesce(remains, units)
-		 FROM orders WHERE number IN (?`+strings.Repeat(",?", len(numbers)-1)+`) AND +account_id = ?`,
-		append(numbers, accountID)...)
+	var id string
+	var o OrderStatus
+	err := lookupOrders(ctx, db.read, ids,
+		`SELECT o.id, o.status, o.charge, coalesce(o.start_count, 0), coalesce(o.remains, o.units)
+		 FROM orders o WHERE %s AND +o.account_id = ?`, []any{accountID},
+		func(rows *sql.Rows) (string, error) {
+			return id, rows.Scan(&id, &o.Status, &o.Charge, &o.StartCount, &o.Remains)
+		},
+		func() { out[id] = o })
 	if err != nil {
-		return nil, internal("read orders", err)
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var o OrderStatus
-		if err := rows.Scan(&id, &o.Status, &o.Charge, &o.StartCount, &o.Remains); err != nil {
-			return nil, internal("read orders", err)
-		}
-		if want[id] {
-			out[id] = o
-		}
-	}
-	return out, internal("read orders", rows.Err())
+	return out, nil
 }
 
 // FindOrder returns any account's order by its ord_ id or its number; for
 // the operator.
 func (db *DB) FindOrder(ctx context.Context, ref string) (Order, error) {
-	number, err := strconv.ParseInt(ref, 10, 64)
-	id := ""
-	if err != nil {
-		u, ok := parseULID(PrefixOrder, ref)
-		if !ok {
+	if number, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		o, err := scanOrder(db.read.QueryRowContext(ctx, `SELECT `+orderCols+` FROM orders WHERE number = ?`, number))
+		if errors.Is(err, sql.ErrNoRows) {
 			return Order{}, ErrOrderNotFound
 		}
-		number, id = orderNumber(u), PrefixOrder+u.String()
+		return o, internal("read order", err)
 	}
-	o, err := scanOrder(db.read.QueryRowContext(ctx, `SELECT `+orderCols+` FROM orders WHERE number = ?`, number))
-	if errors.Is(err, sql.ErrNoRows) || err == nil && id != "" && o.ID != id {
+	var o, found Order
+	err := lookupOrders(ctx, db.read, []string{ref}, `SELECT `+orderCols+` FROM orders o WHERE %s`, nil,
+		func(rows *sql.Rows) (string, error) {
+			var err error
+			o, err = scanOrder(rows)
+			return o.ID, err
+		},
+		func() { found = o })
+	if err != nil {
+		return Order{}, err
+	}
+	if found.ID == "" {
 		return Order{}, ErrOrderNotFound
 	}
-	return o, internal("read order", err)
+	return found, nil
 }
 
 // OrderFilter narrows ListOrders; zero fields do not filter.
