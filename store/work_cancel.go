@@ -25,7 +25,7 @@ func (db *DB) DueCancels(ctx context.Context, now int64, limit int, skip []int64
 		 FROM cancel_requests c JOIN orders o ON o.id = c.order_id JOIN providers p ON p.id = o.provider_id
 		 WHERE c.status IN ('pending', 'sent') AND c.next_at <= ? AND o.status IN ('processing', 'in_progress')
 		   AND p.status = 'active' AND p.id NOT IN (SELECT value FROM json_each(?))
-		 ORDER BY c.next_at LIMIT ?`, now, jsonList(skip), limit)
+		 ORDER BY c.next_at, o.number LIMIT ?`, now, jsonList(skip), limit)
 	if err != nil {
 		return nil, internal("list due cancels", err)
 	}
