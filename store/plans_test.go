@@ -89,7 +89,14 @@ func TestQueryPlansStayFlat(t *testing.T) {
 			plan = append(plan, detail)
 		}
 		rows.Close()
+		counts := strings.HasPrefix(q, "SELECT count(*)") || strings.HasPrefix(q, "SELECT status, count(*)")
 		for _, step := range plan {
+			// A listing of the worker's queue must come out of orders_work in
+			// order: sorting it reads every due order to return a few.
+			if strings.Contains(q, "ORDER BY") && strings.Contains(strings.Join(plan, ";"), "orders_work") &&
+				strings.Contains(step, "TEMP B-TREE FOR ORDER BY") {
+				t.Errorf("query sorts the due orders:\n%s\nplan: %v", q, plan)
+			}
 			// An account's index is a scan too: one account may have
 			// millions of orders and ledger rows.
 			if strings.Contains(step, "orders_request (account_id=?)") || strings.Contains(step, "ledger_account") {
@@ -97,9 +104,9 @@ func TestQueryPlansStayFlat(t *testing.T) {
 			}
 			for _, table := range []string{"orders", "ledger", "refills", "cancel_requests", "deliveries", "events"} {
 				// "SCAN o" is a whole table, "SCAN o USING INDEX x" a whole
-				// index: fine only for the partial indexes of open rows.
+				// index: fine only for the gauges' counts of open rows.
 				if f := strings.Fields(step); len(f) >= 2 && f[0] == "SCAN" && (f[1] == table || f[1] == table[:1]) &&
-					!openRows[f[len(f)-1]] {
+					!(counts && openRows[f[len(f)-1]]) {
 					t.Errorf("query scans %s:\n%s\nplan: %v", table, q, plan)
 				}
 			}
@@ -109,7 +116,7 @@ func TestQueryPlansStayFlat(t *testing.T) {
 
 // openRows are the partial indexes that hold open work only (orders to
 // dispatch or sync, parked orders, open cancels and refills, deliveries to
-// make): walking one costs what is open, not what the database holds.
+// make): counting one costs what is open, not what the database holds.
 var openRows = map[string]bool{"orders_work": true, "orders_review": true, "cancel_requests_open": true,
 	"refills_open": true, "deliveries_due": true}
 
