@@ -222,7 +222,7 @@ func TestServicesGzip(t *testing.T) {
 		if err := json.Unmarshal(plain, &list); err != nil || len(list) != wantServices {
 			t.Fatalf("plain catalog: %d services, %v; want %d", len(list), err, wantServices)
 		}
-		for _, ae := range []string{"gzip", "br, gzip;q=0.5", "GZIP", "deflate, gzip"} {
+		for _, ae := range []string{"gzip", "br, gzip;q=0.5", "GZIP", "deflate, gzip", "x-gzip", "gzip;level=1;q=1"} {
 			resp, body := get(ae)
 			if resp.Header.Get("Content-Encoding") != "gzip" {
 				t.Errorf("Accept-Encoding %q: Content-Encoding %q, want gzip", ae, resp.Header.Get("Content-Encoding"))
@@ -235,7 +235,7 @@ func TestServicesGzip(t *testing.T) {
 				t.Errorf("Accept-Encoding %q: gunzipped catalog differs from the plain one", ae)
 			}
 		}
-		for _, ae := range []string{"identity", "gzip;q=0", "gzip; q=0.0", "br", "*"} {
+		for _, ae := range []string{"identity", "gzip;q=0", "gzip; q=0.0", "gzip;level=1;q=0", "br", "*"} {
 			if resp, body := get(ae); resp.Header.Get("Content-Encoding") != "" || !bytes.Equal(body, plain) {
 				t.Errorf("Accept-Encoding %q: Content-Encoding %q; want the plain catalog", ae, resp.Header.Get("Content-Encoding"))
 			}

@@ -47,19 +47,23 @@ func (e *encoded) write(w http.ResponseWriter, r *http.Request) {
 	w.Write(body)
 }
 
-// acceptsGzip reads Accept-Encoding: true when gzip is listed without q=0
-// ("*" is not taken as gzip: a client that names no coding gets plain JSON).
+// acceptsGzip reads Accept-Encoding: true when gzip (or x-gzip) is listed
+// without q=0 ("*" is not taken as gzip: a client that names no coding
+// gets plain JSON).
 func acceptsGzip(values []string) bool {
 	for _, v := range values {
 		for _, part := range strings.Split(v, ",") {
-			coding, params, _ := strings.Cut(part, ";")
-			if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			params := strings.Split(part, ";")
+			coding := strings.TrimSpace(params[0])
+			if !strings.EqualFold(coding, "gzip") && !strings.EqualFold(coding, "x-gzip") {
 				continue
 			}
-			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
-			if q, ok := strings.CutPrefix(strings.ToLower(q), "q="); ok {
-				if f, err := strconv.ParseFloat(q, 64); err == nil && f == 0 {
-					return false
+			for _, p := range params[1:] {
+				name, value, _ := strings.Cut(p, "=")
+				if strings.EqualFold(strings.TrimSpace(name), "q") {
+					if q, err := strconv.ParseFloat(strings.TrimSpace(value), 64); err == nil && q == 0 {
+						return false
+					}
 				}
 			}
 			return true

@@ -20,7 +20,7 @@ type member struct {
 	value any
 }
 
-// rawJSON is an already encoded answer, e.g. the cached catalog.
+// rawJSON is an already encoded value, written as it is.
 type rawJSON []byte
 
 // MarshalJSON lets encoding/json embed an object where one is nested in

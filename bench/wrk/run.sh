@@ -67,7 +67,7 @@ lr_add=$(measure "limitref add" "http://$lr_addr/add" limitref_add.lua)
 np_status=$(measure "notpanel status" "http://$np_addr/api/v2" notpanel_status.lua)
 lr_status=$(measure "limitref status" "http://$lr_addr/status" limitref_status.lua)
 np_services=$(measure "notpanel services" "http://$np_addr/api/v2" notpanel_services.lua)
-np_services_gz=$(GZIP=1 measure "notpanel services gzip" "http://$np_addr/api/v2" notpanel_services.lua)
+np_services_gz=$(NP_GZIP=1 measure "notpanel services gzip" "http://$np_addr/api/v2" notpanel_services.lua)
 echo "add: notpanel / limitref = $(awk "BEGIN {printf \"%.2f\", $np_add / $lr_add}") (target 0.80)"
 echo "status: notpanel / limitref = $(awk "BEGIN {printf \"%.2f\", $np_status / $lr_status}") (target 0.80)"
 echo "services, 100 in the catalog: $np_services/s plain, $np_services_gz/s gzipped (target 25000)"
