@@ -71,7 +71,7 @@ func (w *Worker) deliveries(stop, work context.Context) bool {
 					}
 				})
 			}
-		})
+		}, w.wakeUp)
 	}
 	return len(jobs) == deliveryBatch
 }

@@ -111,3 +111,37 @@ func TestSlowReceiverDoesNotHoldUpOrders(t *testing.T) {
 	stop()
 	e.check()
 }
+
+// A backlog larger than one listing is worked through batch after batch as
+// each lane finishes, not one batch per interval: with an hour's interval,
+// 1,200 pending orders (more than two dispatch listings) are all sent.
+func TestBacklogGoesOnWhenALaneFinishes(t *testing.T) {
+	e := newEnv(t, classic)
+	for range 1200 {
+		e.place("", 100)
+	}
+	e.cfg.Interval = time.Hour
+	e.w = worker.New(e.cfg)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.w.Run(runCtx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	pending := func() int64 {
+		g, err := e.db.Gauges(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g.OpenOrders[store.StatusPending]
+	}
+	for deadline := time.Now().Add(20 * time.Second); pending() > 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := pending(); n > 0 {
+		t.Fatalf("%d of 1200 orders still pending: the worker waits for its interval between batches", n)
+	}
+}

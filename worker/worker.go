@@ -74,6 +74,7 @@ type Worker struct {
 	dispatching, cancelling, syncing, refilling lanes[int64]
 	delivering                                  lanes[string]
 	inflight                                    sync.WaitGroup // every lane
+	wake                                        chan struct{}  // a lane has finished (see Run)
 }
 
 type clientEntry struct {
@@ -110,7 +111,17 @@ func New(cfg Config) *Worker {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	return &Worker{cfg: cfg, log: cfg.Log.With().Str("component", "worker").Logger(), hooks: hooks,
-		clients: map[int64]clientEntry{}, slots: map[int64]chan struct{}{}, paused: map[int64]uint64{}}
+		clients: map[int64]clientEntry{}, slots: map[int64]chan struct{}{}, paused: map[int64]uint64{},
+		wake: make(chan struct{}, 1)}
+}
+
+// wakeUp tells Run that a lane has finished; wakes that come while one is
+// pending are one.
+func (w *Worker) wakeUp() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Run recovers dispatches cut short by a previous stop, then works every
@@ -142,6 +153,9 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.log.Info().Msg("worker stopped")
 			return nil
 		case <-t.C:
+		case <-w.wake:
+			// A lane has finished: the work a pass left to it while it ran
+			// (a backlog's next batch, say) is listed now, not a tick later.
 		}
 	}
 }
@@ -194,8 +208,9 @@ func (l *lanes[K]) running() []K {
 	return out
 }
 
-// start runs fn in k's lane, counted by wg, unless that lane is running.
-func (l *lanes[K]) start(wg *sync.WaitGroup, k K, fn func()) {
+// start runs fn in k's lane, counted by wg, unless that lane is running;
+// idle is called once the lane is free again.
+func (l *lanes[K]) start(wg *sync.WaitGroup, k K, fn func(), idle func()) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.busy[k] {
@@ -210,6 +225,7 @@ func (l *lanes[K]) start(wg *sync.WaitGroup, k K, fn func()) {
 			l.mu.Lock()
 			delete(l.busy, k)
 			l.mu.Unlock()
+			idle()
 		}()
 		fn()
 	})
@@ -311,7 +327,7 @@ func (w *Worker) spread(stop context.Context, l *lanes[int64], listed uint64, ta
 					task()
 				})
 			}
-		})
+		}, w.wakeUp)
 	}
 }
 
