@@ -194,6 +194,9 @@ func (w *Worker) pass(ctx context.Context) (more bool) {
 type lanes[K comparable] struct {
 	mu   sync.Mutex
 	busy map[K]bool
+	// passedOver: a listing left out running lanes' work since a lane last
+	// finished, so the next lane to finish should have it listed again.
+	passedOver bool
 }
 
 // running lists the keys whose lane is running, for the next listing of due
@@ -201,6 +204,7 @@ type lanes[K comparable] struct {
 func (l *lanes[K]) running() []K {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.passedOver = l.passedOver || len(l.busy) > 0
 	out := make([]K, 0, len(l.busy))
 	for k := range l.busy {
 		out = append(out, k)
@@ -209,7 +213,9 @@ func (l *lanes[K]) running() []K {
 }
 
 // start runs fn in k's lane, counted by wg, unless that lane is running;
-// idle is called once the lane is free again.
+// idle is called once the lane is free again if a listing passed over
+// running lanes meanwhile (a lane whose work nobody waited for wakes no one,
+// so that work that fails at once cannot spin the worker).
 func (l *lanes[K]) start(wg *sync.WaitGroup, k K, fn func(), idle func()) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -224,8 +230,12 @@ func (l *lanes[K]) start(wg *sync.WaitGroup, k K, fn func(), idle func()) {
 		defer func() {
 			l.mu.Lock()
 			delete(l.busy, k)
+			wake := l.passedOver
+			l.passedOver = false
 			l.mu.Unlock()
-			idle()
+			if wake {
+				idle()
+			}
 		}()
 		fn()
 	})
