@@ -12,7 +12,8 @@ import (
 )
 
 // ID prefixes. Every public identifier is a prefix plus a ULID, so ids sort
-// by creation time and a glance tells what kind of thing an id names.
+// by creation time (order ids to the millisecond: see OrderID) and a glance
+// tells what kind of thing an id names.
 const (
 	PrefixOrder   = "ord_"
 	PrefixRefill  = "ref_"
