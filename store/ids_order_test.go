@@ -16,15 +16,24 @@ import (
 
 // An order's id leads to it by number; an id made up around a real order's
 // number (another time or salt) must not reach that order through any path.
-func TestOrderIDMadeUpAroundANumberIsNotTheOrder(t *testing.T) {
+// oneOrder is a database with a cancellable service (1.00 per 1000), an
+// account with 10.00 and one pending order of 100 on it.
+func oneOrder(t *testing.T) (*store.DB, store.Service, store.Account, string) {
+	t.Helper()
 	db := storetest.Open(t)
-	ctx := context.Background()
-	svc := storetest.Service(t, db, store.Service{Name: "F", Rate: 900_000, Min: 10, Max: 1000, Cancel: true})
-	a, _ := storetest.Account(t, db, "alice", 100_000_000)
-	id, err := db.PlaceOrder(ctx, a.ID, store.OrderInput{ServiceID: svc.ID, RequestID: "r1", Link: "https://x.example/p", Quantity: "100"})
+	svc := storetest.Service(t, db, store.Service{Name: "F", Rate: 1_000_000, Min: 10, Max: 1000, Cancel: true})
+	a, _ := storetest.Account(t, db, "alice", 10_000_000)
+	id, err := db.PlaceOrder(context.Background(), a.ID, store.OrderInput{ServiceID: svc.ID, RequestID: "r1",
+		Link: "https://x.example/p", Quantity: "100"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db, svc, a, id
+}
+
+func TestOrderIDMadeUpAroundANumberIsNotTheOrder(t *testing.T) {
+	db, _, a, id := oneOrder(t)
+	ctx := context.Background()
 	o, err := db.FindOrder(ctx, id)
 	if err != nil {
 		t.Fatal(err)
@@ -142,14 +151,8 @@ func TestOrderIDCarriesItsNumber(t *testing.T) {
 // An order made before ids carried numbers (a random ULID, as an upgraded
 // database holds) is still found by its id on every path, beside new ones.
 func TestOrderWithLegacyIDIsFound(t *testing.T) {
-	db := storetest.Open(t)
+	db, svc, a, fresh := oneOrder(t)
 	ctx := context.Background()
-	svc := storetest.Service(t, db, store.Service{Name: "F", Rate: 1_000_000, Min: 10, Max: 1000, Cancel: true})
-	a, _ := storetest.Account(t, db, "alice", 10_000_000)
-	fresh, err := db.PlaceOrder(ctx, a.ID, store.OrderInput{ServiceID: svc.ID, RequestID: "new", Link: "https://x.example/p", Quantity: "100"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	legacy := "ord_01HG9X7KJP4N5Q6R7S8T9V0W1X" // carries no number of this database
 	raw := storetest.Raw(t, db)
 	for _, q := range []string{
