@@ -144,3 +144,26 @@ func TestSyncHelpers(t *testing.T) {
 		t.Error("WaitSynced returned before the orders were synced")
 	}
 }
+
+func TestOKJSON(t *testing.T) {
+	big := `[` + strings.Repeat(`{"service":1,"name":"x"},`, 400) + `{"service":2}]` + "\n"
+	check := okJSON(`"service"`)
+	for _, tt := range []struct {
+		name   string
+		status int
+		body   string
+		ok     bool
+	}{
+		{"Small", 200, `{"service":1}`, true},
+		{"SmallBroken", 200, `{"service":1`, false},
+		{"NotOK", 500, `{"service":1}`, false},
+		{"ErrorAnswer", 200, `{"error":"Incorrect request"}`, false},
+		{"LargeFramed", 200, big, true},
+		{"LargeCutShort", 200, big[:len(big)/2], false},
+		{"LargeHTML", 200, "<html>" + big + "</html>", false},
+	} {
+		if err := check(tt.status, []byte(tt.body)); (err == nil) != tt.ok {
+			t.Errorf("%s: okJSON = %v, want ok %v", tt.name, err, tt.ok)
+		}
+	}
+}
