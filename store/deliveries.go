@@ -56,11 +56,22 @@ func (db *DB) DeliveryRetry(ctx context.Context, eventID, webhookID string, next
 	return db.updateDelivery(ctx, eventID, webhookID, set, next, truncateText(reason, 500))
 }
 
+// ErrDeliveryNotPending answers the record of an attempt at a delivery
+// that was settled meanwhile: its webhook was disabled, or the delivery
+// given up. Nothing is written.
+var ErrDeliveryNotPending = Errorf(Conflict, "delivery is no longer pending")
+
 func (db *DB) updateDelivery(ctx context.Context, eventID, webhookID, set string, args ...any) error {
 	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE deliveries SET `+set+`, updated_at = ?
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET `+set+`, updated_at = ?
 			WHERE event_id = ? AND webhook_id = ? AND status = 'pending'`, append(args, db.unix(), eventID, webhookID)...)
-		return internal("update delivery", err)
+		if err != nil {
+			return internal("update delivery", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return ErrDeliveryNotPending
+		}
+		return nil
 	})
 }
 

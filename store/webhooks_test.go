@@ -117,3 +117,61 @@ func TestWebhooksAndTheirEvents(t *testing.T) {
 	}
 	storetest.Audit(t, db)
 }
+
+// Recording an attempt checks that it changed the delivery: one settled
+// meanwhile (delivered already, or its webhook removed or disabled) is
+// left as it is and the caller is told.
+func TestDeliveryRecordsAreChecked(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := context.Background()
+	_, key := storetest.Account(t, db, "alice", 0)
+	p, err := db.Authenticate(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := store.ParseEvents("")
+	hooks := make([]store.Webhook, 3)
+	for i := range hooks {
+		if hooks[i], _, err = db.AddWebhook(ctx, p, "https://hooks.example.com/"+itoa(int64(i)), all); err != nil {
+			t.Fatal(err)
+		}
+	}
+	event := map[string]string{}
+	for _, h := range hooks {
+		ev, err := db.TestWebhook(ctx, p.KeyID, h.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		event[h.ID] = ev
+	}
+	done, removed, disabled := hooks[0].ID, hooks[1].ID, hooks[2].ID
+	if err := db.DeliveryDone(ctx, event[done], done); err != nil {
+		t.Fatalf("first DeliveryDone: %v", err)
+	}
+	if err := db.DeliveryDone(ctx, event[done], done); err != store.ErrDeliveryNotPending {
+		t.Errorf("DeliveryDone of a delivered delivery: %v, want ErrDeliveryNotPending", err)
+	}
+	if err := db.RemoveWebhook(ctx, p.KeyID, removed); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DisableWebhook(ctx, disabled, "receiver answered 410 Gone"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{removed, disabled} {
+		if err := db.DeliveryDone(ctx, event[id], id); err != store.ErrDeliveryNotPending {
+			t.Errorf("DeliveryDone after the webhook went: %v, want ErrDeliveryNotPending", err)
+		}
+		if err := db.DeliveryRetry(ctx, event[id], id, 100, "HTTP 500", false); err != store.ErrDeliveryNotPending {
+			t.Errorf("DeliveryRetry after the webhook went: %v, want ErrDeliveryNotPending", err)
+		}
+	}
+	failed, err := db.Deliveries(ctx, true, 10)
+	if err != nil || len(failed) != 2 {
+		t.Fatalf("failed deliveries = %+v, %v; want the removed and the disabled webhook's", failed, err)
+	}
+	for _, d := range failed {
+		if d.Attempts != 0 {
+			t.Errorf("delivery to %s shows %d attempts, want 0: a settled delivery was written", d.WebhookID, d.Attempts)
+		}
+	}
+}

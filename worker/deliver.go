@@ -3,6 +3,7 @@ package worker
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -123,7 +124,12 @@ func (w *Worker) deliver(ctx context.Context, j store.DeliveryJob) (gone bool) {
 		log.Info().Str("reason", reason).Bool("given_up", last).Msg("webhook delivery failed")
 		record = w.cfg.DB.DeliveryRetry(ctx, j.EventID, j.WebhookID, next, reason, last)
 	}
-	if record != nil {
+	switch {
+	case errors.Is(record, store.ErrDeliveryNotPending):
+		// Settled while the attempt was out: its webhook was disabled (a 410
+		// to another attempt) or removed by the customer; the outcome is moot.
+		log.Info().Msg("delivery settled meanwhile (webhook disabled or removed): attempt not recorded")
+	case record != nil:
 		log.Error().Err(record).Msg("record delivery")
 	}
 	return gone
