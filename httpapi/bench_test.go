@@ -34,7 +34,14 @@ func benchAPI(b *testing.B) (srv *httptest.Server, key string, orders []string) 
 		}
 		orders = append(orders, id)
 	}
-	srv = httptest.NewServer(New(Config{DB: db, Log: zerolog.Nop()}))
+	// A benchmark measures the API, not the rate limits that would stop it.
+	if err := db.SetTier(b.Context(), store.Tier{Name: "unlimited", KeyPerMin: 1e9, AccountPerMin: 1e9}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.SetAccountTier(b.Context(), "bench", "unlimited"); err != nil {
+		b.Fatal(err)
+	}
+	srv = httptest.NewServer(New(Config{DB: db, Log: zerolog.Nop(), IPPerMin: 1e9}))
 	b.Cleanup(srv.Close)
 	return srv, key, orders
 }
