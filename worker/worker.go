@@ -192,11 +192,10 @@ func (w *Worker) pass(ctx context.Context) (more bool) {
 // lanes runs the work of each key (a provider, a webhook) one batch at a
 // time: a key's lane starts only when its previous one has finished.
 type lanes[K comparable] struct {
-	mu   sync.Mutex
+	mu sync.Mutex
+	// busy holds the keys whose lane is running; true once a listing (or a
+	// start) passed over that lane's work, so that its end has it listed.
 	busy map[K]bool
-	// passedOver: a listing left out running lanes' work since a lane last
-	// finished, so the next lane to finish should have it listed again.
-	passedOver bool
 }
 
 // running lists the keys whose lane is running, for the next listing of due
@@ -204,34 +203,34 @@ type lanes[K comparable] struct {
 func (l *lanes[K]) running() []K {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.passedOver = l.passedOver || len(l.busy) > 0
 	out := make([]K, 0, len(l.busy))
 	for k := range l.busy {
+		l.busy[k] = true
 		out = append(out, k)
 	}
 	return out
 }
 
-// start runs fn in k's lane, counted by wg, unless that lane is running;
-// idle is called once the lane is free again if a listing passed over
-// running lanes meanwhile (a lane whose work nobody waited for wakes no one,
-// so that work that fails at once cannot spin the worker).
+// start runs fn in k's lane, counted by wg, unless that lane is running.
+// When the lane ends, idle is called if its work was passed over meanwhile:
+// only then is work known to wait for it, and a lane that no one waited for
+// wakes no one, so that work that fails at once cannot spin the worker.
 func (l *lanes[K]) start(wg *sync.WaitGroup, k K, fn func(), idle func()) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.busy[k] {
+	if _, running := l.busy[k]; running {
+		l.busy[k] = true
 		return
 	}
 	if l.busy == nil {
 		l.busy = map[K]bool{}
 	}
-	l.busy[k] = true
+	l.busy[k] = false
 	wg.Go(func() {
 		defer func() {
 			l.mu.Lock()
+			wake := l.busy[k]
 			delete(l.busy, k)
-			wake := l.passedOver
-			l.passedOver = false
 			l.mu.Unlock()
 			if wake {
 				idle()
