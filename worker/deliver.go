@@ -91,15 +91,19 @@ func (w *Worker) deliver(ctx context.Context, j store.DeliveryJob) (gone bool) {
 	log := w.log.With().Str("event", j.EventID).Str("webhook", j.WebhookID).Logger()
 	payload := body(j)
 	ts := w.now().Unix()
+	var status int
 	sig, err := webhook.Sign(j.Secret, j.EventID, ts, payload)
 	if err != nil {
+		// A secret that cannot sign (a damaged row) fails the attempt like
+		// any other, with its backoff, rather than leaving it due at once.
 		log.Error().Err(err).Msg("sign webhook")
-		return false
+		err = fmt.Errorf("cannot sign the delivery: %w", err)
+	} else {
+		fault.Hit(fault.BeforeDelivery, j.EventID)
+		status, err = w.post(ctx, j.URL, payload, map[string]string{
+			"webhook-id": j.EventID, "webhook-timestamp": strconv.FormatInt(ts, 10), "webhook-signature": sig,
+		})
 	}
-	fault.Hit(fault.BeforeDelivery, j.EventID)
-	status, err := w.post(ctx, j.URL, payload, map[string]string{
-		"webhook-id": j.EventID, "webhook-timestamp": strconv.FormatInt(ts, 10), "webhook-signature": sig,
-	})
 	var record error
 	switch {
 	case err == nil && status >= 200 && status < 300:

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"notpanel/store"
+	"notpanel/store/storetest"
 	"notpanel/webhook"
 	"notpanel/worker"
 )
@@ -178,5 +179,30 @@ func TestDeliveryAfterRestart(t *testing.T) {
 	worker.New(e.cfg).Tick(ctx)
 	if r.calls() != 1 {
 		t.Errorf("%d deliveries after the restart, want 1", r.calls())
+	}
+}
+
+// A secret that cannot sign (a damaged row) fails the attempt like any
+// other: nothing is sent, the reason is kept, and the retry waits for its
+// backoff instead of coming round on every pass.
+func TestDeliveryWithADamagedSecretBacksOff(t *testing.T) {
+	e := newEnv(t, classic, insecure)
+	r := newReceiver(t, 200)
+	h, _ := e.hook(r.srv.URL)
+	if _, err := storetest.Raw(t, e.db).Exec(`UPDATE webhooks SET secret = 'whsec_not base64!' WHERE id = ?`, h.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.cancel(e.place("", 100))
+	e.tick()
+	e.tick()
+	if r.calls() != 0 {
+		t.Errorf("%d unsigned deliveries reached the receiver", r.calls())
+	}
+	list, err := e.db.Deliveries(ctx, false, 10)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("deliveries = %+v, %v", list, err)
+	}
+	if d := list[0]; d.Attempts != 1 || d.Status != "pending" || !strings.Contains(d.LastError, "cannot sign") {
+		t.Errorf("delivery = %+v; want one failed attempt, pending, that says it cannot sign", d)
 	}
 }
