@@ -34,9 +34,10 @@ func (n *Notpanel) randomOrders(client, k int) []string {
 }
 
 // okJSON checks an answer: HTTP 200, JSON holding field. Bodies up to
-// 4 KiB are parsed in full; a larger one (the catalog) only has to be
-// framed as JSON, so that the load generator, on the same cores, does not
-// spend on checking 20 KB answers what the server needs to make them.
+// 4 KiB are parsed in full; a larger one (the catalog, a status or cancel
+// of 100 orders) only has to be framed as JSON, so that the load
+// generator, on the same cores, does not spend on checking large answers
+// what the server needs to make them.
 func okJSON(field string) func(int, []byte) error {
 	f := []byte(field)
 	return func(status int, body []byte) error {
