@@ -99,6 +99,7 @@ func serve(ctx context.Context, a *app, db *store.DB, ln net.Listener, api httpa
 		wc.Observe = func(provider, call, outcome string) { calls.WithLabelValues(provider, call, outcome).Inc() }
 		w = worker.New(*wc)
 		api.Health = w.Alive
+		reg.MustRegister(laneGauges{w})
 	}
 	api.DB, api.Log, api.Registry = db, a.log, reg
 	srv := httpapi.NewServer(ln.Addr().String(), httpapi.New(api))
@@ -164,4 +165,25 @@ func servePprof(ctx context.Context, a *app, addr string) error {
 	go func() { <-ctx.Done(); srv.Close() }()
 	a.log.Warn().Str("addr", ln.Addr().String()).Msg("pprof profiles served")
 	return nil
+}
+
+// laneGauges reports the worker's lanes at each scrape: how many run of
+// each kind of work, and for how long the oldest has.
+type laneGauges struct{ w *worker.Worker }
+
+var (
+	lanesDesc = prometheus.NewDesc("notpanel_worker_lanes_running",
+		"Worker lanes (one per provider, or per webhook for deliveries) with calls under way, by kind of work.",
+		[]string{"kind"}, nil)
+	laneAgeDesc = prometheus.NewDesc("notpanel_worker_lane_oldest_seconds",
+		"How long the oldest running lane of each kind of work has run (0 when none runs).", []string{"kind"}, nil)
+)
+
+func (g laneGauges) Describe(ch chan<- *prometheus.Desc) { ch <- lanesDesc; ch <- laneAgeDesc }
+
+func (g laneGauges) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range g.w.Lanes() {
+		ch <- prometheus.MustNewConstMetric(lanesDesc, prometheus.GaugeValue, float64(s.Running), s.Kind)
+		ch <- prometheus.MustNewConstMetric(laneAgeDesc, prometheus.GaugeValue, s.Oldest.Seconds(), s.Kind)
+	}
 }

@@ -176,7 +176,8 @@ func TestHealthAndMetrics(t *testing.T) {
 	code, body := get("/metrics")
 	for _, want := range []string{`notpanel_api_requests_total{action="balance",status="200"} 1`,
 		`notpanel_orders_open{status="pending"} 0`, "notpanel_cancel_requests_open 0",
-		"notpanel_webhook_deliveries_pending 0", "go_goroutines"} {
+		"notpanel_webhook_deliveries_pending 0", `notpanel_worker_lanes_running{kind="sync"} 0`,
+		`notpanel_worker_lane_oldest_seconds{kind="delivery"} 0`, "go_goroutines"} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s (HTTP %d)", want, code)
 		}

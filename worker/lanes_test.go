@@ -145,3 +145,42 @@ func TestBacklogGoesOnWhenALaneFinishes(t *testing.T) {
 		t.Fatalf("%d of 1200 orders still pending: the worker waits for its interval between batches", n)
 	}
 }
+
+// Lanes shows a lane whose call is held, with its age, and none once the
+// call is answered.
+func TestLanesReportRunningWork(t *testing.T) {
+	e := newEnv(t, classic)
+	gate, arrived := e.up.hold()
+	id := e.place("", 100)
+	stop := e.running()
+	defer stop()
+	<-arrived
+	time.Sleep(20 * time.Millisecond)
+	byKind := func() map[string]worker.LaneStats {
+		out := map[string]worker.LaneStats{}
+		for _, s := range e.w.Lanes() {
+			out[s.Kind] = s
+		}
+		return out
+	}
+	got := byKind()
+	if len(got) != 5 {
+		t.Fatalf("Lanes = %+v, want the five kinds", got)
+	}
+	if d := got["dispatch"]; d.Running != 1 || d.Oldest < 20*time.Millisecond {
+		t.Errorf("dispatch lanes = %+v while the add is held, want 1 running for 20 ms or more", d)
+	}
+	if s := got["sync"]; s.Running != 0 || s.Oldest != 0 {
+		t.Errorf("sync lanes = %+v, want none", s)
+	}
+	go func() {
+		gate <- struct{}{}
+		for range arrived {
+			gate <- struct{}{}
+		}
+	}()
+	e.eventually(id, store.StatusProcessing)
+	if !waitFor(func() bool { return byKind()["dispatch"].Running == 0 }) {
+		t.Errorf("dispatch lanes = %+v after the add was answered, want none", byKind()["dispatch"])
+	}
+}

@@ -193,9 +193,15 @@ func (w *Worker) pass(ctx context.Context) (more bool) {
 // time: a key's lane starts only when its previous one has finished.
 type lanes[K comparable] struct {
 	mu sync.Mutex
-	// busy holds the keys whose lane is running; true once a listing (or a
-	// start) passed over that lane's work, so that its end has it listed.
-	busy map[K]bool
+	// busy holds the keys whose lane is running.
+	busy map[K]*lane
+}
+
+type lane struct {
+	since time.Time
+	// passedOver: a listing (or a start) passed over the lane's work, so
+	// that its end has it listed.
+	passedOver bool
 }
 
 // running lists the keys whose lane is running, for the next listing of due
@@ -204,11 +210,23 @@ func (l *lanes[K]) running() []K {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := make([]K, 0, len(l.busy))
-	for k := range l.busy {
-		l.busy[k] = true
+	for k, ln := range l.busy {
+		ln.passedOver = true
 		out = append(out, k)
 	}
 	return out
+}
+
+// stats returns how many lanes run and since when the oldest has.
+func (l *lanes[K]) stats() (n int, oldest time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, ln := range l.busy {
+		if n++; oldest.IsZero() || ln.since.Before(oldest) {
+			oldest = ln.since
+		}
+	}
+	return n, oldest
 }
 
 // start runs fn in k's lane, counted by wg, unless that lane is running.
@@ -218,18 +236,18 @@ func (l *lanes[K]) running() []K {
 func (l *lanes[K]) start(wg *sync.WaitGroup, k K, fn func(), idle func()) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, running := l.busy[k]; running {
-		l.busy[k] = true
+	if ln, running := l.busy[k]; running {
+		ln.passedOver = true
 		return
 	}
 	if l.busy == nil {
-		l.busy = map[K]bool{}
+		l.busy = map[K]*lane{}
 	}
-	l.busy[k] = false
+	l.busy[k] = &lane{since: time.Now()}
 	wg.Go(func() {
 		defer func() {
 			l.mu.Lock()
-			wake := l.busy[k]
+			wake := l.busy[k].passedOver
 			delete(l.busy, k)
 			l.mu.Unlock()
 			if wake {
@@ -238,6 +256,38 @@ func (l *lanes[K]) start(wg *sync.WaitGroup, k K, fn func(), idle func()) {
 		}()
 		fn()
 	})
+}
+
+// LaneStats is what runs of one kind of work: the lanes (one per provider,
+// or per webhook for deliveries) with calls under way, and how long the
+// oldest has run. A lane that runs far longer than its calls can take
+// points at a provider or receiver that holds calls open.
+type LaneStats struct {
+	Kind    string // dispatch, cancel, sync, refill or delivery
+	Running int
+	Oldest  time.Duration // 0 when none runs
+}
+
+// Lanes reports the lanes of each kind of work, for monitoring.
+func (w *Worker) Lanes() []LaneStats {
+	now := time.Now()
+	stat := func(kind string, n int, oldest time.Time) LaneStats {
+		s := LaneStats{Kind: kind, Running: n}
+		if n > 0 {
+			s.Oldest = now.Sub(oldest)
+		}
+		return s
+	}
+	var out []LaneStats
+	for _, k := range []struct {
+		kind string
+		l    *lanes[int64]
+	}{{"dispatch", &w.dispatching}, {"cancel", &w.cancelling}, {"sync", &w.syncing}, {"refill", &w.refilling}} {
+		n, oldest := k.l.stats()
+		out = append(out, stat(k.kind, n, oldest))
+	}
+	n, oldest := w.delivering.stats()
+	return append(out, stat("delivery", n, oldest))
 }
 
 // Alive reports an error when the worker has not finished a pass for much
