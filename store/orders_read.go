@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"strconv"
-	"strings"
 )
 
 // Order is one order as stored.
@@ -48,24 +47,6 @@ func scanOrder(row interface{ Scan(...any) error }) (Order, error) {
 		&o.Units, &o.Extra, &o.Charge, &o.Status, &o.Claimed, &o.UpstreamID, &o.StartCount, &o.Remains,
 		&o.Reason, &o.Review, &o.UpstreamStatus, &o.ProviderID, &o.Attempts, &o.NextAt, &o.Created, &o.Updated)
 	return o, err
-}
-
-// ownIDs builds the condition "this account's rows among these ids" for
-// the well-formed ids among ids, with its arguments; ok is false when there
-// is none. "+account_id" keeps the planner off the account index: an
-// account may have millions of rows, and the ids are unique.
-func ownIDs(accountID int64, prefix string, ids []string) (where string, args []any, ok bool) {
-	args = make([]any, 0, len(ids)+1)
-	args = append(args, accountID)
-	for _, raw := range ids {
-		if id, valid := ParseID(prefix, raw); valid {
-			args = append(args, id)
-		}
-	}
-	if len(args) == 1 {
-		return "", nil, false
-	}
-	return `+account_id = ? AND id IN (?` + strings.Repeat(",?", len(args)-2) + `)`, args, true
 }
 
 // OrderStatus is what the status action shows of an order.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 )
 
 // Refill statuses.
@@ -89,4 +90,23 @@ func (db *DB) Refills(ctx context.Context, accountID int64, ids []string) (map[s
 		out[r.ID] = r
 	}
 	return out, internal("read refills", rows.Err())
+}
+
+// ownIDs builds the condition "this account's rows among these ids" (of
+// refills: orders are found by the number their id carries) for the
+// well-formed ids among ids, with its arguments; ok is false when there
+// is none. "+account_id" keeps the planner off the account index: an
+// account may have millions of rows, and the ids are unique.
+func ownIDs(accountID int64, prefix string, ids []string) (where string, args []any, ok bool) {
+	args = make([]any, 0, len(ids)+1)
+	args = append(args, accountID)
+	for _, raw := range ids {
+		if id, valid := ParseID(prefix, raw); valid {
+			args = append(args, id)
+		}
+	}
+	if len(args) == 1 {
+		return "", nil, false
+	}
+	return `+account_id = ? AND id IN (?` + strings.Repeat(",?", len(args)-2) + `)`, args, true
 }
