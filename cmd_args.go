@@ -63,3 +63,12 @@ func liftNegatives(args []string) []string {
 	}
 	return out
 }
+
+// checkLimit refuses a listing's --limit below 1, which would print nothing
+// and look like an empty list.
+func checkLimit(n int) error {
+	if n < 1 {
+		return fmt.Errorf("--limit must be at least 1, not %d", n)
+	}
+	return nil
+}

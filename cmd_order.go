@@ -96,8 +96,8 @@ func (c *orderListCmd) Run(ctx context.Context, a *app) error {
 	if c.Status != "" && !slices.Contains(orderStatuses(), c.Status) {
 		return fmt.Errorf("unknown status %q: want one of %s", c.Status, strings.Join(orderStatuses(), ", "))
 	}
-	if c.Limit < 1 {
-		return fmt.Errorf("--limit must be at least 1")
+	if err := checkLimit(c.Limit); err != nil {
+		return err
 	}
 	db, err := a.open(ctx)
 	if err != nil {

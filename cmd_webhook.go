@@ -67,6 +67,9 @@ type webhookDeliveriesCmd struct {
 }
 
 func (c *webhookDeliveriesCmd) Run(ctx context.Context, a *app) error {
+	if err := checkLimit(c.Limit); err != nil {
+		return err
+	}
 	db, err := a.open(ctx)
 	if err != nil {
 		return err

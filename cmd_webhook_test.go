@@ -37,6 +37,9 @@ func TestWebhookCommands(t *testing.T) {
 	if len(ds) != 1 || ds[0].Type != "order.cancelled" || ds[0].Status != "pending" {
 		t.Fatalf("deliveries: %+v", ds)
 	}
+	if r := failing(t, s.path, "webhook", "deliveries", "--limit", "0"); !strings.Contains(r.stderr, "--limit must be at least 1") {
+		t.Errorf("webhook deliveries --limit 0: %q, want the reason", r.stderr)
+	}
 	if out := ok(t, s.path, "webhook", "deliveries", "--failed"); strings.Contains(out, ds[0].EventID) {
 		t.Errorf("a pending delivery listed as failed:\n%s", out)
 	}
