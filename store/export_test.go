@@ -19,3 +19,6 @@ func OrderNumberIn(id string) (int64, bool) {
 
 // Upgrades are the real upgrade steps, for tests that append made-up ones.
 var Upgrades = upgrades
+
+// Fingerprint is the digest of an add's parameters kept with its request_id.
+func Fingerprint(in OrderInput) []byte { return in.fingerprint() }

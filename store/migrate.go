@@ -53,6 +53,11 @@ func migrate(ctx context.Context, w *sql.DB, schema string, steps []string) erro
 			return fmt.Errorf("create schema: %w", err)
 		}
 	default:
+		if version == 1 {
+			if err := foldIdempotency(ctx, tx); err != nil {
+				return fmt.Errorf("upgrade schema version 1 of a development build: %w", err)
+			}
+		}
 		for v := version; v < latest; v++ {
 			if _, err := tx.ExecContext(ctx, steps[v-1]); err != nil {
 				return fmt.Errorf("upgrade schema from version %d to %d: %w", v, v+1, err)
@@ -63,4 +68,29 @@ func migrate(ctx context.Context, w *sql.DB, schema string, steps []string) erro
 		return err
 	}
 	return tx.Commit()
+}
+
+// foldIdempotency brings a version 1 file of a development build that kept
+// request_ids in a table of their own (idempotency) to the version 1 the
+// upgrade steps start from, where each order carries its request_id and fingerprint: a
+// retry of an add made before the upgrade still gets its first answer. An
+// order with no request_id recorded gets one no client can send (it starts
+// with a control character, which ValidRequestID refuses). A file
+// without the table is left alone.
+func foldIdempotency(ctx context.Context, tx *sql.Tx) error {
+	var n int
+	if err := tx.QueryRowContext(ctx,
+		`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'idempotency'`).Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `
+		ALTER TABLE orders ADD COLUMN request_id TEXT NOT NULL DEFAULT '';
+		ALTER TABLE orders ADD COLUMN fingerprint BLOB NOT NULL DEFAULT x'';
+		UPDATE orders SET
+		  request_id = coalesce((SELECT i.request_id FROM idempotency i WHERE i.order_id = orders.id), char(1) || orders.id),
+		  fingerprint = coalesce((SELECT i.fingerprint FROM idempotency i WHERE i.order_id = orders.id), x'');
+		CREATE UNIQUE INDEX orders_request ON orders (account_id, request_id);
+		DROP INDEX orders_account;
+		DROP TABLE idempotency;`)
+	return err
 }

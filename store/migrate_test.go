@@ -301,3 +301,65 @@ func TestUpgradeFromVersion1(t *testing.T) {
 		t.Errorf("the dispatch condition does not use orders_work after the upgrade: %s", plan)
 	}
 }
+
+// A version 1 file of a development build kept request_ids in a table of
+// their own. Upgraded, its orders carry them: a retry of an add made before
+// the upgrade gets its first answer without a second charge, and its
+// orders, whose ids carry no number, are still found.
+func TestUpgradeFromPreReleaseVersion1(t *testing.T) {
+	old, err := os.ReadFile(filepath.Join("testdata", "schema-v1-prerelease.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "old.db")
+	w := rawFile(t, path)
+	in := store.OrderInput{ServiceID: 1, RequestID: "r-1", Link: "https://x.example/p", Quantity: "100"}
+	const first, second = "ord_01HG9X7KJP4N5Q6R7S8T9V0W1X", "ord_01HG9X7KJP4N5Q6R7S8T9V0W1Y"
+	for _, q := range []string{string(old), `PRAGMA user_version = 1`,
+		`INSERT INTO accounts (name, tier, balance, created_at) VALUES ('alice', 'standard', 10000000, 0)`,
+		`INSERT INTO providers (name, url, api_key, dialect, created_at) VALUES ('up', 'https://up.example/api/v2', 'k', 'classic', 0)`,
+		`INSERT INTO services (name, category, type, rate, min, max, provider_id, provider_service, created_at, updated_at)
+		   VALUES ('F', 'I', 'Default', 1000000, 10, 1000, 1, '1', 0, 0)`,
+		`INSERT INTO orders (number, id, account_id, service_id, link, quantity, units, charge, created_at, updated_at) VALUES
+		   (1, '` + first + `', 1, 1, 'https://x.example/p', 100, 100, 100000, 0, 0),
+		   (2, '` + second + `', 1, 1, 'https://x.example/q', 100, 100, 100000, 0, 0)`,
+		`UPDATE accounts SET balance = 9800000`,
+		`INSERT INTO ledger (account_id, kind, amount, balance_after, order_id, created_at) VALUES
+		   (1, 'deposit', 10000000, 10000000, NULL, 0),
+		   (1, 'charge', -100000, 9900000, '` + first + `', 0),
+		   (1, 'charge', -100000, 9800000, '` + second + `', 0)`,
+	} {
+		if _, err := w.ExecContext(ctx, q); err != nil {
+			t.Fatalf("old file: %v\n%s", err, q)
+		}
+	}
+	if _, err := w.ExecContext(ctx, `INSERT INTO idempotency (account_id, request_id, fingerprint, order_id, created_at)
+		VALUES (1, 'r-1', ?, '`+first+`', 0)`, store.Fingerprint(in)); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+
+	db := storetest.OpenPath(t, path)
+	if got := pragma(t, storetest.Raw(t, db), "user_version"); got != fmt.Sprint(len(store.Upgrades)+1) {
+		t.Errorf("user_version = %s", got)
+	}
+	if id, err := db.PlaceOrder(ctx, 1, in); err != nil || id != first {
+		t.Errorf("retry of an add from before the upgrade = %q, %v; want %s", id, err, first)
+	}
+	if a, _ := db.FindAccount(ctx, "alice"); a.Balance != 9_800_000 {
+		t.Errorf("balance %d after the retry, want 9800000: charged again", a.Balance)
+	}
+	in.Quantity = "200"
+	if _, err := db.PlaceOrder(ctx, 1, in); err != store.ErrRequestIDReused {
+		t.Errorf("reuse with other parameters: %v, want ErrRequestIDReused", err)
+	}
+	fresh, err := db.PlaceOrder(ctx, 1, store.OrderInput{ServiceID: 1, RequestID: "r-2", Link: "https://x.example/n", Quantity: "100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.OrderStatuses(ctx, 1, []string{first, second, fresh})
+	if err != nil || len(got) != 3 {
+		t.Errorf("statuses after the upgrade = %v, %v; want all three orders", got, err)
+	}
+	storetest.Audit(t, db)
+}
