@@ -69,15 +69,16 @@ type rowsQueryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// lookupOrders finds the orders among the ids a caller sent: first by the
-// number each well-formed id carries (the table's key), then, for the ids
-// not found so, by the id itself, which finds the orders of a database
-// made before ids carried numbers. query has one %s for the condition on
+// lookupOrders finds the orders among the ids a caller sent by the number
+// each well-formed id carries (the table's key); when legacy is set (a
+// database upgraded from version 1 with orders in it), the ids not found so
+// are asked for by the id itself, which finds orders made before ids
+// carried numbers. query has one %s for the condition on
 // the key, which comes first among the arguments, then args. scan reads a
 // row and returns its stored id; the row answers only if that id is one
 // asked for (not one made up around a real order's number), and then
 // keep is called.
-func lookupOrders(ctx context.Context, q rowsQueryer, raw []string, query string, args []any,
+func lookupOrders(ctx context.Context, q rowsQueryer, legacy bool, raw []string, query string, args []any,
 	scan func(*sql.Rows) (string, error), keep func()) error {
 	numbers := make([]any, 0, len(raw))
 	want := make(map[string]bool, len(raw)) // canonical id -> not found yet
@@ -109,7 +110,7 @@ func lookupOrders(ctx context.Context, q rowsQueryer, raw []string, query string
 		}
 		return internal("read orders", rows.Err())
 	}
-	if err := run("o.number", numbers); err != nil {
+	if err := run("o.number", numbers); err != nil || !legacy {
 		return err
 	}
 	var rest []any

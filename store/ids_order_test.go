@@ -148,14 +148,26 @@ func TestOrderIDCarriesItsNumber(t *testing.T) {
 	}
 }
 
-// An order made before ids carried numbers (a random ULID, as an upgraded
-// database holds) is still found by its id on every path, beside new ones.
+// An order made before ids carried numbers (a random ULID, as a database
+// upgraded from version 1 holds) is still found by its id on every path,
+// beside new ones; a database made at version 2 never asks by id.
 func TestOrderWithLegacyIDIsFound(t *testing.T) {
 	db, svc, a, fresh := oneOrder(t)
 	ctx := context.Background()
+	var byID []string
+	db.SeeQueries(func(q string) {
+		if strings.Contains(q, "o.id IN") {
+			byID = append(byID, q)
+		}
+	})
+	madeUp := store.OrderID(1, time.Now().Add(time.Hour), 1) // around fresh's number
+	if got, _ := db.OrderStatuses(ctx, a.ID, []string{fresh, madeUp}); len(got) != 1 || len(byID) != 0 {
+		t.Fatalf("OrderStatuses = %v, asking by id %d times; want fresh only, never by id", got, len(byID))
+	}
 	legacy := "ord_01HG9X7KJP4N5Q6R7S8T9V0W1X" // carries no number of this database
 	raw := storetest.Raw(t, db)
 	for _, q := range []string{
+		`INSERT INTO settings (name, value) VALUES ('legacy_order_ids', '1')`, // as the upgrade writes it
 		`INSERT INTO orders (number, id, account_id, service_id, link, quantity, units, charge, request_id, fingerprint,
 		   created_at, updated_at) VALUES (7, '` + legacy + `', ?1, ?2, 'https://x.example/p', 100, 100, 100000, 'old', x'', 1, 1)`,
 		`UPDATE accounts SET balance = balance - 100000 WHERE id = ?1`,
@@ -166,7 +178,10 @@ func TestOrderWithLegacyIDIsFound(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := db.OrderStatuses(ctx, a.ID, []string{fresh, strings.ToLower(legacy), store.OrderID(7, time.Now(), 1)})
+	path := db.Path()
+	db.Close()
+	db = storetest.OpenPath(t, path)
+	got, err := db.OrderStatuses(ctx, a.ID, []string{fresh, strings.ToLower(legacy), madeUp})
 	if err != nil || len(got) != 2 || got[legacy].Charge != 100000 || got[fresh].Status != store.StatusPending {
 		t.Fatalf("OrderStatuses = %+v, %v; want the new and the legacy order, nothing for a made-up id", got, err)
 	}

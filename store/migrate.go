@@ -16,10 +16,12 @@ var upgrades = []string{
 	// instead of IN; an upgraded file keeps its IN checks, which allow the
 	// same values and cost only speed, as rebuilding the tables would cost
 	// the operator a long lock. Order ids made before version 2 carry no
-	// number; lookups fall back to the id for them.
+	// number: when there are orders, legacy_order_ids tells lookups to
+	// fall back to the id for ids not found by their number.
 	`DROP INDEX orders_work;
 	 CREATE INDEX orders_work ON orders (status, next_at)
-	     WHERE status = 'pending' OR status = 'processing' OR status = 'in_progress';`,
+	     WHERE status = 'pending' OR status = 'processing' OR status = 'in_progress';
+	 INSERT INTO settings (name, value) SELECT 'legacy_order_ids', '1' WHERE EXISTS (SELECT 1 FROM orders);`,
 }
 
 // migrate brings the file to the newest version in one transaction: a fresh

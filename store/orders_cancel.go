@@ -164,7 +164,7 @@ func scanOrderState(row interface{ Scan(...any) error }) (orderState, error) {
 func readOrderStates(ctx context.Context, tx *Tx, accountID int64, ids []string) (map[string]orderState, error) {
 	out := make(map[string]orderState, len(ids))
 	var o orderState
-	err := lookupOrders(ctx, tx, ids, `SELECT `+orderStateCols+` FROM orders o JOIN services s ON s.id = o.service_id
+	err := lookupOrders(ctx, tx, tx.legacyIDs, ids, `SELECT `+orderStateCols+` FROM orders o JOIN services s ON s.id = o.service_id
 		WHERE %s`, nil,
 		func(rows *sql.Rows) (string, error) {
 			var err error

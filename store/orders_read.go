@@ -64,11 +64,12 @@ func (db *DB) OrderStatuses(ctx context.Context, accountID int64, ids []string) 
 	out := make(map[string]OrderStatus, len(ids))
 	var id string
 	var o OrderStatus
-	err := lookupOrders(ctx, db.read, ids,
+	err := lookupOrders(ctx, db.read, db.legacyIDs, ids,
 		`SELECT o.id, o.status, o.charge, coalesce(o.start_count, 0), coalesce(o.remains, o.units)
 		 FROM orders o WHERE %s AND +o.account_id = ?`, []any{accountID},
 		func(rows *sql.Rows) (string, error) {
-			return id, rows.Scan(&id, &o.Status, &o.Charge, &o.StartCount, &o.Remains)
+			err := rows.Scan(&id, &o.Status, &o.Charge, &o.StartCount, &o.Remains)
+			return id, err
 		},
 		func() { out[id] = o })
 	if err != nil {
@@ -88,7 +89,7 @@ func (db *DB) FindOrder(ctx context.Context, ref string) (Order, error) {
 		return o, internal("read order", err)
 	}
 	var o, found Order
-	err := lookupOrders(ctx, db.read, []string{ref}, `SELECT `+orderCols+` FROM orders o WHERE %s`, nil,
+	err := lookupOrders(ctx, db.read, db.legacyIDs, []string{ref}, `SELECT `+orderCols+` FROM orders o WHERE %s`, nil,
 		func(rows *sql.Rows) (string, error) {
 			var err error
 			o, err = scanOrder(rows)

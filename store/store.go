@@ -37,6 +37,7 @@ type DB struct {
 	closeOnce sync.Once
 	written   chan struct{} // closed when the writer goroutine is gone
 	wtx       *Tx           // the writer connection, held by the writer goroutine
+	legacyIDs bool          // orders made before ids carried numbers may exist (see lookupOrders)
 	commits   atomic.Int64  // transactions the writer committed
 	committed atomic.Int64  // writes in them
 }
@@ -120,7 +121,13 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		db.writer.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db.wtx = &Tx{conn: conn, stmts: map[string]*sql.Stmt{}}
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) > 0 FROM settings WHERE name = 'legacy_order_ids'`).Scan(&db.legacyIDs); err != nil {
+		conn.Close()
+		db.reader.Close()
+		db.writer.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.wtx = &Tx{conn: conn, stmts: map[string]*sql.Stmt{}, legacyIDs: db.legacyIDs}
 	db.signal = openSignal(path)
 	db.writes, db.closing, db.written = make(chan *write), make(chan struct{}), make(chan struct{})
 	go db.writeLoop()

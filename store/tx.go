@@ -24,6 +24,9 @@ type Tx struct {
 	// bumped: a write of the open transaction changed the config (see
 	// configSignal).
 	bumped bool
+	// legacyIDs: the database may hold order ids that carry no number (see
+	// lookupOrders); fixed at Open.
+	legacyIDs bool
 	// lastOrder is the number of the newest order in the open transaction;
 	// 0 when it must be read (see newOrderNumber).
 	lastOrder int64
