@@ -25,7 +25,7 @@ type demoCmd struct {
 }
 
 func (c *demoCmd) Run(ctx context.Context, a *app) error {
-	for _, suffix := range []string{"", "-wal", "-shm"} {
+	for _, suffix := range []string{"", "-wal", "-shm", "-config"} {
 		if err := os.Remove(demoFile + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
