@@ -20,15 +20,12 @@ type member struct {
 	value any
 }
 
-// rawJSON is an already encoded value, written as it is.
-type rawJSON []byte
-
 // MarshalJSON lets encoding/json embed an object where one is nested in
 // other values (tests use it to compare answers).
 func (o object) MarshalJSON() ([]byte, error) { return appendJSON(nil, o) }
 
-// appendJSON appends v: strings, bools, objects, lists of objects and raw
-// JSON directly, anything else through encoding/json.
+// appendJSON appends v: strings, bools, integers, objects and lists of
+// objects directly, anything else through encoding/json.
 func appendJSON(b []byte, v any) ([]byte, error) {
 	var err error
 	switch v := v.(type) {
@@ -36,8 +33,10 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 		return appendString(b, v), nil
 	case bool:
 		return strconv.AppendBool(b, v), nil
-	case rawJSON:
-		return append(b, v...), nil
+	case int:
+		return strconv.AppendInt(b, int64(v), 10), nil
+	case int64:
+		return strconv.AppendInt(b, v, 10), nil
 	case object:
 		b = append(b, '{')
 		for i, m := range v {
