@@ -5,9 +5,9 @@ import (
 	"testing"
 )
 
-// TestMain lets the test binary stand in for the notpanel binary: bench
-// starts its server as a child process of os.Executable, which in tests is
-// this binary, run with NOTPANEL_RUN_MAIN=1.
+// TestBench runs bench as an operator would. Its server is a child process
+// of os.Executable, here this test binary, which TestMain (harness_test.go)
+// turns into notpanel when NOTPANEL_RUN_MAIN=1 is set.
 func TestBench(t *testing.T) {
 	t.Setenv("NOTPANEL_RUN_MAIN", "1")
 	out := ok(t, dbPath(t), "bench", "--duration", "1m", "--max-calls", "4", "--warmup", "0s", "--clients", "2",
