@@ -271,9 +271,10 @@ func TestParkAndRecoverDispatches(t *testing.T) {
 	storetest.Audit(t, f.db)
 }
 
-// A cancel queued while the order was claimed is applied when the order is
-// next claimed: cancelled and refunded instead of sent.
-func TestClaimAppliesQueuedCancel(t *testing.T) {
+// A cancel queued while the order was claimed does not stop the order from
+// being claimed again after a restart: the provider may hold it, so it is
+// resent (its request_id finds it there) and the cancel stays queued.
+func TestClaimResendsDespiteQueuedCancel(t *testing.T) {
 	f := newFixture(t, 10_000_000)
 	id := notpanelOrder(t, f)
 	f.db.ClaimOrder(ctx, id)
