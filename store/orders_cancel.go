@@ -84,6 +84,7 @@ func inSavepoint(ctx context.Context, tx *Tx, fn func() error) error {
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT step`); err != nil {
 		return internal("savepoint", err)
 	}
+	saved := tx.save()
 	err := fn()
 	if ErrorCode(err) == Internal {
 		return err
@@ -92,6 +93,7 @@ func inSavepoint(ctx context.Context, tx *Tx, fn func() error) error {
 		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO step`); rerr != nil {
 			return internal("rollback to savepoint", rerr)
 		}
+		tx.restore(saved) // as the writer does for a write rolled back to its savepoint
 	}
 	if _, rerr := tx.ExecContext(ctx, `RELEASE step`); rerr != nil {
 		return internal("release savepoint", rerr)

@@ -46,6 +46,9 @@ func (tx *Tx) restore(s savepoint) {
 	tx.version, tx.bumped, tx.lastOrder = s.version, s.bumped, s.lastOrder
 }
 
+// reset forgets what an earlier transaction cached, at the start of one.
+func (tx *Tx) reset() { tx.restore(savepoint{version: -1}) }
+
 // newOrderNumber returns the number of the next order: numbers are given
 // here, not by SQLite, because an order's id carries its number. The
 // newest number is read once per transaction.

@@ -70,7 +70,7 @@ func (db *DB) commit(batch []*write) {
 		}
 	}
 	tx, bg := db.wtx, context.Background()
-	tx.restore(savepoint{version: -1})
+	tx.reset()
 	if _, err := tx.ExecContext(bg, `BEGIN IMMEDIATE`); err != nil {
 		fail(internal("begin", err))
 		return
