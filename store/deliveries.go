@@ -79,16 +79,26 @@ func (db *DB) updateDelivery(ctx context.Context, eventID, webhookID, set string
 // gets nothing more, and its pending deliveries are given up.
 func (db *DB) DisableWebhook(ctx context.Context, webhookID, reason string) error {
 	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
-		if _, err := tx.ExecContext(ctx,
+		res, err := tx.ExecContext(ctx,
 			`UPDATE webhooks SET status = 'disabled', reason = ? WHERE id = ? AND status = 'active'`,
-			truncateText(reason, 500), webhookID); err != nil {
+			truncateText(reason, 500), webhookID)
+		if err != nil {
 			return internal("disable webhook", err)
 		}
-		_, err := tx.ExecContext(ctx,
-			`UPDATE deliveries SET status = 'failed', last_error = ?, updated_at = ? WHERE webhook_id = ? AND status = 'pending'`,
-			"webhook disabled: "+truncateText(reason, 400), db.unix(), webhookID)
-		return internal("drop deliveries", err)
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil // disabled or removed already, its deliveries given up then
+		}
+		return dropDeliveries(ctx, tx, webhookID, "webhook disabled: "+truncateText(reason, 400), db.unix())
 	})
+}
+
+// dropDeliveries gives up the pending deliveries of a webhook that gets
+// nothing more, saying why.
+func dropDeliveries(ctx context.Context, tx *Tx, webhookID, why string, now int64) error {
+	_, err := tx.ExecContext(ctx,
+		`UPDATE deliveries SET status = 'failed', last_error = ?, updated_at = ? WHERE webhook_id = ? AND status = 'pending'`,
+		why, now, webhookID)
+	return internal("drop deliveries", err)
 }
 
 // Delivery is one event's delivery to one webhook, for the operator.

@@ -132,10 +132,7 @@ func (db *DB) RemoveWebhook(ctx context.Context, keyID, raw string) error {
 		if n, _ := res.RowsAffected(); n != 1 {
 			return ErrWebhookNotFound
 		}
-		_, err = tx.ExecContext(ctx,
-			`UPDATE deliveries SET status = 'failed', last_error = 'webhook removed', updated_at = ?
-			 WHERE webhook_id = ? AND status = 'pending'`, db.unix(), id)
-		return internal("drop deliveries", err)
+		return dropDeliveries(ctx, tx, id, "webhook removed", db.unix())
 	})
 }
 
