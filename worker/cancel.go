@@ -47,11 +47,9 @@ func (w *Worker) cancelChunk(ctx context.Context, p store.Provider, jobs []store
 		return
 	}
 	answers, err := w.client(p).Cancels(ctx, ids)
-	w.observe(p, "cancel", err)
+	w.called(ctx, p, "cancel", err)
 	if err != nil {
-		if upstream.ClassOf(err) == upstream.Account {
-			w.pause(ctx, p, err)
-		} else {
+		if upstream.ClassOf(err) != upstream.Account {
 			log.Warn().Err(err).Int("orders", len(ids)).Msg("cancel call failed; will retry")
 		}
 		w.deferCancels(ctx, jobs, err.Error())

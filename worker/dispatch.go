@@ -56,7 +56,7 @@ func (w *Worker) send(ctx context.Context, j store.DispatchJob) {
 		o.Quantity = j.Quantity
 	}
 	upstreamID, err := w.client(j.Provider).Add(ctx, o)
-	w.observe(j.Provider, "add", err)
+	w.called(ctx, j.Provider, "add", err)
 	if err == nil {
 		fault.Hit(fault.AfterAdd, j.OrderID)
 		if err := w.cfg.DB.DispatchAccepted(ctx, j.OrderID, upstreamID, w.at(w.cfg.SyncInterval)); err != nil {
@@ -75,8 +75,7 @@ func (w *Worker) send(ctx context.Context, j store.DispatchJob) {
 	case upstream.Unknown:
 		log.Warn().Err(err).Msg("order may or may not have reached the provider; parked for review")
 		record = w.cfg.DB.ParkOrder(ctx, j.OrderID, err.Error())
-	case upstream.Account:
-		w.pause(ctx, j.Provider, err)
+	case upstream.Account: // paused by called
 		record = w.cfg.DB.DispatchRetry(ctx, j.OrderID, err.Error(), w.at(retryBase))
 	default:
 		// After an unknown outcome a notpanel provider may hold the order:

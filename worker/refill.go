@@ -40,7 +40,7 @@ func (w *Worker) refills(stop, work context.Context) (full bool) {
 func (w *Worker) sendRefill(ctx context.Context, j store.RefillJob) {
 	log := w.log.With().Str("refill", j.RefillID).Str("provider", j.Provider.Name).Logger()
 	id, err := w.client(j.Provider).Refill(ctx, j.OrderUpstreamID)
-	w.observe(j.Provider, "refill", err)
+	w.called(ctx, j.Provider, "refill", err)
 	var record error
 	switch {
 	case err == nil:
@@ -49,8 +49,7 @@ func (w *Worker) sendRefill(ctx context.Context, j store.RefillJob) {
 	case upstream.ClassOf(err) == upstream.Permanent:
 		log.Info().Err(err).Msg("provider refused the refill")
 		record = w.cfg.DB.DeferRefill(ctx, j.RefillID, 0, err.Error(), true)
-	case upstream.ClassOf(err) == upstream.Account:
-		w.pause(ctx, j.Provider, err)
+	case upstream.ClassOf(err) == upstream.Account: // paused by called
 		record = w.cfg.DB.DeferRefill(ctx, j.RefillID, w.at(retryBase), err.Error(), false)
 	case j.Attempts+1 >= w.cfg.MaxAttempts:
 		log.Warn().Err(err).Msg("refill call failed again; given up and rejected")
@@ -70,10 +69,7 @@ func (w *Worker) askRefills(ctx context.Context, p store.Provider, jobs []store.
 		ids[i] = j.UpstreamRefillID
 	}
 	answers, err := w.client(p).RefillStatuses(ctx, ids)
-	w.observe(p, "refill_status", err)
-	if err != nil && upstream.ClassOf(err) == upstream.Account {
-		w.pause(ctx, p, err)
-	}
+	w.called(ctx, p, "refill_status", err)
 	for _, j := range jobs {
 		a, ok := answers[j.UpstreamRefillID]
 		var record error

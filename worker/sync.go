@@ -50,11 +50,9 @@ func (w *Worker) syncChunk(ctx context.Context, p store.Provider, jobs []store.S
 		ids[i] = j.UpstreamID
 	}
 	answers, err := w.client(p).Statuses(ctx, ids)
-	w.observe(p, "status", err)
+	w.called(ctx, p, "status", err)
 	if err != nil {
-		if upstream.ClassOf(err) == upstream.Account {
-			w.pause(ctx, p, err)
-		} else {
+		if upstream.ClassOf(err) != upstream.Account {
 			log.Warn().Err(err).Int("orders", len(ids)).Msg("status call failed; will retry")
 		}
 		w.deferSyncs(ctx, jobs, func(store.SyncJob) string { return err.Error() })

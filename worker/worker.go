@@ -316,6 +316,16 @@ func (w *Worker) observe(p store.Provider, call string, err error) {
 	w.cfg.Observe(p.Name, call, outcome)
 }
 
+// called takes in the outcome of a call to p that every call shares: it is
+// observed, and a provider that refused our account is paused. What the
+// outcome means for the work is the caller's.
+func (w *Worker) called(ctx context.Context, p store.Provider, call string, err error) {
+	w.observe(p, call, err)
+	if err != nil && upstream.ClassOf(err) == upstream.Account {
+		w.pause(ctx, p, err)
+	}
+}
+
 func (w *Worker) now() time.Time { return w.cfg.Now() }
 
 // client returns the client for p, rebuilt when the operator changed it.
