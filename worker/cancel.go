@@ -56,6 +56,7 @@ func (w *Worker) cancelChunk(ctx context.Context, p store.Provider, jobs []store
 		return
 	}
 	var unanswered []store.CancelJob
+	var forwarded []store.Deferral
 	for _, j := range jobs {
 		refusal, ok := answers[j.UpstreamID]
 		switch {
@@ -65,10 +66,8 @@ func (w *Worker) cancelChunk(ctx context.Context, p store.Provider, jobs []store
 			// Another notpanel takes a cancel as a request and answers at once;
 			// whether it happens shows in the order's status, which the sync
 			// applies (refund included). Ask again only much later.
-			if err := w.cfg.DB.DeferCancels(ctx, []store.Deferral{{ID: j.OrderID, Next: w.at(forwardedRecheck),
-				Note: "forwarded; waiting for the provider's status"}}, w.cfg.MaxAttempts); err != nil {
-				log.Error().Err(err).Str("order", j.OrderID).Msg("record forwarded cancel")
-			}
+			forwarded = append(forwarded, store.Deferral{ID: j.OrderID, Next: w.at(forwardedRecheck),
+				Note: "forwarded; waiting for the provider's status"})
 		case refusal == "":
 			fault.Hit(fault.AfterCancel, j.OrderID)
 			if err := w.cfg.DB.CancelAccepted(ctx, j.OrderID); err != nil {
@@ -83,6 +82,9 @@ func (w *Worker) cancelChunk(ctx context.Context, p store.Provider, jobs []store
 				log.Info().Str("order", j.OrderID).Str("reason", refusal).Msg("provider refused the cancel")
 			}
 		}
+	}
+	if err := w.cfg.DB.DeferCancels(ctx, forwarded, w.cfg.MaxAttempts); err != nil {
+		log.Error().Err(err).Int("orders", len(forwarded)).Msg("record forwarded cancels")
 	}
 	w.deferCancels(ctx, unanswered, "provider did not answer for this order")
 }
