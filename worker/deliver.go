@@ -41,16 +41,7 @@ func (w *Worker) deliveries(stop, work context.Context) bool {
 		w.log.Error().Err(err).Msg("list due deliveries")
 		return false
 	}
-	byHook := map[string][]store.DeliveryJob{}
-	var order []string
-	for _, j := range jobs {
-		if _, ok := byHook[j.WebhookID]; !ok {
-			order = append(order, j.WebhookID)
-		}
-		byHook[j.WebhookID] = append(byHook[j.WebhookID], j)
-	}
-	for _, id := range order {
-		list := byHook[id]
+	for id, list := range groupBy(jobs, func(j store.DeliveryJob) string { return j.WebhookID }) {
 		w.delivering.start(&w.inflight, id, func() {
 			var wg sync.WaitGroup
 			defer wg.Wait()

@@ -15,15 +15,6 @@ const (
 	perCall   = 100
 )
 
-// groupBy groups jobs by their provider id.
-func groupBy[J any](jobs []J, provider func(J) int64) map[int64][]J {
-	groups := map[int64][]J{}
-	for _, j := range jobs {
-		groups[provider(j)] = append(groups[provider(j)], j)
-	}
-	return groups
-}
-
 // syncs asks providers about orders whose status is due and applies the
 // answers.
 func (w *Worker) syncs(stop, work context.Context) (full bool) {

@@ -435,6 +435,15 @@ func (w *Worker) pause(ctx context.Context, p store.Provider, err error) {
 	w.mu.Unlock()
 }
 
+// groupBy groups jobs by their key (a provider's id, a webhook's).
+func groupBy[K comparable, J any](jobs []J, key func(J) K) map[K][]J {
+	groups := map[K][]J{}
+	for _, j := range jobs {
+		groups[key(j)] = append(groups[key(j)], j)
+	}
+	return groups
+}
+
 // chunks splits n items into groups of at most size.
 func chunks[T any](items []T, size int) [][]T {
 	var out [][]T
