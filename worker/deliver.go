@@ -48,9 +48,7 @@ func (w *Worker) deliveries(stop, work context.Context) bool {
 			var gone atomic.Bool // disabled: the rest are given up with it
 			calls := make(chan struct{}, hookCalls)
 			for _, j := range list {
-				select {
-				case calls <- struct{}{}:
-				case <-stop.Done():
+				if !take(stop, calls) {
 					return
 				}
 				if gone.Load() {

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -48,5 +49,20 @@ func TestLaneWakesOnlyWhenItsWorkWasPassedOver(t *testing.T) {
 	wg.Wait()
 	if n := woken[1].Load(); n != 1 {
 		t.Errorf("lane 1's second run, not passed over, woke the worker (%d wakes in all)", n)
+	}
+}
+
+// Once the stop has ended no new work starts, even with places free.
+func TestTakeRefusesAfterStop(t *testing.T) {
+	slots := make(chan struct{}, 4)
+	stop, cancel := context.WithCancel(context.Background())
+	if !take(stop, slots) {
+		t.Fatal("no place taken before the stop")
+	}
+	cancel()
+	for range 100 {
+		if take(stop, slots) {
+			t.Fatal("a place was taken after the stop")
+		}
 	}
 }

@@ -350,11 +350,24 @@ func (w *Worker) slot(stop context.Context, id int64) (release func(), ok bool) 
 		w.slots[id] = s
 	}
 	w.mu.Unlock()
-	select {
-	case s <- struct{}{}:
-		return func() { <-s }, true
-	case <-stop.Done():
+	if !take(stop, s) {
 		return nil, false
+	}
+	return func() { <-s }, true
+}
+
+// take waits for a place in slots, or for stop to end. Once stop has ended
+// it is false even when a place is free: a select of the two would pick
+// either, and work not started yet would start after the stop.
+func take(stop context.Context, slots chan struct{}) bool {
+	if stop.Err() != nil {
+		return false
+	}
+	select {
+	case slots <- struct{}{}:
+		return true
+	case <-stop.Done():
+		return false
 	}
 }
 
