@@ -60,22 +60,22 @@ func (a *api) services(_ context.Context, c *call) (any, error) {
 }
 
 func (a *api) add(ctx context.Context, c *call) (any, error) {
-	id, err := placeOrder(ctx, c)
+	o, err := placeOrder(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	return object{{"order", id}}, nil
+	return object{{"order", o.ID}}, nil
 }
 
-// placeOrder places the order an add call asks for and returns its id.
-func placeOrder(ctx context.Context, c *call) (string, error) {
+// placeOrder places the order an add call asks for.
+func placeOrder(ctx context.Context, c *call) (store.Placed, error) {
 	raw, err := c.f.require("service")
 	if err != nil {
-		return "", err
+		return store.Placed{}, err
 	}
 	svc, err := store.ParseCount("service", raw)
 	if err != nil {
-		return "", err
+		return store.Placed{}, err
 	}
 	return c.snap.PlaceOrder(ctx, c.p.AccountID, store.OrderInput{
 		ServiceID:    svc,

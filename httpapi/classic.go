@@ -79,15 +79,11 @@ func (a *api) classicAdd(ctx context.Context, c *call) (any, error) {
 		// Without a request_id there is no retry to recognise: a fresh one.
 		c.f["request_id"] = "classic-" + store.NewID("")
 	}
-	id, err := placeOrder(ctx, c)
+	o, err := placeOrder(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	n, err := a.db.NumberOf(ctx, "orders", id)
-	if err != nil {
-		return nil, err
-	}
-	return object{{"order", n}}, nil
+	return object{{"order", o.Number}}, nil
 }
 
 // byNumber reads the one-or-many parameter of a classic call (numbers)
@@ -225,11 +221,25 @@ func (a *api) classicRefill(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	var made []string
+	for _, r := range res {
+		if r.Err == nil {
+			made = append(made, r.Result)
+		}
+	}
+	refills, err := a.db.Refills(ctx, c.p.AccountID, made) // their numbers, in one read
+	if err != nil {
+		return nil, err
+	}
 	refill := func(r store.RowResult) (any, error) {
 		if r.Err != nil {
 			return nil, r.Err
 		}
-		return a.db.NumberOf(ctx, "refills", r.Result)
+		rf, ok := refills[r.Result]
+		if !ok {
+			return nil, store.Errorf(store.Internal, "refill %s not found after it was made", r.Result)
+		}
+		return rf.Number, nil
 	}
 	if !batch {
 		n, err := refill(res[0])

@@ -43,14 +43,3 @@ func (db *DB) idsByNumber(ctx context.Context, table string, accountID int64, nu
 	}
 	return out, internal("read numbers", rows.Err())
 }
-
-// NumberOf returns the integer number of an order (table "orders") or a
-// refill ("refills") by its id.
-func (db *DB) NumberOf(ctx context.Context, table, id string) (int64, error) {
-	if table != "orders" && table != "refills" {
-		return 0, Errorf(Internal, "no numbers in %s", table)
-	}
-	var n int64
-	err := db.read.QueryRowContext(ctx, `SELECT number FROM `+table+` WHERE id = ?`, id).Scan(&n)
-	return n, internal("read number", err)
-}

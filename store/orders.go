@@ -248,15 +248,22 @@ func ValidRequestID(s string) error {
 // request_id with the same parameters returns the first order without a
 // second charge; with other parameters it fails with ErrRequestIDReused.
 func (db *DB) PlaceOrder(ctx context.Context, accountID int64, in OrderInput) (string, error) {
-	return db.placeOrder(ctx, accountID, in, db.Service, nil)
+	o, err := db.placeOrder(ctx, accountID, in, db.Service, nil)
+	return o.ID, err
+}
+
+// Placed is the order an add placed, or found placed by the same request_id.
+type Placed struct {
+	ID     string
+	Number int64 // what the classic dialect answers
 }
 
 // placeOrder is PlaceOrder with the service looked up by service and, when
 // check is set, check run first in the write transaction.
 func (db *DB) placeOrder(ctx context.Context, accountID int64, in OrderInput, service func(context.Context, int64) (Service, error),
-	check func(context.Context, *Tx) error) (string, error) {
+	check func(context.Context, *Tx) error) (Placed, error) {
 	if err := ValidRequestID(in.RequestID); err != nil {
-		return "", err
+		return Placed{}, err
 	}
 	fp := in.fingerprint()
 	svc, err := service(ctx, in.ServiceID)
@@ -270,22 +277,23 @@ func (db *DB) placeOrder(ctx context.Context, accountID int64, in OrderInput, se
 	if err != nil {
 		// A retry of an add that already succeeded gets its first answer,
 		// even if the service has changed since and it would now fail.
-		if id, found, lerr := lookupRequest(ctx, db.read, accountID, in.RequestID, fp); found || lerr != nil {
-			return id, lerr
+		if first, found, lerr := lookupRequest(ctx, db.read, accountID, in.RequestID, fp); found || lerr != nil {
+			return first, lerr
 		}
-		return "", err
+		return Placed{}, err
 	}
 	at := db.now()
 	now := at.Unix()
 	var id string // given by record, with the order's number
+	var number int64
 	record := func(ctx context.Context, tx *Tx) error {
 		if check != nil {
 			if err := check(ctx, tx); err != nil {
 				return err
 			}
 		}
-		number, err := tx.newOrderNumber(ctx)
-		if err != nil {
+		var err error
+		if number, err = tx.newOrderNumber(ctx); err != nil {
 			return err
 		}
 		id = OrderID(number, at, rand.Uint32())
@@ -342,9 +350,9 @@ func (db *DB) placeOrder(ctx context.Context, accountID int64, in OrderInput, se
 		}
 	}
 	if err != nil {
-		return "", err
+		return Placed{}, err
 	}
-	return id, nil
+	return Placed{ID: id, Number: number}, nil
 }
 
 // errDuplicateRequest rolls back an add whose request_id turned out to be
@@ -355,20 +363,20 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func lookupRequest(ctx context.Context, q queryer, accountID int64, requestID string, fp []byte) (string, bool, error) {
-	var id string
+func lookupRequest(ctx context.Context, q queryer, accountID int64, requestID string, fp []byte) (Placed, bool, error) {
+	var o Placed
 	var stored []byte
 	err := q.QueryRowContext(ctx,
-		`SELECT id, fingerprint FROM orders WHERE account_id = ? AND request_id = ?`,
-		accountID, requestID).Scan(&id, &stored)
+		`SELECT id, number, fingerprint FROM orders WHERE account_id = ? AND request_id = ?`,
+		accountID, requestID).Scan(&o.ID, &o.Number, &stored)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
+		return Placed{}, false, nil
 	}
 	if err != nil {
-		return "", false, internal("read request_id", err)
+		return Placed{}, false, internal("read request_id", err)
 	}
 	if string(stored) != string(fp) {
-		return "", true, ErrRequestIDReused
+		return Placed{}, true, ErrRequestIDReused
 	}
-	return id, true, nil
+	return o, true, nil
 }

@@ -34,12 +34,12 @@ func TestQueryPlansStayFlat(t *testing.T) {
 	}
 	var ids []string
 	for i := range 4 {
-		id, err := snap.PlaceOrder(ctx, a.ID, store.OrderInput{ServiceID: svc.ID, RequestID: "r" + string(rune('a'+i)),
+		o, err := snap.PlaceOrder(ctx, a.ID, store.OrderInput{ServiceID: svc.ID, RequestID: "r" + string(rune('a'+i)),
 			Link: "https://x.example/p", Quantity: "100"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, id)
+		ids = append(ids, o.ID)
 	}
 	db.OrderStatuses(ctx, a.ID, ids)
 	db.Balance(ctx, a.ID)

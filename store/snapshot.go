@@ -134,7 +134,7 @@ func (s *Snapshot) Authenticate(ctx context.Context, raw string) (Principal, err
 // The write checks, in its transaction, that the snapshot is still
 // current, and fails with ErrStale otherwise: nothing decided on stale data
 // (a revoked key, an old price) is ever written.
-func (s *Snapshot) PlaceOrder(ctx context.Context, accountID int64, in OrderInput) (string, error) {
+func (s *Snapshot) PlaceOrder(ctx context.Context, accountID int64, in OrderInput) (Placed, error) {
 	return s.db.placeOrder(ctx, accountID, in, func(context.Context, int64) (Service, error) { return s.Service(in.ServiceID) },
 		func(ctx context.Context, tx *Tx) error {
 			v, err := tx.configVersion(ctx)
