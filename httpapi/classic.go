@@ -94,27 +94,36 @@ func (a *api) byNumber(ctx context.Context, c *call, single, plural string) (raw
 	if err != nil {
 		return nil, nil, false, err
 	}
-	var nums []int64
-	for _, s := range raw {
-		if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
-			nums = append(nums, n)
-		}
-	}
 	lookup := a.db.OrderIDsByNumber
 	if single == "refill" {
 		lookup = a.db.RefillIDsByNumber
 	}
-	ids, err := lookup(ctx, c.p.AccountID, nums)
+	ids, err := lookup(ctx, c.p.AccountID, numbersOf(raw))
 	if err != nil {
 		return nil, nil, false, err
 	}
 	return raw, func(s string) string {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return ""
-		}
+		n, _ := numberOf(s)
 		return ids[n]
 	}, batch, nil
+}
+
+// numberOf reads an entry of a classic call as a number; false for
+// anything else.
+func numberOf(s string) (int64, bool) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil && n > 0
+}
+
+// numbersOf lists the numbers among the entries.
+func numbersOf(raw []string) []int64 {
+	var nums []int64
+	for _, s := range raw {
+		if n, ok := numberOf(s); ok {
+			nums = append(nums, n)
+		}
+	}
+	return nums
 }
 
 // resolved lists the ids the entries name.
@@ -129,17 +138,18 @@ func resolved(raw []string, idOf func(string) string) []string {
 }
 
 func (a *api) classicStatus(ctx context.Context, c *call) (any, error) {
-	raw, idOf, batch, err := a.byNumber(ctx, c, "order", "orders")
+	raw, batch, err := c.f.ids("order", "orders")
 	if err != nil {
 		return nil, err
 	}
-	orders, err := a.db.OrderStatuses(ctx, c.p.AccountID, resolved(raw, idOf))
+	orders, err := a.db.OrderStatusesByNumber(ctx, c.p.AccountID, numbersOf(raw))
 	if err != nil {
 		return nil, err
 	}
 	view := func(s string) (object, bool) {
-		o, ok := orders[idOf(s)]
-		if !ok {
+		n, ok := numberOf(s)
+		o, found := orders[n]
+		if !ok || !found {
 			return nil, false
 		}
 		return object{{"charge", store.FormatMoney(o.Charge)}, {"start_count", strconv.FormatInt(o.StartCount, 10)},

@@ -197,3 +197,21 @@ func TestOrderWithLegacyIDIsFound(t *testing.T) {
 	}
 	storetest.Audit(t, db)
 }
+
+// The classic dialect's status reads the account's orders by number; other
+// accounts' numbers and unknown ones are absent.
+func TestOrderStatusesByNumber(t *testing.T) {
+	db, svc, a, _ := oneOrder(t)
+	ctx := context.Background()
+	b, _ := storetest.Account(t, db, "bob", 10_000_000)
+	if _, err := db.PlaceOrder(ctx, b.ID, store.OrderInput{ServiceID: svc.ID, RequestID: "b", Link: "https://x.example/b", Quantity: "100"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.OrderStatusesByNumber(ctx, a.ID, []int64{1, 2, 99})
+	if err != nil || len(got) != 1 || got[1].Status != store.StatusPending || got[1].Charge != 100_000 || got[1].Remains != 100 {
+		t.Errorf("OrderStatusesByNumber = %+v, %v; want alice's order 1 only", got, err)
+	}
+	if got, err := db.OrderStatusesByNumber(ctx, a.ID, nil); err != nil || len(got) != 0 {
+		t.Errorf("no numbers: %v, %v", got, err)
+	}
+}

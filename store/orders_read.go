@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strconv"
+	"strings"
 )
 
 // Order is one order as stored.
@@ -65,8 +66,7 @@ func (db *DB) OrderStatuses(ctx context.Context, accountID int64, ids []string) 
 	var id string
 	var o OrderStatus
 	err := lookupOrders(ctx, db.read, db.legacyIDs, ids,
-		`SELECT o.id, o.status, o.charge, coalesce(o.start_count, 0), coalesce(o.remains, o.units)
-		 FROM orders o WHERE %s AND +o.account_id = ?`, []any{accountID},
+		`SELECT o.id, `+orderStatusCols+` FROM orders o WHERE %s AND +o.account_id = ?`, []any{accountID},
 		func(rows *sql.Rows) (string, error) {
 			err := rows.Scan(&id, &o.Status, &o.Charge, &o.StartCount, &o.Remains)
 			return id, err
@@ -76,6 +76,36 @@ func (db *DB) OrderStatuses(ctx context.Context, accountID int64, ids []string) 
 		return nil, err
 	}
 	return out, nil
+}
+
+const orderStatusCols = `o.status, o.charge, coalesce(o.start_count, 0), coalesce(o.remains, o.units)`
+
+// OrderStatusesByNumber is OrderStatuses for the classic dialect, which
+// names orders by number: one read of the account's orders among nums.
+func (db *DB) OrderStatusesByNumber(ctx context.Context, accountID int64, nums []int64) (map[int64]OrderStatus, error) {
+	out := make(map[int64]OrderStatus, len(nums))
+	if len(nums) == 0 {
+		return out, nil
+	}
+	args := make([]any, 0, len(nums)+1)
+	for _, n := range nums {
+		args = append(args, n)
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT o.number, `+orderStatusCols+` FROM orders o
+		WHERE o.number IN (?`+strings.Repeat(",?", len(nums)-1)+`) AND +o.account_id = ?`, append(args, accountID)...)
+	if err != nil {
+		return nil, internal("read orders", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n int64
+		var o OrderStatus
+		if err := rows.Scan(&n, &o.Status, &o.Charge, &o.StartCount, &o.Remains); err != nil {
+			return nil, internal("read orders", err)
+		}
+		out[n] = o
+	}
+	return out, internal("read orders", rows.Err())
 }
 
 // FindOrder returns any account's order by its ord_ id or its number; for
