@@ -68,10 +68,6 @@ func (db *DB) DueDispatches(ctx context.Context, now int64, limit int, skip []in
 func (db *DB) ClaimOrder(ctx context.Context, id string) (bool, error) {
 	claimed := false
 	err := db.Update(ctx, func(ctx context.Context, tx *Tx) error {
-		o, err := readOrderState(ctx, tx, Everyone, id)
-		if err != nil || o.status != StatusPending || o.claimed {
-			return err
-		}
 		now := db.unix()
 		res, err := tx.ExecContext(ctx,
 			`UPDATE orders SET claimed_at = ?, provider_id = (SELECT provider_id FROM services WHERE id = orders.service_id),
@@ -80,9 +76,13 @@ func (db *DB) ClaimOrder(ctx context.Context, id string) (bool, error) {
 		if err != nil {
 			return internal("claim order", err)
 		}
-		n, _ := res.RowsAffected()
-		claimed = n == 1
-		return nil
+		if n, _ := res.RowsAffected(); n == 1 {
+			claimed = true
+			return nil
+		}
+		// Not claimable: say whether the order exists at all.
+		_, err = readOrderState(ctx, tx, Everyone, id)
+		return err
 	})
 	return claimed, err
 }
