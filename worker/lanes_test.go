@@ -14,7 +14,13 @@ import (
 // function that stops it and waits for its calls in flight.
 func (e *env) running() (stop func()) {
 	e.t.Helper()
-	e.cfg.Interval = 10 * time.Millisecond
+	return e.runningEvery(10 * time.Millisecond)
+}
+
+// runningEvery is running with the given interval between passes.
+func (e *env) runningEvery(interval time.Duration) (stop func()) {
+	e.t.Helper()
+	e.cfg.Interval = interval
 	e.w = worker.New(e.cfg)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -28,8 +34,11 @@ func (e *env) running() (stop func()) {
 }
 
 // waitFor polls cond for up to 5 s and reports whether it came true.
-func waitFor(cond func() bool) bool {
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+func waitFor(cond func() bool) bool { return waitUpTo(5*time.Second, cond) }
+
+// waitUpTo polls cond for up to d and reports whether it came true.
+func waitUpTo(d time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if cond() {
 			return true
 		}
@@ -120,17 +129,7 @@ func TestBacklogGoesOnWhenALaneFinishes(t *testing.T) {
 	for range 1200 {
 		e.place("", 100)
 	}
-	e.cfg.Interval = time.Hour
-	e.w = worker.New(e.cfg)
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- e.w.Run(runCtx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	defer e.runningEvery(time.Hour)()
 	pending := func() int64 {
 		g, err := e.db.Gauges(ctx)
 		if err != nil {
@@ -138,9 +137,7 @@ func TestBacklogGoesOnWhenALaneFinishes(t *testing.T) {
 		}
 		return g.OpenOrders[store.StatusPending]
 	}
-	for deadline := time.Now().Add(20 * time.Second); pending() > 0 && time.Now().Before(deadline); {
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitUpTo(20*time.Second, func() bool { return pending() == 0 })
 	if n := pending(); n > 0 {
 		t.Fatalf("%d of 1200 orders still pending: the worker waits for its interval between batches", n)
 	}
