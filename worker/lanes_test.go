@@ -106,11 +106,11 @@ func TestSlowReceiverDoesNotHoldUpOrders(t *testing.T) {
 	slow := newReceiver(t, 200)
 	slow.hold = make(chan struct{})
 	release := sync.OnceFunc(func() { close(slow.hold) })
-	t.Cleanup(release) // before the receiver closes, should the test fail
 	e.hook(slow.srv.URL)
 	e.cancel(e.place("", 100)) // an order.cancelled event for the slow receiver
 	stop := e.running()
 	t.Cleanup(stop)
+	t.Cleanup(release) // should the test fail: before stop waits for the held post
 	if !waitFor(func() bool { return slow.calls() > 0 }) {
 		t.Fatal("the receiver got nothing")
 	}
