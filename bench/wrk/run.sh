@@ -54,11 +54,22 @@ while read -r key; do
 	curl -s -d "key=$key&action=add&service=$svc&link=https://instagram.com/p/x&quantity=100&request_id=seed" \
 		"http://$np_addr/api/v2" | sed -e 's/.*"order":"\([^"]*\)".*/\1/' -e "s/^/$key /" >>"$work/orders"
 done <"$work/keys"
+if grep -v ' ord_' "$work/orders" >&2; then # a seeding add failed: status would ask for garbage
+	echo "seeding orders failed" >&2
+	exit 1
+fi
 
 export KEYS="$work/keys" ORDERS="$work/orders" SERVICE="$svc"
 measure() { # name url script
-	local rps
-	rps="$(wrk -t2 -c32 -d"${secs}s" -s "$here/$3" "$2" | awk '/Requests\/sec/ {print int($2)}')"
+	local out rps
+	out="$(wrk -t2 -c32 -d"${secs}s" -s "$here/$3" "$2")"
+	# notpanel answers errors with 4xx: a run of them is not throughput.
+	if grep -q 'Non-2xx or 3xx responses' <<<"$out"; then
+		echo "$1: some answers were errors:" >&2
+		echo "$out" >&2
+		exit 1
+	fi
+	rps="$(awk '/Requests\/sec/ {print int($2)}' <<<"$out")"
 	printf '%-20s %8s/s\n' "$1" "$rps" >&2
 	echo "$rps"
 }
