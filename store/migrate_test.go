@@ -80,13 +80,13 @@ func TestOpenCreatesSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "notpanel.db")
 	storetest.OpenPath(t, path)
 	raw := rawFile(t, path)
-	if got := pragma(t, raw, "user_version"); got != "2" {
-		t.Errorf("user_version = %s, want 2", got)
+	if got, want := pragma(t, raw, "user_version"), fmt.Sprint(len(store.Upgrades)+1); got != want {
+		t.Errorf("user_version = %s, want %s", got, want)
 	}
 	if got := pragma(t, raw, "journal_mode"); got != "wal" {
 		t.Errorf("journal_mode = %s, want wal", got)
 	}
-	want := []string{"accounts", "api_keys", "cancel_requests", "deliveries", "events", "ledger", "orders", "providers", "refills", "services", "settings", "tiers", "webhooks"}
+	want := []string{"accounts", "api_keys", "cancel_requests", "deliveries", "deposits", "events", "gateways", "ledger", "orders", "providers", "refills", "services", "settings", "tiers", "webhooks"}
 	if got := tableNames(t, raw); !slices.Equal(got, want) {
 		t.Errorf("tables = %v, want %v", got, want)
 	}
@@ -111,8 +111,8 @@ func TestOpenTwiceIsNoOp(t *testing.T) {
 	if got := schemaText(); got != before {
 		t.Errorf("reopening changed the schema:\n%s\nwant\n%s", got, before)
 	}
-	if got := pragma(t, rawFile(t, path), "user_version"); got != "2" {
-		t.Errorf("user_version = %s, want 2", got)
+	if got, want := pragma(t, rawFile(t, path), "user_version"), fmt.Sprint(len(store.Upgrades)+1); got != want {
+		t.Errorf("user_version = %s, want %s", got, want)
 	}
 }
 
@@ -266,8 +266,15 @@ func TestOpenAfterUpgradeByNewerBinary(t *testing.T) {
 // listings do not imply) is upgraded on open: the index is rebuilt on the
 // condition they use, and its open orders are still listed.
 func TestUpgradeFromVersion1(t *testing.T) {
-	path := freshFile(t)
+	path := filepath.Join(t.TempDir(), "v1.db")
 	w := rawFile(t, path)
+	v2, err := os.ReadFile(filepath.Join("testdata", "schema-v2.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.ExecContext(ctx, string(v2)); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := w.ExecContext(ctx, `DROP INDEX orders_work;
 		CREATE INDEX orders_work ON orders (status, next_at) WHERE status IN ('pending', 'processing', 'in_progress');
 		PRAGMA user_version = 1`); err != nil {
@@ -276,8 +283,8 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	w.Close()
 	db := storetest.OpenPath(t, path)
 	raw := storetest.Raw(t, db)
-	if got := pragma(t, raw, "user_version"); got != "2" {
-		t.Errorf("user_version = %s, want 2", got)
+	if got, want := pragma(t, raw, "user_version"), fmt.Sprint(len(store.Upgrades)+1); got != want {
+		t.Errorf("user_version = %s, want %s", got, want)
 	}
 	var def string
 	if err := raw.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE name = 'orders_work'`).Scan(&def); err != nil {
