@@ -39,7 +39,7 @@ const (
 )
 
 // Points lists every point, for harnesses that pick among them.
-var Points = []string{AfterDebit, AfterClaim, AfterAdd, AfterRecord, AfterCancel, AfterApply, BeforeDelivery, AfterPaid}
+var Points = []string{AfterDebit, AfterClaim, AfterAdd, AfterRecord, AfterCancel, AfterApply, BeforeDelivery}
 
 var (
 	mu  sync.Mutex                              // serializes Set
