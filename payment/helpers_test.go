@@ -128,3 +128,13 @@ func (w *world) notify(reference string) int {
 	body, h := w.webhook(reference)
 	return w.post("pay", body, h)
 }
+
+func httptestRequest(method, path string, body []byte, h http.Header) *http.Request {
+	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	return req
+}
+
+func recorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }

@@ -6,6 +6,7 @@ package paymenttest
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -21,7 +22,7 @@ const (
 	Healthy Failure = iota
 	// Down answers 503.
 	Down
-	// Slow holds each request until the caller gives up (at most a minute).
+	// Slow holds each request until the caller gives up (at most 30 s).
 	Slow
 	// Garbage answers 200 with an HTML page.
 	Garbage
@@ -124,9 +125,11 @@ func (f *fake) misbehave(w http.ResponseWriter, r *http.Request) bool {
 	case Down:
 		http.Error(w, "service unavailable", http.StatusServiceUnavailable)
 	case Slow:
+		// Reading the body first lets the server notice the caller hang up.
+		io.Copy(io.Discard, r.Body)
 		select {
 		case <-r.Context().Done():
-		case <-time.After(time.Minute):
+		case <-time.After(30 * time.Second):
 		}
 	case Garbage:
 		w.Header().Set("Content-Type", "text/html")
