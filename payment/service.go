@@ -297,10 +297,11 @@ func (s *Service) readBack(ctx context.Context, d store.Deposit) error {
 	return nil
 }
 
-// nextAt is when to read d back again after this try: FirstReadBack,
-// doubling with each try up to MaxDelay.
+// nextAt is when to read d back again after this try: the first
+// read-back came FirstReadBack after the start, and each delay after it is
+// twice the one before, up to MaxDelay.
 func (s *Service) nextAt(d store.Deposit) int64 {
-	delay := FirstReadBack
+	delay := 2 * FirstReadBack
 	for i := int64(0); i < d.Attempts && delay < MaxDelay; i++ {
 		delay *= 2
 	}

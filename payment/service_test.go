@@ -257,7 +257,7 @@ func TestReadBackFailureBacksOff(t *testing.T) {
 		}
 		delays = append(delays, got.NextAt-base.Unix())
 	}
-	want := []int64{30, 60, 120, 240, 480, 960, 1920, 3600, 3600}
+	want := []int64{60, 120, 240, 480, 960, 1920, 3600, 3600, 3600}
 	if !equal(delays, want) {
 		t.Errorf("delays %v, want %v", delays, want)
 	}
