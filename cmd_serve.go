@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"notpanel/httpapi"
+	"notpanel/payment"
 	"notpanel/ratelimit"
 	"notpanel/store"
 	"notpanel/worker"
@@ -89,8 +90,11 @@ func (c *serveCmd) Run(ctx context.Context, a *app) error {
 func serve(ctx context.Context, a *app, db *store.DB, ln net.Listener, api httpapi.Config, wc *worker.Config) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	payments := payment.New(payment.Config{DB: db, Log: a.log, Registry: reg})
+	api.Payments = payments
 	var w *worker.Worker
 	if wc != nil {
+		wc.Deposits = payments
 		calls := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "notpanel_upstream_calls_total",
 			Help: "Calls to providers by provider, call and outcome (ok, temporary, permanent, account, unknown-outcome)."},
 			[]string{"provider", "call", "outcome"})

@@ -89,6 +89,9 @@ func New(cfg Config) http.Handler {
 	r.POST("/api/v2", a.v2)
 	r.POST("/classic/api/v2", a.classicV2)
 	r.GET("/healthz", a.healthz)
+	if cfg.Payments != nil {
+		r.Handler(http.MethodPost, "/payments/:gateway/webhook", cfg.Payments)
+	}
 	if cfg.Registry != nil {
 		a.metrics = newMetrics(cfg.Registry, cfg.DB)
 		r.GET("/metrics", metricsHandler(cfg.Registry))

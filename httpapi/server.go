@@ -37,6 +37,9 @@ type Config struct {
 	// WebhookInsecure admits http and every address class as webhook
 	// targets: for development and tests only.
 	WebhookInsecure bool
+	// Payments, when set, serves the payment gateways' webhooks at
+	// POST /payments/NAME/webhook (payment.Service).
+	Payments http.Handler
 }
 
 // NewServer wraps h in an http.Server with the timeouts a public server
