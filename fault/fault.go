@@ -39,7 +39,7 @@ const (
 )
 
 // Points lists every point, for harnesses that pick among them.
-var Points = []string{AfterDebit, AfterClaim, AfterAdd, AfterRecord, AfterCancel, AfterApply, BeforeDelivery}
+var Points = []string{AfterDebit, AfterClaim, AfterAdd, AfterRecord, AfterCancel, AfterApply, BeforeDelivery, AfterPaid}
 
 var (
 	mu  sync.Mutex                              // serializes Set
@@ -98,10 +98,13 @@ const (
 	// ResendUnknown releases a classic dispatch whose outcome is unknown
 	// for sending again, instead of parking it for review.
 	ResendUnknown = "resend-unknown"
+	// SplitCredit credits a paid deposit's ledger row and marks the deposit
+	// credited in two transactions.
+	SplitCredit = "split-credit"
 )
 
 // Variants lists every broken variant.
-var Variants = []string{SplitDebit, UnguardedCancel, ResendUnknown}
+var Variants = []string{SplitDebit, UnguardedCancel, ResendUnknown, SplitCredit}
 
 // EnvBroken names the broken variant a notpanel_broken build runs.
 const EnvBroken = "NOTPANEL_BROKEN"

@@ -234,6 +234,9 @@ func (db *DB) CreditDeposit(ctx context.Context, id string, amount int64, gatewa
 	if amount <= 0 || amount > MaxAmount {
 		return false, Errorf(Invalid, "Invalid amount to credit: %s", FormatMoney(amount))
 	}
+	if fault.Broken(fault.SplitCredit) {
+		return db.creditSplit(ctx, id, amount, gatewayStatus)
+	}
 	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		var err error
 		credited, err = credit(ctx, tx, id, amount, `status = 'pending'`, gatewayStatus, "", db.unix())
