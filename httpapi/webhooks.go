@@ -21,6 +21,9 @@ func (a *api) webhookAdd(ctx context.Context, c *call) (any, error) {
 		return nil, err
 	}
 	if err := webhook.CheckURL(ctx, a.resolver, url, a.webhookInsecure); err != nil {
+		// The customer gets one message for every refused destination;
+		// the operator's log says what the host was and why.
+		a.log.Info().Str("req", infoFrom(ctx).id).Int64("account", c.p.AccountID).Err(err).Msg("webhook URL refused")
 		return nil, err
 	}
 	w, secret, err := a.db.AddWebhook(ctx, c.p, url, events)
