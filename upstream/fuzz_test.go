@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"strconv"
@@ -111,7 +112,10 @@ func FuzzCancels(f *testing.F) {
 			if refusal == "" && (errorText(r["error"]) != "" || errorText(nested["error"]) != "") {
 				t.Fatalf("row %s with an error read as accepted", r)
 			}
-			if refusal == "" && text(r["cancel"]) == "0" {
+			// A yes is 1, true, or a notpanel id echoed; nothing else.
+			yes := text(r["cancel"]) == "1" || strings.EqualFold(text(r["cancel"]), "true") ||
+				string(bytes.TrimSpace(r["cancel"])) == "true" || text(r["cancel"]) == k && !bareNumber(k)
+			if refusal == "" && !yes {
 				t.Fatalf("row %s read as accepted", r)
 			}
 		}
