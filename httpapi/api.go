@@ -101,6 +101,9 @@ func New(cfg Config) http.Handler {
 	})
 	r.PanicHandler = a.panicked
 	r.HandleOPTIONS = false
+	// A near miss (/api/v2/, /API/V2, //api/v2) is a 404: a redirect would
+	// be followed by some POST clients as a GET, and by others not at all.
+	r.RedirectTrailingSlash, r.RedirectFixedPath = false, false
 	return a.middleware(r)
 }
 
