@@ -94,7 +94,7 @@ func TestSystemdUnitAllowsTheCallsMade(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	serve := traced("serve", "serve", "--listen", addr)
+	serve := traced("serve", "serve", "--listen", addr, "--ops-listen", "127.0.0.1:0")
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)
 	}

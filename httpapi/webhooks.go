@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 
+	"notpanel/server"
 	"notpanel/store"
 	"notpanel/webhook"
 )
@@ -23,7 +24,7 @@ func (a *api) webhookAdd(ctx context.Context, c *call) (any, error) {
 	if err := webhook.CheckURL(ctx, a.resolver, url, a.webhookInsecure); err != nil {
 		// The customer gets one message for every refused destination;
 		// the operator's log says what the host was and why.
-		a.log.Info().Str("req", infoFrom(ctx).id).Int64("account", c.p.AccountID).Err(err).Msg("webhook URL refused")
+		a.log.Info().Str("req", server.InfoFrom(ctx).ID).Int64("account", c.p.AccountID).Err(err).Msg("webhook URL refused")
 		return nil, err
 	}
 	w, secret, err := a.db.AddWebhook(ctx, c.p, url, events)
