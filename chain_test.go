@@ -102,7 +102,7 @@ func chain(t *testing.T, dialect string) {
 	}
 	cancelled := place("c", 2000) // cancelled while it is under way at the simulator
 	tick(3)
-	if res, err := a.CancelOrders(ctx, alice.ID, []string{cancelled}); err != nil || res[0].Err != nil {
+	if res, err := a.CancelOrders(ctx, store.Customer(alice.ID), []string{cancelled}); err != nil || res[0].Err != nil {
 		t.Fatalf("cancel: %v %v", err, res)
 	}
 	tick(40) // a few minutes: everything ends

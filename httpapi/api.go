@@ -45,6 +45,9 @@ type call struct {
 	snap *store.Snapshot
 	p    store.Principal
 	f    form
+	// auth authenticates the call on a snapshot (and counts it against
+	// its buckets, once), setting snap and p.
+	auth func(context.Context, *store.Snapshot) error
 }
 
 // action handles one API action and returns the value to answer with, or
@@ -167,59 +170,42 @@ func (a *api) endpoint(w http.ResponseWriter, r *http.Request, d *dialect) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// serve authenticates and runs the action. Most actions first check that
-// the snapshot of keys and catalog is current (one small read). An add
-// skips that read: it runs on the snapshot it has and the writer checks the
-// snapshot's version inside the transaction, so a stale snapshot can never
-// write. Whatever goes wrong on that optimistic path is tried once more on a
-// fresh snapshot, unless the snapshot was current after all, so a customer
-// never sees an answer from stale data.
+// serve authenticates and runs the action. An add places its order
+// through store.PlaceOrderAs, which authenticates on the latest snapshot
+// without reading the config version first and retries on a fresh one
+// whatever may have been decided on stale data. Every other action first
+// makes sure the snapshot is current (one small read).
 func (a *api) serve(ctx context.Context, info *server.Info, d *dialect, f form, h http.Header) (any, error) {
-	snap := a.db.Current()
-	fresh := false
-	if snap == nil || f["action"] != "add" {
-		var err error
-		if snap, err = a.db.Refresh(ctx); err != nil {
-			return nil, err
-		}
-		fresh = true
-	}
 	counted := false // a request is counted against its buckets once, retried or not
-	for {
-		out, err := a.run(ctx, info, d, snap, f, h, &counted)
-		var l *limited
-		if err == nil || fresh || errors.As(err, &l) || store.ErrorCode(err) == store.Internal && !errors.Is(err, store.ErrStale) {
-			return out, err
+	c := &call{f: f}
+	c.auth = func(ctx context.Context, snap *store.Snapshot) error {
+		p, err := snap.Authenticate(ctx, f["key"])
+		if err != nil {
+			return err
 		}
-		next, rerr := a.db.Refresh(ctx)
-		if rerr != nil {
-			return nil, rerr
+		c.snap, c.p = snap, p
+		info.Account = p.AccountID
+		if !counted {
+			counted = true
+			return a.limit(snap, p, h)
 		}
-		if next == snap && !errors.Is(err, store.ErrStale) {
-			return out, err // the snapshot was current: the answer stands
-		}
-		snap, fresh = next, true
+		return nil
 	}
-}
-
-func (a *api) run(ctx context.Context, info *server.Info, d *dialect, snap *store.Snapshot, f form, h http.Header,
-	counted *bool) (any, error) {
-	p, err := snap.Authenticate(ctx, f["key"])
+	act, known := d.actions[f["action"]]
+	if known && f["action"] == "add" {
+		return act(a, ctx, c)
+	}
+	snap, err := a.db.Refresh(ctx)
 	if err != nil {
 		return nil, err
 	}
-	info.Account = p.AccountID
-	if !*counted {
-		*counted = true
-		if err := a.limit(snap, p, h); err != nil {
-			return nil, err
-		}
+	if err := c.auth(ctx, snap); err != nil {
+		return nil, err
 	}
-	act, ok := d.actions[f["action"]]
-	if !ok {
+	if !known {
 		return nil, d.unknown(f["action"])
 	}
-	return act(a, ctx, &call{snap: snap, p: p, f: f})
+	return act(a, ctx, c)
 }
 
 // errorBody is an error answer: {"error": message}.

@@ -318,7 +318,7 @@ func TestAddRightAfterAdminChange(t *testing.T) {
 	code, got := e.call("action", "add", "service", itoa(e.svc.ID), "request_id", "after-revoke",
 		"link", "https://x.com/a", "quantity", "100")
 	wantError(t, code, got, 401, "Invalid API key")
-	if orders, _ := e.db.ListOrders(ctx, store.OrderFilter{}); len(orders) != 2 {
+	if orders, _ := e.db.ListOrders(ctx, store.OrderFilter{Scope: store.Operator}); len(orders) != 2 {
 		t.Errorf("%d orders, want 2: the revoked key placed one", len(orders))
 	}
 }

@@ -35,7 +35,7 @@ func (a *api) webhookAdd(ctx context.Context, c *call) (any, error) {
 }
 
 func (a *api) webhookList(ctx context.Context, c *call) (any, error) {
-	hooks, err := a.db.Webhooks(ctx, c.p.AccountID, c.p.KeyID)
+	hooks, err := a.db.Webhooks(ctx, store.Customer(c.p.AccountID), c.p.KeyID)
 	if err != nil {
 		return nil, err
 	}

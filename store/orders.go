@@ -293,6 +293,9 @@ type Placed struct {
 // check is set, check run first in the write transaction.
 func (db *DB) placeOrder(ctx context.Context, accountID int64, in OrderInput, service func(context.Context, int64) (Service, error),
 	check func(context.Context, *Tx) error) (Placed, error) {
+	if err := customer(accountID); err != nil {
+		return Placed{}, err
+	}
 	if err := ValidRequestID(in.RequestID); err != nil {
 		return Placed{}, err
 	}
