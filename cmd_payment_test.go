@@ -203,7 +203,7 @@ func TestServeCreditsOnWebhook(t *testing.T) {
 	if got := balanceOf(t, s.db, "alice"); got != 8_000_000 {
 		t.Errorf("balance %s after the webhook, want 8.00", store.FormatMoney(got))
 	}
-	resp, err := http.Get("http://" + srv.addr + "/metrics")
+	resp, err := http.Get("http://" + srv.ops + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -245,7 +245,7 @@ func (s *proc) kill() {
 // and waits until it listens, or has already killed itself.
 func (h *harness) start(point string) *proc {
 	h.t.Helper()
-	cmd := exec.Command(os.Args[0], "--db", h.path, "--log-level", "error", "serve", "--listen", h.addr,
+	cmd := exec.Command(os.Args[0], "--db", h.path, "--log-level", "error", "serve", "--listen", h.addr, "--ops-listen", "127.0.0.1:0",
 		"--ip-per-min", "1000000000", "--worker-interval", "50ms", "--sync-interval", "1s", "--webhook-allow-insecure")
 	cmd.Env = append(os.Environ(), "NOTPANEL_RUN_MAIN=1")
 	if point != "" && point != "timer" {

@@ -127,12 +127,8 @@ type LedgerEntry struct {
 // Ledger lists the ledger rows of an account (or of an order when orderID is
 // set), oldest first.
 func (db *DB) Ledger(ctx context.Context, accountID int64, orderID string) ([]LedgerEntry, error) {
-	// The rows of the account's orders, and its other rows (see schema.sql).
-	q := `SELECT id, kind, amount, balance_after, coalesce(order_id, ''), coalesce(deposit_id, ''), note, created_at FROM (
-		  SELECT l.* FROM orders o JOIN ledger l ON l.order_id = o.id WHERE o.account_id = ?1
-		  UNION ALL
-		  SELECT * FROM ledger WHERE account_id = ?1 AND order_id IS NULL)
-		ORDER BY id`
+	q := `SELECT id, kind, amount, balance_after, coalesce(order_id, ''), coalesce(deposit_id, ''), note, created_at FROM ledger
+		WHERE account_id = ? ORDER BY id`
 	args := []any{accountID}
 	if orderID != "" {
 		q = `SELECT id, kind, amount, balance_after, coalesce(order_id, ''), coalesce(deposit_id, ''), note, created_at

@@ -32,14 +32,17 @@ type Refill struct {
 // completed or partial orders of services with refill qualify, at most
 // MaxRefills per order and one unfinished at a time. Each successful row's
 // Result is the new refill id.
-func (db *DB) RequestRefills(ctx context.Context, accountID int64, ids []string) ([]RowResult, error) {
+func (db *DB) RequestRefills(ctx context.Context, scope Scope, ids []string) ([]RowResult, error) {
+	if err := scope.check(); err != nil {
+		return nil, err
+	}
 	return db.eachRow(ctx, ids, func(tx *Tx, raw string, now int64) (string, error) {
-		return refillOne(ctx, tx, accountID, raw, now)
+		return refillOne(ctx, tx, scope, raw, now)
 	})
 }
 
-func refillOne(ctx context.Context, tx *Tx, accountID int64, raw string, now int64) (string, error) {
-	o, err := readOrderState(ctx, tx, accountID, raw)
+func refillOne(ctx context.Context, tx *Tx, scope Scope, raw string, now int64) (string, error) {
+	o, err := readOrderState(ctx, tx, scope, raw)
 	if err != nil {
 		return "", err
 	}
@@ -71,6 +74,9 @@ func refillOne(ctx context.Context, tx *Tx, accountID int64, raw string, now int
 // Refills returns the account's refills among ids, keyed by id; ids that are
 // malformed, unknown or another account's are absent.
 func (db *DB) Refills(ctx context.Context, accountID int64, ids []string) (map[string]Refill, error) {
+	if err := customer(accountID); err != nil {
+		return nil, err
+	}
 	out := make(map[string]Refill, len(ids))
 	in, args, ok := ownIDs(accountID, PrefixRefill, ids)
 	if !ok {

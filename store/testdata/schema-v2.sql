@@ -1,4 +1,3 @@
--- schema.sql as it was at schema version 2, before payments: the upgrade tests start files from it.
 -- notpanel schema. This file is the truth: a new database is created from it,
 -- and PRAGMA user_version records which version of it a file holds.
 -- Money is always INTEGER micro-units (1e-6 of the panel currency).
