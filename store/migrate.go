@@ -32,6 +32,7 @@ var upgrades = []string{
 	 CREATE TABLE credentials (
 	     account_id  INTEGER PRIMARY KEY REFERENCES accounts (id),
 	     password    TEXT NOT NULL DEFAULT '',
+	     email       TEXT NOT NULL DEFAULT '',
 	     totp_secret TEXT NOT NULL DEFAULT '',
 	     totp_used   INTEGER NOT NULL DEFAULT 0,
 	     changed_at  INTEGER NOT NULL
@@ -52,6 +53,7 @@ var upgrades = []string{
 	     ip            TEXT NOT NULL DEFAULT '',
 	     user_agent    TEXT NOT NULL DEFAULT ''
 	 ) WITHOUT ROWID;
+	 CREATE INDEX credentials_email ON credentials (email COLLATE NOCASE) WHERE email != '';
 	 CREATE INDEX sessions_account ON sessions (account_id);
 	 CREATE INDEX sessions_expiry ON sessions (expires_at);
 	 CREATE TABLE tokens (
