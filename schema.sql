@@ -79,6 +79,7 @@ CREATE TABLE services (
     enabled          INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
     provider_id      INTEGER NOT NULL REFERENCES providers (id),
     provider_service TEXT NOT NULL,
+    description      TEXT NOT NULL DEFAULT '',
     -- imported holds, as JSON, the values the last service import set, so a
     -- re-import can tell the operator's own edits (kept) from stale values
     imported         TEXT,

@@ -23,12 +23,13 @@ var upgrades = []string{
 	     WHERE status = 'pending' OR status = 'processing' OR status = 'in_progress';
 	 INSERT INTO settings (name, value) SELECT 'legacy_order_ids', '1' WHERE EXISTS (SELECT 1 FROM orders);`,
 	// The storefront: an account's orders and ledger rows by account,
-	// labelled API keys, sign-in credentials, sessions, and one-time
-	// tokens (password resets, invitations).
+	// labelled API keys, services' descriptions, sign-in credentials,
+	// sessions, and one-time tokens (password resets, invitations).
 	`CREATE INDEX orders_account ON orders (account_id, number);
 	 DROP INDEX ledger_account;
 	 CREATE INDEX ledger_account ON ledger (account_id, id);
 	 ALTER TABLE api_keys ADD COLUMN label TEXT NOT NULL DEFAULT '';
+	 ALTER TABLE services ADD COLUMN description TEXT NOT NULL DEFAULT '';
 	 CREATE TABLE credentials (
 	     account_id  INTEGER PRIMARY KEY REFERENCES accounts (id),
 	     password    TEXT NOT NULL DEFAULT '',
