@@ -32,10 +32,11 @@
 //
 // {DEPOSIT} in a return URL is replaced by the deposit's id. The return
 // page only says that the payment will show shortly: a browser's return
-// credits nothing. The scheme and host of the Success URL are also where
-// gateways that take a callback address with each payment (Cryptomus) are
-// told to post their webhooks: POST /payments/NAME/webhook, served by
-// Service.ServeHTTP.
+// credits nothing. Gateways that take a callback address with each payment
+// (Cryptomus) are told the site's public URL (store.Site.URL; the Success
+// URL's scheme and host while it is unset) followed by
+// /payments/NAME/webhook, served by Service.ServeHTTP in the payments room
+// (Service.Room).
 package payment
 
 import (

@@ -151,6 +151,13 @@ func (s *Service) StartDeposit(ctx context.Context, accountID int64, gateway str
 	if err != nil || !validCheckoutURL(req.CancelURL) {
 		return store.Deposit{}, store.Errorf(store.Invalid, "Return URLs must be absolute http(s) URLs")
 	}
+	site, err := s.db.Site(ctx)
+	if err != nil {
+		return store.Deposit{}, err
+	}
+	if site.URL != "" {
+		origin = strings.TrimRight(site.URL, "/") // the operator's word for the panel's address
+	}
 	req.WebhookURL = origin + "/payments/" + url.PathEscape(g.Name) + "/webhook"
 	gw, err := open(g, s.client)
 	if err != nil {

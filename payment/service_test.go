@@ -446,6 +446,14 @@ func TestCryptomusCallbackSignature(t *testing.T) {
 	if code := w.post("pay", body, h); code != http.StatusOK || w.balance() != 4_000_000 {
 		t.Errorf("genuine callback: %d, balance %d", code, w.balance())
 	}
+	// Once the operator has set the site's public URL, callbacks go there.
+	site := "https://shop.example/"
+	if _, err := w.db.SetSite(ctx, store.SitePatch{URL: &site}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.Callback(w.start(1_000_000).Reference), "https://shop.example/payments/pay/webhook"; got != want {
+		t.Errorf("url_callback %q with the site's URL set, want %q", got, want)
+	}
 	wallet := f.Signed([]paymenttest.Field{{Key: "type", Value: "wallet"}, {Key: "uuid", Value: d.Reference}})
 	if code := w.post("pay", wallet, h); code != http.StatusOK {
 		t.Errorf("a wallet callback: %d, want acknowledged", code)

@@ -175,8 +175,8 @@ func (db *DB) ListDeposits(ctx context.Context, f DepositFilter) ([]Deposit, err
 // AccountDeposits lists one account's deposits, newest first: what its
 // customer sees. An account is required.
 func (db *DB) AccountDeposits(ctx context.Context, accountID int64, limit int) ([]Deposit, error) {
-	if accountID <= 0 {
-		return nil, Errorf(Invalid, "No account given")
+	if err := customer(accountID); err != nil {
+		return nil, err
 	}
 	if limit <= 0 {
 		limit = 100

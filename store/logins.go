@@ -8,6 +8,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
@@ -336,4 +337,77 @@ func recoveryHash(code string) []byte {
 	c := strings.ToLower(strings.NewReplacer(" ", "", "-", "").Replace(strings.TrimSpace(code)))
 	h := sha256.Sum256([]byte("recovery:" + c))
 	return h[:]
+}
+
+// MaxEmail bounds an e-mail address (RFC 5321's limit on a path).
+const MaxEmail = 254
+
+// CheckEmail says why an address cannot be one, or nil; "" is none.
+func CheckEmail(email string) error {
+	if email == "" {
+		return nil
+	}
+	at := strings.LastIndexByte(email, '@')
+	if len(email) > MaxEmail || at < 1 || at == len(email)-1 || !strings.Contains(email[at:], ".") ||
+		strings.ContainsAny(email, " \t\r\n<>,;\"\x00") || !utf8.ValidString(email) {
+		return Errorf(Invalid, "E-mail address %q does not look right", email)
+	}
+	return nil
+}
+
+// SetEmail sets the address an account's reset links go to ("" for none).
+func (db *DB) SetEmail(ctx context.Context, accountID int64, email string) error {
+	email = strings.TrimSpace(email)
+	if err := CheckEmail(email); err != nil {
+		return err
+	}
+	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO credentials (account_id, email, changed_at) VALUES (?, ?, 0)
+			ON CONFLICT (account_id) DO UPDATE SET email = excluded.email`, accountID, email)
+		return internal("set e-mail", err)
+	})
+}
+
+// Email returns the address an account's reset links go to, "" for none.
+func (db *DB) Email(ctx context.Context, accountID int64) (string, error) {
+	var email string
+	err := db.read.QueryRowContext(ctx, `SELECT email FROM credentials WHERE account_id = ?`, accountID).Scan(&email)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return email, internal("read e-mail", err)
+}
+
+// AccountsByEmail returns the active accounts whose reset links go to
+// email (at most 5), for a forgotten password.
+func (db *DB) AccountsByEmail(ctx context.Context, email string) ([]Account, error) {
+	email = strings.TrimSpace(email)
+	if email == "" || CheckEmail(email) != nil {
+		return nil, nil
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+prefixed("a.", accountCols)+` FROM credentials c
+		JOIN accounts a ON a.id = c.account_id WHERE c.email = ? COLLATE NOCASE AND c.email != '' AND a.status = 'active'
+		ORDER BY a.id LIMIT 5`, email)
+	if err != nil {
+		return nil, internal("find accounts by e-mail", err)
+	}
+	defer rows.Close()
+	var out []Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, internal("find accounts by e-mail", err)
+		}
+		out = append(out, a)
+	}
+	return out, internal("find accounts by e-mail", rows.Err())
+}
+
+// prefixed qualifies each of a comma-separated list of columns.
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -116,3 +116,26 @@ func ownIDs(accountID int64, prefix string, ids []string) (where string, args []
 	}
 	return `+account_id = ? AND id IN (?` + strings.Repeat(",?", len(args)-2) + `)`, args, true
 }
+
+// OrderRefills lists the refills of one order within scope, oldest first.
+func (db *DB) OrderRefills(ctx context.Context, scope Scope, orderID string) ([]Refill, error) {
+	o, err := db.Order(ctx, scope, orderID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT id, number, order_id, account_id, status, created_at, updated_at
+		FROM refills WHERE order_id = ? ORDER BY created_at, id`, o.ID)
+	if err != nil {
+		return nil, internal("list refills", err)
+	}
+	defer rows.Close()
+	out := []Refill{}
+	for rows.Next() {
+		var r Refill
+		if err := rows.Scan(&r.ID, &r.Number, &r.OrderID, &r.AccountID, &r.Status, &r.Created, &r.Updated); err != nil {
+			return nil, internal("list refills", err)
+		}
+		out = append(out, r)
+	}
+	return out, internal("list refills", rows.Err())
+}

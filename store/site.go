@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"net/url"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -18,6 +19,10 @@ type Site struct {
 	Terms string `json:"terms"`
 	// Accent is the colour of buttons and links, #rrggbb.
 	Accent string `json:"accent"`
+	// URL is the panel's public address (https://panel.example.com), for
+	// links that leave the site: password reset mails and links, payment
+	// gateways' return pages.
+	URL string `json:"url"`
 }
 
 // DefaultSite is what a panel shows until its operator says otherwise.
@@ -27,10 +32,10 @@ var DefaultSite = Site{
 	Accent:  "#2557d6",
 }
 
-var siteKeys = []string{"site_name", "site_tagline", "site_contact", "site_terms", "site_accent"}
+var siteKeys = []string{"site_name", "site_tagline", "site_contact", "site_terms", "site_accent", "site_url"}
 
 func (s *Site) fields() []*string {
-	return []*string{&s.Name, &s.Tagline, &s.Contact, &s.Terms, &s.Accent}
+	return []*string{&s.Name, &s.Tagline, &s.Contact, &s.Terms, &s.Accent, &s.URL}
 }
 
 // Site reads the shop window's settings, defaults where none is set.
@@ -59,7 +64,7 @@ var accentColor = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 // SitePatch changes the fields that are not nil.
 type SitePatch struct {
-	Name, Tagline, Contact, Terms, Accent *string
+	Name, Tagline, Contact, Terms, Accent, URL *string
 }
 
 // SetSite changes the shop window; an empty value goes back to the
@@ -69,7 +74,8 @@ func (db *DB) SetSite(ctx context.Context, p SitePatch) (Site, error) {
 		v    *string
 		what string
 		max  int
-	}{{p.Name, "name", 60}, {p.Tagline, "tagline", 200}, {p.Contact, "contact", 200}, {p.Terms, "terms", 100_000}, {p.Accent, "accent colour", 7}}
+	}{{p.Name, "name", 60}, {p.Tagline, "tagline", 200}, {p.Contact, "contact", 200}, {p.Terms, "terms", 100_000},
+		{p.Accent, "accent colour", 7}, {p.URL, "URL", 200}}
 	for _, l := range limits {
 		if l.v == nil {
 			continue
@@ -85,8 +91,15 @@ func (db *DB) SetSite(ctx context.Context, p SitePatch) (Site, error) {
 	if p.Accent != nil && *p.Accent != "" && !accentColor.MatchString(*p.Accent) {
 		return Site{}, Errorf(Invalid, "Site accent colour %q: write it as #rrggbb", *p.Accent)
 	}
+	if p.URL != nil && *p.URL != "" {
+		u, err := url.Parse(*p.URL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			return Site{}, Errorf(Invalid, "Site URL %q: the panel's address, such as https://panel.example.com", *p.URL)
+		}
+		*p.URL = strings.TrimSuffix(*p.URL, "/")
+	}
 	err := db.Update(ctx, func(ctx context.Context, tx *Tx) error {
-		for i, v := range []*string{p.Name, p.Tagline, p.Contact, p.Terms, p.Accent} {
+		for i, v := range []*string{p.Name, p.Tagline, p.Contact, p.Terms, p.Accent, p.URL} {
 			if v == nil {
 				continue
 			}

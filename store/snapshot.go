@@ -220,3 +220,28 @@ func (e keyEntry) check(want []byte) (Principal, error) {
 	}
 	return e.p, nil
 }
+
+// Quote is what an add would place: its units and its charge.
+type Quote struct {
+	Service  Service
+	Quantity int64
+	Units    int64
+	Charge   int64
+}
+
+// Quote checks an add as PlaceOrder would and prices it, placing nothing:
+// for a form that shows the charge before the customer commits.
+func (s *Snapshot) Quote(in OrderInput) (Quote, error) {
+	svc, err := s.Service(in.ServiceID)
+	if err == nil && !svc.Enabled {
+		err = ErrServiceNotFound
+	}
+	if err != nil {
+		return Quote{}, err
+	}
+	p, err := plan(svc, in)
+	if err != nil {
+		return Quote{}, err
+	}
+	return Quote{Service: svc, Quantity: p.quantity, Units: p.units, Charge: p.charge}, nil
+}

@@ -79,6 +79,7 @@ CREATE TABLE services (
     enabled          INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
     provider_id      INTEGER NOT NULL REFERENCES providers (id),
     provider_service TEXT NOT NULL,
+    description      TEXT NOT NULL DEFAULT '',
     -- imported holds, as JSON, the values the last service import set, so a
     -- re-import can tell the operator's own edits (kept) from stale values
     imported         TEXT,
@@ -254,12 +255,14 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_due ON deliveries (next_at) WHERE status = 'pending';
 
 -- The storefront. credentials holds a customer's sign-in: the password as
--- an argon2id PHC string ('' until one is set), the two-factor secret ('' when
+-- an argon2id PHC string ('' until one is set), the e-mail address reset
+-- links go to ('' for none), the two-factor secret ('' when
 -- off) and the last time step whose code was taken (a code works once);
 -- changed_at is when the password last changed.
 CREATE TABLE credentials (
     account_id  INTEGER PRIMARY KEY REFERENCES accounts (id),
     password    TEXT NOT NULL DEFAULT '',
+    email       TEXT NOT NULL DEFAULT '',
     totp_secret TEXT NOT NULL DEFAULT '',
     totp_used   INTEGER NOT NULL DEFAULT 0,
     changed_at  INTEGER NOT NULL
@@ -288,6 +291,7 @@ CREATE TABLE sessions (
     user_agent    TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 
+CREATE INDEX credentials_email ON credentials (email COLLATE NOCASE) WHERE email != '';
 CREATE INDEX sessions_account ON sessions (account_id);
 CREATE INDEX sessions_expiry ON sessions (expires_at);
 
