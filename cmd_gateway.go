@@ -11,6 +11,7 @@ import (
 type gatewayCmd struct {
 	Add     gatewayAddCmd     `cmd:"" help:"Register a payment gateway customers top up through; prints its id."`
 	List    gatewayListCmd    `cmd:"" help:"List payment gateways (their keys and secrets are never shown)."`
+	Set     gatewaySetCmd     `cmd:"" help:"Change a gateway's URL, keys, webhook secret or limits (rotating a key, say)."`
 	Disable gatewayDisableCmd `cmd:"" help:"Take no new deposits through a gateway; its pending ones are still credited."`
 	Enable  gatewayEnableCmd  `cmd:"" help:"Take deposits through a disabled gateway again."`
 	Remove  gatewayRemoveCmd  `cmd:"" help:"Remove a gateway and forget its keys (refused while deposits through it are pending)."`
@@ -147,5 +148,44 @@ func (c *gatewayRemoveCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	fmt.Fprintf(a.stderr, "gateway %s removed; its keys are forgotten, its deposits kept\n", g.Name)
+	return nil
+}
+
+type gatewaySetCmd struct {
+	Name          string  `arg:"" help:"Gateway name or id."`
+	URL           *string `name:"url" placeholder:"BASE" help:"New base URL of the gateway's API (\"\" for the public default)."`
+	APIKey        *string `name:"api-key" placeholder:"KEY" help:"New API key."`
+	WebhookSecret *string `name:"webhook-secret" placeholder:"SECRET" help:"New webhook secret (\"\" refuses every webhook)."`
+	StoreID       *string `name:"store-id" placeholder:"ID" help:"New BTCPay store id."`
+	Merchant      *string `placeholder:"UUID" help:"New Cryptomus merchant UUID."`
+	Min           *string `placeholder:"AMOUNT" help:"New smallest deposit."`
+	Max           *string `placeholder:"AMOUNT" help:"New largest deposit."`
+}
+
+func (c *gatewaySetCmd) Run(ctx context.Context, a *app) error {
+	p := payment.GatewayPatch{URL: c.URL, APIKey: c.APIKey, WebhookSecret: c.WebhookSecret, StoreID: c.StoreID, Merchant: c.Merchant}
+	for _, f := range []struct {
+		flag string
+		v    *string
+		dst  **int64
+	}{{"--min", c.Min, &p.Min}, {"--max", c.Max, &p.Max}} {
+		if f.v == nil {
+			continue
+		}
+		amount, err := store.ParseMoney(*f.v)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.flag, err)
+		}
+		*f.dst = &amount
+	}
+	db, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	g, err := payment.New(payment.Config{DB: db, Log: a.log}).SetGateway(ctx, c.Name, p)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "gateway %s changed\n", g.Name)
 	return nil
 }

@@ -54,6 +54,26 @@ func TestGatewayCommands(t *testing.T) {
 		rows[1]["webhooks"] != false || rows[2]["url"] != "https://api.cryptomus.com" {
 		t.Errorf("gateway list --json: %v", rows)
 	}
+	// Rotating a key and a secret, moving the limits; the secrets stay unseen.
+	ok(t, db, "gateway", "set", "card", "--api-key", "sk_test_rotated", "--webhook-secret", "whsec_rotated", "--max", "800")
+	ok(t, db, "gateway", "set", "crypto", "--api-key", "cryptomus-rotated-key")
+	failing(t, db, "gateway", "set", "card", "--min", "900")
+	failing(t, db, "gateway", "set", "card", "--store-id", "s")
+	failing(t, db, "gateway", "set", "crypto", "--webhook-secret", "other")
+	failing(t, db, "gateway", "set", "nosuch", "--max", "5")
+	failing(t, db, "gateway", "set", "card", "--max", "lots")
+	decode(t, ok(t, db, "gateway", "list", "--json"), &rows)
+	if rows[0]["max"] != "800.00" || rows[0]["min"] != "5.00" || strings.Contains(ok(t, db, "gateway", "list"), "rotated") {
+		t.Errorf("after gateway set: %v", rows[0])
+	}
+	st := openStore(t, db)
+	for name, want := range map[string][2]string{"card": {"sk_test_rotated", "whsec_rotated"},
+		"crypto": {"cryptomus-rotated-key", "cryptomus-rotated-key"}} {
+		g, err := st.FindGateway(context.Background(), name)
+		if err != nil || g.APIKey != want[0] || g.WebhookSecret != want[1] {
+			t.Errorf("%s after gateway set: key %q secret %q, want %q", name, g.APIKey, g.WebhookSecret, want)
+		}
+	}
 	ok(t, db, "gateway", "disable", "card")
 	decode(t, ok(t, db, "gateway", "list", "--json"), &rows)
 	if rows[0]["status"] != "disabled" {

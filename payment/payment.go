@@ -27,7 +27,9 @@
 //	    // on error: show store.ErrorMessage(err) (codes Invalid, NotFound,
 //	    // Forbidden, Unavailable: "The payment provider is unavailable…")
 //	deps, err := svc.Deposits(ctx, accountID, 20)
-//	    // the account's top-ups, newest first, with Status and Amount
+//	    // the account's top-ups, newest first: show ID, Gateway, Amount,
+//	    // Currency, Status, Credited and Created (Review, Note, LastError
+//	    // and Reference are the operator's)
 //	amount, err := store.ParseMoney(form.Get("amount"))
 //
 // {DEPOSIT} in a return URL is replaced by the deposit's id. The return

@@ -82,6 +82,45 @@ func (s *Service) AddGateway(ctx context.Context, g store.Gateway) (store.Gatewa
 	return s.db.AddGateway(ctx, g)
 }
 
+// GatewayPatch changes the settings that are not nil.
+type GatewayPatch struct {
+	URL, APIKey, WebhookSecret, StoreID, Merchant *string
+	Min, Max                                      *int64
+}
+
+// SetGateway changes a gateway's settings: a rotated key or webhook
+// secret, new limits. What its kind needs is checked again.
+func (s *Service) SetGateway(ctx context.Context, ref string, p GatewayPatch) (store.Gateway, error) {
+	g, err := s.db.FindGateway(ctx, ref)
+	if err != nil {
+		return g, err
+	}
+	if g.Status == store.GatewayRemoved {
+		return g, store.Errorf(store.NotFound, "Gateway %q not found", ref)
+	}
+	if g.Kind == store.GatewayCryptomus {
+		g.WebhookSecret = "" // it follows the API key
+	}
+	for _, f := range []struct {
+		dst *string
+		v   *string
+	}{{&g.URL, p.URL}, {&g.APIKey, p.APIKey}, {&g.WebhookSecret, p.WebhookSecret}, {&g.StoreID, p.StoreID}, {&g.Merchant, p.Merchant}} {
+		if f.v != nil {
+			*f.dst = *f.v
+		}
+	}
+	if p.Min != nil {
+		g.Min = *p.Min
+	}
+	if p.Max != nil {
+		g.Max = *p.Max
+	}
+	if err := Prepare(&g); err != nil {
+		return g, err
+	}
+	return g, s.db.SetGateway(ctx, g)
+}
+
 // Choice is a gateway as a customer chooses it: its name and limits.
 type Choice struct {
 	Name string

@@ -84,7 +84,9 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := context.WithoutCancel(r.Context()) // once started, a gateway hanging up does not cut it short
-	if err == nil {
+	if err == nil && d.Status == store.DepositPending {
+		// A deposit already settled has nothing to record: a webhook
+		// repeated (or replayed) about it costs a read, not a write.
 		_, err = s.db.DepositDue(ctx, d.ID)
 	}
 	if err != nil {

@@ -100,6 +100,13 @@ func TestGatewayLifecycle(t *testing.T) {
 	if _, err := p.db.FindGateway(ctx, "card"); store.ErrorCode(err) != store.NotFound {
 		t.Errorf("find a removed gateway by name: %v", err)
 	}
+	if err := p.db.SetGateway(ctx, removed); store.ErrorCode(err) != store.Invalid {
+		t.Errorf("set a removed gateway without its key: %v", err)
+	}
+	removed.APIKey = "k"
+	if err := p.db.SetGateway(ctx, removed); store.ErrorCode(err) != store.NotFound {
+		t.Errorf("set a removed gateway: %v, want not found", err)
+	}
 	old, err := p.db.GatewayByID(ctx, removed.ID)
 	if err != nil || old.Status != store.GatewayRemoved || old.APIKey != "" || old.WebhookSecret != "" {
 		t.Errorf("removed gateway by id: %+v, %v; want it kept without secrets", old, err)

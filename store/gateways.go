@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"net/url"
+	"slices"
 	"strconv"
 )
 
@@ -63,28 +64,11 @@ func scanGateway(row interface{ Scan(...any) error }) (Gateway, error) {
 // fields every gateway has (a store, a merchant) is checked by the payment
 // package before it calls this.
 func (db *DB) AddGateway(ctx context.Context, g Gateway) (Gateway, error) {
-	if err := validName("gateway", g.Name); err != nil {
+	if err := validGateway(g); err != nil {
 		return g, err
 	}
-	known := false
-	for _, k := range GatewayKinds {
-		known = known || g.Kind == k
-	}
-	if !known {
-		return g, Errorf(Invalid, "Invalid gateway kind %q: want stripe, btcpay or cryptomus", g.Kind)
-	}
-	u, err := url.Parse(g.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-		return g, Errorf(Invalid, "Invalid gateway URL %q: want http(s)://host[/path]", g.URL)
-	}
-	if g.APIKey == "" {
-		return g, Errorf(Invalid, "Missing gateway API key")
-	}
-	if g.Min <= 0 || g.Max < g.Min || g.Max > MaxAmount {
-		return g, Errorf(Invalid, "Invalid deposit limits: want 0 < min ≤ max ≤ %s", FormatMoney(MaxAmount))
-	}
 	g.Status, g.Created = GatewayEnabled, db.unix()
-	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
+	err := db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM gateways WHERE name = ? AND status != 'removed'`,
 			g.Name).Scan(&n); err != nil {
@@ -100,6 +84,49 @@ func (db *DB) AddGateway(ctx context.Context, g Gateway) (Gateway, error) {
 		return internal("insert gateway", err)
 	})
 	return g, err
+}
+
+// validGateway checks what every gateway needs.
+func validGateway(g Gateway) error {
+	if err := validName("gateway", g.Name); err != nil {
+		return err
+	}
+	if !slices.Contains(GatewayKinds, g.Kind) {
+		return Errorf(Invalid, "Invalid gateway kind %q: want stripe, btcpay or cryptomus", g.Kind)
+	}
+	u, err := url.Parse(g.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return Errorf(Invalid, "Invalid gateway URL %q: want http(s)://host[/path]", g.URL)
+	}
+	if g.APIKey == "" {
+		return Errorf(Invalid, "Missing gateway API key")
+	}
+	if g.Min <= 0 || g.Max < g.Min || g.Max > MaxAmount {
+		return Errorf(Invalid, "Invalid deposit limits: want 0 < min ≤ max ≤ %s", FormatMoney(MaxAmount))
+	}
+	return nil
+}
+
+// SetGateway changes a gateway's settings (URL, keys, store, merchant,
+// limits) to those of g, found by its ID; its name, kind and status stay.
+// Its pending deposits are read back with the new keys from then on.
+func (db *DB) SetGateway(ctx context.Context, g Gateway) error {
+	if err := validGateway(g); err != nil {
+		return err
+	}
+	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE gateways SET url = ?, api_key = ?, webhook_secret = ?, store_id = ?, merchant = ?, min_amount = ?, max_amount = ?
+			 WHERE id = ? AND status != 'removed'`,
+			g.URL, g.APIKey, g.WebhookSecret, g.StoreID, g.Merchant, g.Min, g.Max, g.ID)
+		if err != nil {
+			return internal("update gateway", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return Errorf(NotFound, "Gateway %q not found", g.Name)
+		}
+		return nil
+	})
 }
 
 // FindGateway returns the gateway named by ref: the name of one not
