@@ -14,9 +14,12 @@
 //
 // # For the storefront
 //
-// The /addfunds page needs four calls on a *Service, all scoped to the
-// signed-in account (a customer-facing call without one is an error):
+// The /addfunds page needs three calls on the *Service that serve makes
+// (cmd_serve.go: payments), each scoped to the signed-in account (a
+// customer-facing call without one is an error), and store.ParseMoney for
+// the amount typed:
 //
+//	amount, err := store.ParseMoney(form.Get("amount"))
 //	choices, err := svc.Choices(ctx)
 //	    // the enabled gateways, each with its Min and Max (micro-units), for the form
 //	dep, err := svc.StartDeposit(ctx, accountID, gatewayName, amount, payment.ReturnURLs{
@@ -30,7 +33,6 @@
 //	    // the account's top-ups, newest first: show ID, Gateway, Amount,
 //	    // Currency, Status, Credited and Created (Review, Note, LastError
 //	    // and Reference are the operator's)
-//	amount, err := store.ParseMoney(form.Get("amount"))
 //
 // {DEPOSIT} in a return URL is replaced by the deposit's id. The return
 // page only says that the payment will show shortly: a browser's return

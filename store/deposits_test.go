@@ -71,6 +71,18 @@ func TestGatewayLifecycle(t *testing.T) {
 		}
 	}
 
+	if got, err := p.db.ListGateways(ctx, true); err != nil || len(got) != 1 || got[0].Name != "card" || got[0].APIKey != "sk_test_1" {
+		t.Errorf("enabled gateways: %+v, %v", got, err)
+	}
+	if _, err := p.db.SetGatewayStatus(ctx, "card", store.GatewayRemoved); store.ErrorCode(err) != store.Invalid {
+		t.Errorf("remove through SetGatewayStatus: %v", err)
+	}
+	if _, err := p.db.SetGatewayStatus(ctx, "nosuch", store.GatewayDisabled); store.ErrorCode(err) != store.NotFound {
+		t.Errorf("disable an unknown gateway: %v", err)
+	}
+	if _, err := p.db.RemoveGateway(ctx, "nosuch"); store.ErrorCode(err) != store.NotFound {
+		t.Errorf("remove an unknown gateway: %v", err)
+	}
 	if _, err := p.db.SetGatewayStatus(ctx, "card", store.GatewayDisabled); err != nil {
 		t.Fatal(err)
 	}
@@ -89,6 +101,12 @@ func TestGatewayLifecycle(t *testing.T) {
 	dep := p.deposit(t, 5_000_000)
 	if _, err := p.db.RemoveGateway(ctx, "card"); store.ErrorCode(err) != store.Conflict {
 		t.Errorf("remove with a pending deposit: %v, want a conflict", err)
+	}
+	if _, err := p.db.CloseDeposit(ctx, dep, store.DepositCredited, "paid"); store.ErrorCode(err) != store.Invalid {
+		t.Errorf("close as credited: %v", err)
+	}
+	if _, err := p.db.FindDeposit(ctx, "dep_01HG9X7KJP4N5Q6R7S8T9V0W1X"); err != store.ErrDepositNotFound {
+		t.Errorf("find an unknown deposit: %v", err)
 	}
 	if ok, err := p.db.CloseDeposit(ctx, dep, store.DepositExpired, "expired"); !ok || err != nil {
 		t.Fatalf("close: %v %v", ok, err)
