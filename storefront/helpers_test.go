@@ -63,7 +63,11 @@ func (m *fakeMailer) Send(_ context.Context, to, subject, body string) error {
 	return nil
 }
 
-func (m *fakeMailer) all() []string { m.mu.Lock(); defer m.mu.Unlock(); return append([]string(nil), m.sent...) }
+func (m *fakeMailer) all() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.sent...)
+}
 
 func newShop(t *testing.T, mutate ...func(*storefront.Config)) *shop {
 	t.Helper()

@@ -105,10 +105,12 @@ func New(cfg Config) (server.Room, error) {
 		s.fail(w, r, http.StatusForbidden, "This form was sent from another site, so it was not accepted. Open the page again and send it from there.")
 	}))
 	return server.Room{
-		Name:             "store",
-		Routes:           s.routes,
-		NotFound:         http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.notFound(w, r) }),
-		MethodNotAllowed: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, http.StatusMethodNotAllowed, "That page cannot be used this way.") }),
+		Name:     "store",
+		Routes:   s.routes,
+		NotFound: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.notFound(w, r) }),
+		MethodNotAllowed: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.fail(w, r, http.StatusMethodNotAllowed, "That page cannot be used this way.")
+		}),
 		Panicked: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, http.StatusInternalServerError, "Something went wrong on our side. Nothing was charged twice; please try again.")
 		}),
