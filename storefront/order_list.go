@@ -192,6 +192,13 @@ func (s *site) afterAction(w http.ResponseWriter, r *http.Request, v *visit, res
 		s.showOrder(w, r, v, http.StatusBadRequest, msg)
 		return
 	}
+	if notice == "cancel" {
+		// A pending order is cancelled at once; one with the provider
+		// waits for the provider's answer.
+		if o, err := s.db.Order(r.Context(), store.Customer(v.Account.ID), v.params.ByName("id")); err == nil && o.Status == store.StatusCancelled {
+			notice = "cancelled"
+		}
+	}
 	back := "/orders/" + url.PathEscape(v.params.ByName("id")) + "?notice=" + notice
 	if from := r.PostFormValue("from"); from == "list" {
 		back = "/orders?notice=" + notice
