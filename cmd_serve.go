@@ -16,6 +16,7 @@ import (
 	"notpanel/ratelimit"
 	"notpanel/server"
 	"notpanel/store"
+	"notpanel/storefront"
 	"notpanel/worker"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,6 +39,9 @@ type serveCmd struct {
 	MaxConns        int           `name:"max-conns" default:"1024" help:"Open connections the public address holds at most; beyond, the one idle longest is closed to answer a new client."`
 	MaxConnsPerPeer int           `name:"max-conns-per-client" default:"64" help:"Open connections one client address holds at most (trusted proxies are not limited): beyond, its own idle ones are closed first."`
 	WebhookInsecure bool          `name:"webhook-allow-insecure" help:"Admit http and every address (loopback, private…) as webhook targets: for development and tests only."`
+	Signup          string        `default:"open" enum:"open,invite,closed" help:"Who may create an account on the storefront: anyone (open), holders of a code from notpanel invite create (invite), nobody (closed; accounts come from user add)."`
+	SMTPURL         string        `name:"smtp-url" env:"NOTPANEL_SMTP_URL" placeholder:"URL" help:"SMTP server for password reset mails: smtp://user:password@host:587 (STARTTLS), smtps://…:465, or smtp+insecure://host:25 for a local relay. Without it, the forgot-password page says to contact the panel."`
+	MailFrom        string        `name:"mail-from" placeholder:"ADDRESS" help:"The address reset mails come from, e.g. \"Panel <noreply@panel.example.com>\"."`
 }
 
 // tuneGC trades memory the server barely uses for less time collecting
@@ -92,10 +96,21 @@ func (c *serveCmd) Run(ctx context.Context, a *app) error {
 	if c.WebhookInsecure {
 		a.log.Warn().Msg("--webhook-allow-insecure: webhooks may target http and private addresses; for development only")
 	}
-	return serve(ctx, a, db, listeners{public: ln, ops: ops}, siteConfig{
+	sc := siteConfig{
 		ipPerMin: c.IPPerMin, trusted: trusted, webhookInsecure: c.WebhookInsecure, pprof: c.Pprof,
 		limits: server.Limits{MaxConns: c.MaxConns, PerClient: c.MaxConnsPerPeer, Exempt: trusted},
-	}, wc)
+		signup: c.Signup,
+	}
+	if c.SMTPURL != "" {
+		if sc.mailer, err = storefront.NewSMTP(c.SMTPURL, c.MailFrom); err != nil {
+			ln.Close()
+			if ops != nil {
+				ops.Close()
+			}
+			return err
+		}
+	}
+	return serve(ctx, a, db, listeners{public: ln, ops: ops}, sc, wc)
 }
 
 // listeners are serve's addresses: the public one, and the operator's
@@ -109,6 +124,8 @@ type siteConfig struct {
 	webhookInsecure bool
 	pprof           bool
 	limits          server.Limits
+	signup          string
+	mailer          storefront.Mailer
 }
 
 // serve answers the public address and the operator's and, unless wc is
@@ -136,8 +153,13 @@ func serve(ctx context.Context, a *app, db *store.DB, ls listeners, sc siteConfi
 	}
 	api := httpapi.New(httpapi.Config{DB: db, Log: a.log, IPs: scfg.IPs, IPPerMin: sc.ipPerMin,
 		WebhookInsecure: sc.webhookInsecure})
+	shop, err := storefront.New(storefront.Config{DB: db, Log: a.log, TrustedProxies: sc.trusted, Signup: sc.signup,
+		Mailer: sc.mailer, WebhookInsecure: sc.webhookInsecure})
+	if err != nil {
+		return err
+	}
 	sc.limits.Registry, sc.limits.Log = reg, a.log
-	srv := server.NewHTTP(server.New(scfg, api, payments.Room()), sc.limits)
+	srv := server.NewHTTP(server.New(scfg, api, payments.Room(), shop), sc.limits)
 	servers := []*http.Server{srv}
 	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ls.public) }()
