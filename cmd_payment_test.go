@@ -223,6 +223,21 @@ func TestServeCreditsOnWebhook(t *testing.T) {
 	if got := balanceOf(t, s.db, "alice"); got != 8_000_000 {
 		t.Errorf("balance %s after the webhook, want 8.00", store.FormatMoney(got))
 	}
+	// Beside the storefront's pages, /payments/ answers in JSON.
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{{http.MethodGet, "/payments/btc/webhook", 405}, {http.MethodPost, "/payments/btc", 404}, {http.MethodPost, "/payments/nosuch/webhook", 404}} {
+		req, _ := http.NewRequest(c.method, "http://"+srv.addr+c.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want || resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s: %d %s, want %d JSON", c.method, c.path, resp.StatusCode, resp.Header.Get("Content-Type"), c.want)
+		}
+	}
 	resp, err := http.Get("http://" + srv.ops + "/metrics")
 	if err != nil {
 		t.Fatal(err)
