@@ -580,7 +580,7 @@ func (h *harness) topUp(stop <-chan struct{}) {
 		select {
 		case <-stop:
 			return
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(100 * time.Millisecond): // a few top-ups a second: the orders stay the main load
 		}
 		d, err := svc.StartDeposit(context.Background(), 1, "btc", seq*10_000,
 			payment.ReturnURLs{Success: "https://panel.test/r", Cancel: "https://panel.test/c"})
@@ -612,7 +612,7 @@ func (h *harness) notify(d store.Deposit, stop <-chan struct{}) {
 		select {
 		case <-stop:
 			return
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }
