@@ -153,6 +153,10 @@ func serve(ctx context.Context, a *app, db *store.DB, ls listeners, sc siteConfi
 	shop, err := storefront.New(storefront.Config{DB: db, Log: a.log, TrustedProxies: sc.trusted, Signup: sc.signup,
 		Mailer: sc.mailer, WebhookInsecure: sc.webhookInsecure})
 	if err != nil {
+		ls.public.Close()
+		if ls.ops != nil {
+			ls.ops.Close()
+		}
 		return err
 	}
 	sc.limits.Registry, sc.limits.Log = reg, a.log
