@@ -197,6 +197,17 @@ func (s *site) wrap(name string, who access, h handler) httprouter.Handle {
 		info.Action, info.Room = name, "store"
 		setSecurityHeaders(w.Header())
 		r.Body = http.MaxBytesReader(w, r.Body, MaxForm)
+		if r.Method == http.MethodPost {
+			if err := r.ParseForm(); err != nil {
+				var tooLarge *http.MaxBytesError
+				if errors.As(err, &tooLarge) {
+					s.fail(w, r, http.StatusRequestEntityTooLarge, "That form is too large to accept. Nothing was done.")
+				} else {
+					s.fail(w, r, http.StatusBadRequest, "That form could not be read. Nothing was done.")
+				}
+				return
+			}
+		}
 		v, err := s.visit(r, p)
 		if err != nil {
 			s.internal(w, r, err)
