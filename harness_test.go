@@ -107,7 +107,12 @@ func TestKillHarness(t *testing.T) {
 		wg.Go(func() { h.place(c, stop, late) })
 	}
 	wg.Go(func() { h.cancelLate(stop, late) })
-	wg.Go(func() { h.topUp(stop) })
+	// A customer tops up too while the server may be killed where a
+	// credit is decided; runs aimed at other points leave payments out.
+	topUps := slices.Contains(modes, fault.AfterPaid)
+	if topUps {
+		wg.Go(func() { h.topUp(stop) })
+	}
 
 	// A point the server did not reach in its round is armed again in the
 	// next, up to three times in a row, before the harness moves on.
@@ -137,11 +142,15 @@ func TestKillHarness(t *testing.T) {
 	// due must have reached the receiver.
 	srv = h.start("")
 	h.drain()
-	h.drainDeposits()
+	if topUps {
+		h.drainDeposits()
+	}
 	srv.kill()
 	h.check(*kills + 1)
 	h.checkDelivered()
-	h.checkDeposits()
+	if topUps {
+		h.checkDeposits()
+	}
 
 	t.Logf("%d orders acknowledged, %d at the provider, %d deposits paid, %d kills; crash points reached: %v",
 		len(h.acked), len(h.sim.Links()), len(h.deposits), *kills, reached)
