@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"notpanel/httpapi"
+	"notpanel/payment"
 	"notpanel/ratelimit"
 	"notpanel/server"
 	"notpanel/store"
@@ -134,10 +135,12 @@ type siteConfig struct {
 func serve(ctx context.Context, a *app, db *store.DB, ls listeners, sc siteConfig, wc *worker.Config) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	payments := payment.New(payment.Config{DB: db, Log: a.log, Registry: reg})
 	var w *worker.Worker
 	scfg := server.Config{DB: db, Log: a.log, TrustedProxies: sc.trusted, IPs: ratelimit.New(server.MaxBuckets),
 		IPPerMin: sc.ipPerMin, Registry: reg}
 	if wc != nil {
+		wc.Deposits = payments
 		calls := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "notpanel_upstream_calls_total",
 			Help: "Calls to providers by provider, call and outcome (ok, temporary, permanent, account, unknown-outcome)."},
 			[]string{"provider", "call", "outcome"})
@@ -160,7 +163,7 @@ func serve(ctx context.Context, a *app, db *store.DB, ls listeners, sc siteConfi
 		return err
 	}
 	sc.limits.Registry, sc.limits.Log = reg, a.log
-	srv := server.NewHTTP(server.New(scfg, api, shop), sc.limits)
+	srv := server.NewHTTP(server.New(scfg, api, payments.Room(), shop), sc.limits)
 	servers := []*http.Server{srv}
 	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ls.public) }()

@@ -47,6 +47,8 @@ type cli struct {
 	Backup   backupCmd   `cmd:"" help:"Write a consistent copy of the database, safe while serve runs."`
 	Currency currencyCmd `cmd:"" help:"Show or set the panel currency."`
 	Webhook  webhookCmd  `cmd:"" help:"Inspect customers' webhooks and their deliveries."`
+	Gateway  gatewayCmd  `cmd:"" help:"Manage the payment gateways customers top up through."`
+	Payment  paymentCmd  `cmd:"" help:"Inspect, refresh and settle customers' deposits."`
 }
 
 // app is what every command's Run receives: where to write, the logger, and
