@@ -22,3 +22,9 @@ var Upgrades = upgrades
 
 // Fingerprint is the digest of an add's parameters kept with its request_id.
 func Fingerprint(in OrderInput) []byte { return in.fingerprint() }
+
+// HashPassword and VerifyPassword are the password hash and its check.
+var (
+	HashPassword   = hashPassword
+	VerifyPassword = verifyPassword
+)
