@@ -11,10 +11,14 @@ type userCmd struct {
 	Add           userAddCmd           `cmd:"" help:"Create a customer account with a zero balance; prints its id."`
 	List          userListCmd          `cmd:"" help:"List customer accounts."`
 	Show          userShowCmd          `cmd:"" help:"Show one account and its keys."`
-	Suspend       userSuspendCmd       `cmd:"" help:"Suspend an account: its keys are refused from the next request on."`
+	Suspend       userSuspendCmd       `cmd:"" help:"Suspend an account: its keys are refused and its browser sessions end from the next request on."`
 	Unsuspend     userUnsuspendCmd     `cmd:"" help:"Reactivate a suspended account."`
 	SetTier       userSetTierCmd       `cmd:"" name:"set-tier" help:"Move an account to another rate-limit tier."`
 	SetLowBalance userSetLowBalanceCmd `cmd:"" name:"set-low-balance" help:"Set the account's low-balance threshold."`
+	SetPassword   userSetPasswordCmd   `cmd:"" name:"set-password" help:"Set the password a customer signs in to the storefront with; signs the account's browsers out."`
+	ResetLink     userResetLinkCmd     `cmd:"" name:"reset-link" help:"Print a one-time link, good for an hour, where the customer chooses a new password."`
+	Reset2FA      userReset2FACmd      `cmd:"" name:"reset-2fa" help:"Turn two-factor sign-in off for a customer who lost the phone and the recovery codes."`
+	Signout       userSignoutCmd       `cmd:"" help:"Sign every browser of the account out now (its API keys keep working)."`
 }
 
 // userJSON is an account as the CLI prints it: money as decimal strings.
@@ -161,7 +165,13 @@ func setStatus(ctx context.Context, a *app, user, status string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stderr, "user %s (id %d) is now %s\n", acc.Name, acc.ID, acc.Status)
+	switch acc.Status {
+	case store.AccountSuspended:
+		fmt.Fprintf(a.stderr, "user %s (id %d) is now suspended: its API keys are refused and its browser sessions end at their next request\n",
+			acc.Name, acc.ID)
+	default:
+		fmt.Fprintf(a.stderr, "user %s (id %d) is now %s\n", acc.Name, acc.ID, acc.Status)
+	}
 	return nil
 }
 

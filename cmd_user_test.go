@@ -48,14 +48,27 @@ func TestUserSuspend(t *testing.T) {
 	ok(t, db, "user", "add", "alice")
 	key := strings.TrimSpace(ok(t, db, "key", "create", "alice"))
 	s := openStore(t, db)
+	browser := signedIn(t, s, "alice")
 
-	ok(t, db, "user", "suspend", "alice")
+	r := notpanel(t, db, "user", "suspend", "alice")
+	want := "user alice (id 1) is now suspended: its API keys are refused and its browser sessions end at their next request\n"
+	if r.code != 0 || r.stderr != want {
+		t.Errorf("suspend: exit %d, stderr %q; want %q", r.code, r.stderr, want)
+	}
 	if _, err := s.Authenticate(ctx, key); !errors.Is(err, store.ErrAccountSuspended) {
 		t.Errorf("after suspend: Authenticate = %v, want Account suspended", err)
 	}
-	ok(t, db, "user", "unsuspend", "1") // by id this time
+	if sessionLive(t, s, browser) {
+		t.Errorf("after suspend: the browser is still signed in")
+	}
+	if r := notpanel(t, db, "user", "unsuspend", "1"); r.code != 0 || r.stderr != "user alice (id 1) is now active\n" { // by id this time
+		t.Errorf("unsuspend: exit %d, stderr %q", r.code, r.stderr)
+	}
 	if _, err := s.Authenticate(ctx, key); err != nil {
 		t.Errorf("after unsuspend: Authenticate = %v", err)
+	}
+	if sessionLive(t, s, browser) {
+		t.Errorf("after unsuspend: the browser signed out by the suspension is signed in again")
 	}
 	failing(t, db, "user", "suspend", "nobody")
 }

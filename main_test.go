@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +19,31 @@ import (
 	"notpanel/store/storetest"
 )
 
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+// golden compares got with testdata/<TestName>/name, or writes it there
+// with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", t.Name(), name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -run %s -update to create it)", err, t.Name())
+	}
+	if got != string(want) {
+		t.Errorf("%s changed:\n%s\nwant (%s):\n%s", name, got, path, want)
+	}
+}
+
 // result is what an operator sees from one command.
 type result struct {
 	code           int
@@ -25,16 +51,27 @@ type result struct {
 }
 
 // notpanel runs the command line against the database file db, the way the
-// binary would, with an empty environment.
+// binary would, with an empty environment and nothing on stdin.
 func notpanel(t *testing.T, db string, args ...string) result {
 	t.Helper()
 	return notpanelEnv(t, nil, append([]string{"--db", db}, args...)...)
 }
 
+// notpanelIn is notpanel with stdin given.
+func notpanelIn(t *testing.T, stdin, db string, args ...string) result {
+	t.Helper()
+	return notpanelStdin(t, nil, stdin, append([]string{"--db", db}, args...)...)
+}
+
 func notpanelEnv(t *testing.T, env map[string]string, args ...string) result {
 	t.Helper()
+	return notpanelStdin(t, env, "", args...)
+}
+
+func notpanelStdin(t *testing.T, env map[string]string, stdin string, args ...string) result {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := run(t.Context(), args, &stdout, &stderr, func(k string) string { return env[k] })
+	code := run(t.Context(), args, strings.NewReader(stdin), &stdout, &stderr, func(k string) string { return env[k] })
 	return result{code, stdout.String(), stderr.String()}
 }
 
