@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"notpanel/store"
 )
@@ -111,14 +112,20 @@ func (c *userShowCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
+	creds, err := db.AccountCredentials(ctx, acc.ID)
+	if err != nil {
+		return err
+	}
 	u := toUserJSON(acc)
 	rows := keyRows(keys)
 	if c.JSON {
 		return writeJSON(a.stdout, struct {
 			userJSON
-			Currency string    `json:"currency"`
-			Keys     []keyJSON `json:"keys"`
-		}{u, cur, rows})
+			Currency  string    `json:"currency"`
+			Password  bool      `json:"password"`
+			TwoFactor bool      `json:"two_factor"`
+			Keys      []keyJSON `json:"keys"`
+		}{u, cur, creds.HasPassword, creds.TwoFactor, rows})
 	}
 	t := newTable(a.stdout, "id:", count(u.ID))
 	t.row("name:", u.Name)
@@ -127,6 +134,7 @@ func (c *userShowCmd) Run(ctx context.Context, a *app) error {
 	t.row("balance:", u.Balance+" "+cur)
 	t.row("low balance:", u.LowBalance+" "+cur)
 	t.row("created:", u.Created)
+	t.row("sign-in:", signInSummary(creds))
 	active := 0
 	for _, k := range rows {
 		if k.Status == "active" {
@@ -135,7 +143,7 @@ func (c *userShowCmd) Run(ctx context.Context, a *app) error {
 	}
 	t.row("keys:", fmt.Sprintf("%d active, %d revoked", active, len(rows)-active))
 	for _, k := range rows {
-		t.row("", k.ID+"  "+k.Prefix+"…  "+k.Status)
+		t.row("", strings.TrimSpace(k.ID+"  "+k.Prefix+"…  "+k.Status+"  "+k.Label))
 	}
 	return t.flush()
 }
@@ -213,4 +221,15 @@ func (c *userSetLowBalanceCmd) Run(ctx context.Context, a *app) error {
 	}
 	fmt.Fprintf(a.stderr, "user %s (id %d) low-balance threshold is now %s\n", acc.Name, acc.ID, store.FormatMoney(acc.LowBalance))
 	return nil
+}
+
+// signInSummary says how the account signs in to the storefront.
+func signInSummary(c store.Credentials) string {
+	switch {
+	case !c.HasPassword:
+		return "no password yet (notpanel user set-password or user reset-link gives one)"
+	case c.TwoFactor:
+		return fmt.Sprintf("password and two-factor code (%d recovery codes left)", c.RecoveryLeft)
+	}
+	return "password"
 }

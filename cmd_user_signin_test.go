@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -139,9 +140,26 @@ func TestUserReset2FA(t *testing.T) {
 	ok(t, db, "user", "add", "alice")
 	s := openStore(t, db)
 	alice, _ := s.FindAccount(ctx, "alice")
+	signIn := func(want string, password, twoFactor bool) {
+		t.Helper()
+		text := ok(t, db, "user", "show", "alice")
+		if !slices.ContainsFunc(strings.Split(text, "\n"), func(l string) bool {
+			v, found := strings.CutPrefix(l, "sign-in:")
+			return found && strings.TrimSpace(v) == want
+		}) {
+			t.Errorf("user show lacks sign-in: %s\n%s", want, text)
+		}
+		var u map[string]any
+		decode(t, ok(t, db, "user", "show", "alice", "--json"), &u)
+		if u["password"] != password || u["two_factor"] != twoFactor {
+			t.Errorf("user show --json: password %v, two_factor %v; want %v, %v", u["password"], u["two_factor"], password, twoFactor)
+		}
+	}
+	signIn("no password yet (notpanel user set-password or user reset-link gives one)", false, false)
 	if err := s.SetPassword(ctx, alice.ID, passphrase); err != nil {
 		t.Fatal(err)
 	}
+	signIn("password", true, false)
 	r := failing(t, db, "user", "reset-2fa", "alice")
 	if !strings.Contains(r.stderr, "alice (id 1) has no two-factor sign-in to turn off") {
 		t.Errorf("reset-2fa without two-factor: stderr %q", r.stderr)
@@ -155,6 +173,7 @@ func TestUserReset2FA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	signIn("password and two-factor code (10 recovery codes left)", true, true)
 
 	r = notpanel(t, db, "user", "reset-2fa", "alice")
 	if r.code != 0 || r.stdout != "" || !strings.Contains(r.stderr, "two-factor sign-in of alice (id 1) is off") {
@@ -169,6 +188,7 @@ func TestUserReset2FA(t *testing.T) {
 	if _, _, err := s.SignIn(ctx, "alice", passphrase); err != nil {
 		t.Errorf("the password no longer signs in: %v", err)
 	}
+	signIn("password", true, false)
 	failing(t, db, "user", "reset-2fa", "alice")
 	failing(t, db, "user", "reset-2fa", "nobody")
 }

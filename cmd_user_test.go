@@ -136,6 +136,21 @@ func TestKeys(t *testing.T) {
 		t.Errorf("key list table:\n%s", table)
 	}
 	failing(t, db, "key", "create", "nobody")
+
+	// A key the customer made on the storefront shows its label.
+	if _, _, err := s.CreateAccountKey(ctx, 1, "CI server"); err != nil {
+		t.Fatal(err)
+	}
+	if table := ok(t, db, "key", "list", "alice"); !strings.Contains(table, "LABEL") || !strings.Contains(table, "CI server") {
+		t.Errorf("key list lacks the label:\n%s", table)
+	}
+	decode(t, ok(t, db, "key", "list", "alice", "--json"), &keys)
+	if len(keys) != 2 || keys[1]["label"] != "CI server" || keys[0]["label"] != nil {
+		t.Errorf("key list --json = %v, want the second key labelled CI server, the first without", keys)
+	}
+	if text := ok(t, db, "user", "show", "alice"); !strings.Contains(text, "active  CI server\n") {
+		t.Errorf("user show lacks the key's label:\n%s", text)
+	}
 }
 
 func TestFundsAdd(t *testing.T) {
