@@ -96,11 +96,7 @@ type userShowCmd struct {
 }
 
 func (c *userShowCmd) Run(ctx context.Context, a *app) error {
-	db, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	acc, err := db.FindAccount(ctx, c.User)
+	db, acc, err := a.openAccount(ctx, c.User)
 	if err != nil {
 		return err
 	}
@@ -146,6 +142,16 @@ func (c *userShowCmd) Run(ctx context.Context, a *app) error {
 		t.row("", strings.TrimSpace(k.ID+"  "+k.Prefix+"…  "+k.Status+"  "+k.Label))
 	}
 	return t.flush()
+}
+
+// openAccount opens the database and finds the account ref names.
+func (a *app) openAccount(ctx context.Context, ref string) (*store.DB, store.Account, error) {
+	db, err := a.open(ctx)
+	if err != nil {
+		return nil, store.Account{}, err
+	}
+	acc, err := db.FindAccount(ctx, ref)
+	return db, acc, err
 }
 
 type userSuspendCmd struct {

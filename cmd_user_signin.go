@@ -31,11 +31,7 @@ A password the sign-up page would refuse (shorter than 8 characters, a common on
 }
 
 func (c *userSetPasswordCmd) Run(ctx context.Context, a *app) error {
-	db, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	acc, err := db.FindAccount(ctx, c.User)
+	db, acc, err := a.openAccount(ctx, c.User)
 	if err != nil {
 		return err
 	}
@@ -47,10 +43,16 @@ func (c *userSetPasswordCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	fmt.Fprintf(a.stderr, "password of %s (id %d) set; every browser signed in to the account was signed out\n", acc.Name, acc.ID)
+	noteSuspended(a, acc)
+	return nil
+}
+
+// noteSuspended tells the operator giving a suspended account a way in that
+// it stays shut until unsuspended.
+func noteSuspended(a *app, acc store.Account) {
 	if acc.Status != store.AccountActive {
 		fmt.Fprintf(a.stderr, "%s is suspended: it signs in after notpanel user unsuspend %s\n", acc.Name, acc.Name)
 	}
-	return nil
 }
 
 // maxPasswordLine is the most read from a pipe: MaxPassword characters of
@@ -157,9 +159,7 @@ func (c *userResetLinkCmd) Run(ctx context.Context, a *app) error {
 	fmt.Fprintln(a.stdout, site.URL+"/reset?token="+url.QueryEscape(token))
 	fmt.Fprintf(a.stderr, "reset link for %s (id %d): it works once, until %s; using it signs every browser of the account out\n",
 		acc.Name, acc.ID, when(time.Now().Add(store.ResetTTL).Unix()))
-	if acc.Status != store.AccountActive {
-		fmt.Fprintf(a.stderr, "%s is suspended: it signs in after notpanel user unsuspend %s\n", acc.Name, acc.Name)
-	}
+	noteSuspended(a, acc)
 	return nil
 }
 
@@ -172,11 +172,7 @@ func (c *userReset2FACmd) Help() string {
 }
 
 func (c *userReset2FACmd) Run(ctx context.Context, a *app) error {
-	db, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	acc, err := db.FindAccount(ctx, c.User)
+	db, acc, err := a.openAccount(ctx, c.User)
 	if err != nil {
 		return err
 	}
@@ -200,11 +196,7 @@ type userSignoutCmd struct {
 }
 
 func (c *userSignoutCmd) Run(ctx context.Context, a *app) error {
-	db, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	acc, err := db.FindAccount(ctx, c.User)
+	db, acc, err := a.openAccount(ctx, c.User)
 	if err != nil {
 		return err
 	}
