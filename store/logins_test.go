@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"errors"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -392,4 +394,55 @@ func TestTwoFactor(t *testing.T) {
 	}
 	err = db.DisableTOTP(ctx, nopass.ID, "", false)
 	wantErr(t, err, store.Invalid, "Password is wrong")
+}
+
+// What works once works once when many ask at the same moment: a
+// two-factor code, a recovery code, an invitation.
+func TestOnceUnderConcurrency(t *testing.T) {
+	db, clock := clocked(t)
+	alice := signUp(t, db, "alice", goodPassword)
+	key, _ := store.NewTOTP("notpanel", "alice")
+	codes, err := db.EnableTOTP(ctx, alice.ID, key.Secret(), code(t, key.Secret(), clock.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	invite, _ := db.CreateInvite(ctx)
+	clock.Advance(30 * time.Second)
+	next := code(t, key.Secret(), clock.Now())
+	for _, tt := range []struct {
+		name string
+		try  func(i int) error
+	}{
+		{"Code", func(int) error { return db.CheckSecondFactor(ctx, alice.ID, next) }},
+		{"RecoveryCode", func(int) error { return db.CheckSecondFactor(ctx, alice.ID, codes[0]) }},
+		{"Invitation", func(i int) error {
+			_, err := db.SignUp(ctx, "guest"+strconv.Itoa(i), goodPassword, invite, true)
+			return err
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			const n = 4
+			errs := make(chan error, n)
+			var start sync.WaitGroup
+			start.Add(1)
+			for i := range n {
+				go func() {
+					start.Wait()
+					errs <- tt.try(i)
+				}()
+			}
+			start.Done()
+			took := 0
+			for range n {
+				if err := <-errs; err == nil {
+					took++
+				} else if c := store.ErrorCode(err); c != store.Unauthorized && c != store.Invalid {
+					t.Errorf("a refused try: %v", err)
+				}
+			}
+			if took != 1 {
+				t.Errorf("%d of %d tries at once took it, want exactly 1", took, n)
+			}
+		})
+	}
 }
