@@ -10,6 +10,7 @@ import (
 )
 
 func TestResetPassword(t *testing.T) {
+	t.Parallel() // argon2 is slow under -race: the hashing tests overlap
 	db, clock := clocked(t)
 	alice := signUp(t, db, "alice", goodPassword)
 	bob, _ := db.CreateAccount(ctx, "bob", "") // made by user add: no password yet
@@ -78,6 +79,7 @@ func TestResetPassword(t *testing.T) {
 // Of two links, spending one (or the password changing any other way)
 // spends the other: an old link must not undo a newer password.
 func TestResetLinksSpentTogether(t *testing.T) {
+	t.Parallel() // argon2 is slow under -race: the hashing tests overlap
 	db := storetest.Open(t)
 	alice := signUp(t, db, "alice", goodPassword)
 	bob := signUp(t, db, "bob", goodPassword)
