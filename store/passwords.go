@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -165,6 +164,11 @@ func hashPassword(password string) string {
 	hashSlots <- struct{}{}
 	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
 	<-hashSlots
+	return phcString(salt, key)
+}
+
+// phcString writes a salt and a key made with the current parameters.
+func phcString(salt, key []byte) string {
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
 		b64.EncodeToString(salt), b64.EncodeToString(key))
@@ -211,4 +215,8 @@ func phcParam(s, name string, most uint32) (uint32, bool) {
 
 // dummyHash is verified against when a name is unknown, so that signing in
 // as nobody takes as long as a wrong password.
-var dummyHash = sync.OnceValue(func() string { return hashPassword("not a password anyone has: " + rand.Text()) })
+// It is written, not computed: hashing it on first use would make the first
+// such sign-in after a start take twice as long, and tell.
+func dummyHash() string { return dummyPHC }
+
+var dummyPHC = phcString(make([]byte, 16), make([]byte, argonKeyLen))

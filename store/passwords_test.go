@@ -108,6 +108,12 @@ func TestPasswordHash(t *testing.T) {
 	if !store.VerifyPassword(phc, "correct horse battery staple") {
 		t.Errorf("the password does not verify against its own hash")
 	}
+	// An unknown name is checked against a hash of the same cost, so that
+	// it answers no sooner than a wrong password.
+	dummy := strings.Split(store.DummyHash(), "$")
+	if len(dummy) != 6 || dummy[3] != parts[3] || len(dummy[4]) != len(parts[4]) || len(dummy[5]) != len(parts[5]) {
+		t.Errorf("dummy hash %q: want the parameters and sizes of %q", store.DummyHash(), phc)
+	}
 	for _, wrong := range []string{"", "Correct horse battery staple"} {
 		if store.VerifyPassword(phc, wrong) {
 			t.Errorf("%q verifies against the hash of another password", wrong)
