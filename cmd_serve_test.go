@@ -33,7 +33,7 @@ func startServe(t *testing.T, db string, extra ...string) *serving {
 	s := &serving{stop: stop, code: make(chan int, 1), logs: make(chan []string, 1), stdout: &bytes.Buffer{}}
 	args := append([]string{"--db", db, "serve", "--listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0"}, extra...)
 	go func() {
-		code := run(ctx, args, s.stdout, pw, func(string) string { return "" })
+		code := run(ctx, args, strings.NewReader(""), s.stdout, pw, func(string) string { return "" })
 		pw.Close()
 		s.code <- code
 	}()

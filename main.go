@@ -49,11 +49,14 @@ type cli struct {
 	Webhook  webhookCmd  `cmd:"" help:"Inspect customers' webhooks and their deliveries."`
 	Gateway  gatewayCmd  `cmd:"" help:"Manage the payment gateways customers top up through."`
 	Payment  paymentCmd  `cmd:"" help:"Inspect, refresh and settle customers' deposits."`
+	Site     siteCmd     `cmd:"" help:"Show or set the storefront's shop window: name, tagline, contact, terms, accent colour, public URL."`
+	Invite   inviteCmd   `cmd:"" help:"Make invitation codes for sign-up when serve runs with --signup invite."`
 }
 
-// app is what every command's Run receives: where to write, the logger, and
-// the database, opened on first use.
+// app is what every command's Run receives: where to read and write, the
+// logger, and the database, opened on first use.
 type app struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	log            zerolog.Logger
 	dbPath         string
@@ -84,7 +87,7 @@ func main() {
 		<-ctx.Done()
 		stop() // a second Ctrl-C kills at once instead of waiting for the shutdown
 	}()
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
 }
@@ -94,10 +97,10 @@ type exitCode int
 
 // run parses args, runs the chosen command and returns the exit status.
 // Commands stop early when ctx is cancelled; serve stops only then.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) (code int) {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) (code int) {
 	logs := newLogBuffer(stderr)
 	defer logs.Close()
-	a := &app{stdout: stdout, stderr: stderr, log: zerolog.New(logs).With().Timestamp().Logger()}
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, log: zerolog.New(logs).With().Timestamp().Logger()}
 	var c cli
 	parser, err := newParser(ctx, &c, a, getenv)
 	if err != nil {

@@ -138,14 +138,17 @@ func (db *DB) Ledger(ctx context.Context, accountID int64, orderID string) ([]Le
 }
 
 // AccountLedger is a page of an account's ledger, newest first: at most
-// limit rows with ids below before (0 for the newest), read by the
-// account's index however long its history.
+// limit rows (100 when 0 or less, as ListOrders) with ids below before (0
+// for the newest), read by the account's index however long its history.
 func (db *DB) AccountLedger(ctx context.Context, accountID, before int64, limit int) ([]LedgerEntry, error) {
 	if err := customer(accountID); err != nil {
 		return nil, err
 	}
 	if before <= 0 {
 		before = math.MaxInt64
+	}
+	if limit <= 0 {
+		limit = 100 // not SQLite's "no limit" for a negative one, nor an empty page for 0
 	}
 	return db.ledgerRows(ctx, `SELECT `+ledgerCols+` FROM ledger WHERE account_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
 		accountID, before, limit)
