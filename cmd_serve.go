@@ -154,7 +154,7 @@ func serve(ctx context.Context, a *app, db *store.DB, ls listeners, sc siteConfi
 	api := httpapi.New(httpapi.Config{DB: db, Log: a.log, IPs: scfg.IPs, IPPerMin: sc.ipPerMin,
 		WebhookInsecure: sc.webhookInsecure})
 	shop, err := storefront.New(storefront.Config{DB: db, Log: a.log, TrustedProxies: sc.trusted, Signup: sc.signup,
-		Mailer: sc.mailer, WebhookInsecure: sc.webhookInsecure})
+		Mailer: sc.mailer, WebhookInsecure: sc.webhookInsecure, Payments: payments})
 	if err != nil {
 		ls.public.Close()
 		if ls.ops != nil {

@@ -95,6 +95,35 @@ var funcs = template.FuncMap{
 		return max(m, 0)
 	},
 	"has": func(list []string, s string) bool { return slices.Contains(list, s) },
+	"kindLabel": func(kind string) string {
+		switch kind {
+		case "stripe":
+			return "card or wallet"
+		case "btcpay":
+			return "Bitcoin"
+		case "cryptomus":
+			return "crypto"
+		}
+		return kind
+	},
+	"depositLabel": func(status, review string) string {
+		switch {
+		case status == store.DepositPending && review != "":
+			return "Being checked"
+		case status == store.DepositPending:
+			return "Waiting for payment"
+		}
+		return statusLabel(status)
+	},
+	"depositClass": func(status string) string {
+		switch status {
+		case store.DepositCredited:
+			return "st-completed"
+		case store.DepositExpired, store.DepositFailed:
+			return "st-cancelled"
+		}
+		return "st-pending"
+	},
 }
 
 // fieldsOf lists the order form's fields a service takes.

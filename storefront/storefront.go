@@ -19,6 +19,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 	"github.com/rs/zerolog"
 
+	"notpanel/payment"
 	"notpanel/ratelimit"
 	"notpanel/server"
 	"notpanel/store"
@@ -51,6 +52,9 @@ type Config struct {
 	// Mailer sends password reset links; nil when the operator set no
 	// SMTP server, and the forgot page then says to contact the panel.
 	Mailer Mailer
+	// Payments starts top-ups through the operator's gateways; nil when
+	// there are none, and /addfunds says to contact the panel.
+	Payments *payment.Service
 	// Resolver and WebhookInsecure apply the API's webhook rules.
 	Resolver        webhook.Resolver
 	WebhookInsecure bool
@@ -172,6 +176,9 @@ func (s *site) routes(m server.Mux) {
 	post("/account/2fa/off", "account_2fa", customer, s.twoFactorOff)
 	post("/account/signout-everywhere", "account_signout", customer, s.signOutEverywhere)
 	get("/transactions", "transactions", customer, s.transactions)
+	get("/addfunds", "addfunds", customer, s.addFundsForm)
+	post("/addfunds", "addfunds", customer, s.addFundsStart)
+	get("/addfunds/return", "addfunds_return", customer, s.addFundsReturn)
 	get("/keys", "keys", customer, s.keyList)
 	post("/keys", "keys", customer, s.keyCreate)
 	post("/keys/:id/revoke", "key_revoke", customer, s.keyRevoke)
