@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"html/template"
 	"image/png"
 	"net/http"
 	"net/url"
@@ -25,7 +26,8 @@ type accountPage struct {
 	// Enrolment of two-factor sign-in, between "turn on" and the first
 	// code: the secret (kept in a hidden field), its QR code and its
 	// setup key for typing.
-	TOTPSecret, TOTPQR, TOTPKey string
+	TOTPSecret, TOTPKey string
+	TOTPQR              template.URL
 	// RecoveryCodes are shown once, right after two-factor is turned on.
 	RecoveryCodes []string
 	// Error is shown beside the form it concerns.
@@ -142,7 +144,7 @@ func (s *site) enrol(p *accountPage, secret, otpURL string) {
 	}
 	p.TOTPKey = strings.Join(groups, " ")
 	if img, err := qrImage(otpURL); err == nil {
-		p.TOTPQR = img
+		p.TOTPQR = template.URL(img) // made here, not typed by anyone: html/template would refuse a data: URL
 	}
 }
 
