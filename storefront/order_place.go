@@ -3,6 +3,7 @@ package storefront
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -121,6 +122,13 @@ func (s *site) orderPlace(w http.ResponseWriter, r *http.Request, v *visit) {
 			return
 		}
 		f.Error = msg
+		if errors.Is(err, store.ErrRequestIDReused) {
+			// Back to a form that placed an order, changed and sent
+			// again: a new order is meant, and the next submit of this
+			// form, with a request_id of its own, places it.
+			f.Error = "This form already placed an order, with other details. Check them and press Place order again to place a new one."
+			f.RequestID = newRequestID()
+		}
 	}
 	snap, err := s.snapshot(r.Context())
 	if err != nil {
