@@ -3,6 +3,8 @@ package storefront
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"strconv"
@@ -213,6 +215,7 @@ func (s *site) massOrderPlace(w http.ResponseWriter, r *http.Request, v *visit) 
 	}
 	account := v.Account.ID
 	authorize := func(_ context.Context, _ *store.Snapshot) (int64, error) { return account, nil }
+	seen := map[string]int{}
 	for i, l := range lines {
 		line := massLine{N: i + 1, Text: l}
 		parts := strings.Split(l, "|")
@@ -221,14 +224,26 @@ func (s *site) massOrderPlace(w http.ResponseWriter, r *http.Request, v *visit) 
 			p.Lines = append(p.Lines, line)
 			continue
 		}
-		svc, err := store.ParseCount("service", strings.TrimSpace(parts[0]))
+		for j := range parts {
+			parts[j] = strings.TrimSpace(parts[j])
+		}
+		svc, err := store.ParseCount("service", parts[0])
 		if err != nil {
-			line.Error = "Unknown service id " + strconv.Quote(strings.TrimSpace(parts[0]))
+			line.Error = "Unknown service id " + strconv.Quote(parts[0])
 			p.Lines = append(p.Lines, line)
 			continue
 		}
+		// A line's request_id is the form's, the line's order and how
+		// many times the same order came before in the form: not its
+		// position, so that the form sent again with placed lines taken
+		// out, or refused ones fixed, places what is new and nothing
+		// twice.
+		key := strings.Join(parts, "|")
+		seen[key]++
+		sum := sha256.Sum256([]byte(key))
 		placed, err := s.db.PlaceOrderAs(r.Context(), authorize, store.OrderInput{ServiceID: svc,
-			RequestID: p.RequestID + "-" + strconv.Itoa(i+1), Link: strings.TrimSpace(parts[1]), Quantity: strings.TrimSpace(parts[2])})
+			RequestID: p.RequestID + "-" + hex.EncodeToString(sum[:8]) + "-" + strconv.Itoa(seen[key]),
+			Link:      parts[1], Quantity: parts[2]})
 		if err != nil {
 			msg, ok := userError(err)
 			if !ok {
