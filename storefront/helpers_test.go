@@ -231,16 +231,20 @@ func htmlText(s string) string {
 	return strings.NewReplacer("&#34;", `"`, "&#39;", "'", "&amp;", "&", "&lt;", "<", "&gt;", ">", "&quot;", `"`).Replace(s)
 }
 
-// field is the value of an input named name on a page.
+// field is the value of an input named name on a page, or the text of a
+// textarea, "" when there is none.
 func field(body, name string) string {
-	m := regexp.MustCompile(`name="` + regexp.QuoteMeta(name) + `" value="([^"]*)"`).FindStringSubmatch(body)
-	if m == nil {
-		m = regexp.MustCompile(`value="([^"]*)"[^>]*name="` + regexp.QuoteMeta(name) + `"`).FindStringSubmatch(body)
-	}
-	if m == nil {
+	attr := `\sname="` + regexp.QuoteMeta(name) + `"`
+	if m := regexp.MustCompile(`<input\b[^>]*` + attr + `[^>]*>`).FindString(body); m != "" {
+		if v := regexp.MustCompile(`\svalue="([^"]*)"`).FindStringSubmatch(m); v != nil {
+			return htmlText(v[1])
+		}
 		return ""
 	}
-	return htmlText(m[1])
+	if m := regexp.MustCompile(`(?s)<textarea\b[^>]*` + attr + `[^>]*>(.*?)</textarea>`).FindStringSubmatch(body); m != nil {
+		return htmlText(m[1])
+	}
+	return ""
 }
 
 func storetestAudit(t *testing.T, s *shop) { storetest.Audit(t, s.db) }
