@@ -197,6 +197,19 @@ func (s *site) wrap(name string, who access, h handler) httprouter.Handle {
 		info.Action, info.Room = name, "store"
 		setSecurityHeaders(w.Header())
 		r.Body = http.MaxBytesReader(w, r.Body, MaxForm)
+		if r.Method == http.MethodPost {
+			// Read here, so that a form cut short at MaxForm is not
+			// taken for an empty one ("Service not found").
+			if err := r.ParseForm(); err != nil {
+				var tooBig *http.MaxBytesError
+				if errors.As(err, &tooBig) {
+					s.fail(w, r, http.StatusRequestEntityTooLarge, "This form is too large to send (over 256 KB). Send fewer or shorter lines at a time.")
+					return
+				}
+				s.fail(w, r, http.StatusBadRequest, "This form could not be read. Open the page again and send it from there.")
+				return
+			}
+		}
 		v, err := s.visit(r, p)
 		if err != nil {
 			s.internal(w, r, err)
