@@ -224,8 +224,20 @@ func TestOrderFormErrors(t *testing.T) {
 	// A form bigger than any order (256 KB) is refused whole.
 	code, body := b.post("/order", orderForm(s.svc[store.TypeComments], "https://x.example/p", "comments", strings.Repeat("a comment\n", 30_000),
 		"request_id", "web-huge")...)
-	if code < 400 || code >= 500 || len(s.orders(s.alice.ID)) != 0 {
-		t.Errorf("a 300 KB form: %d %s", code, errorOf(body))
+	if code != http.StatusRequestEntityTooLarge || !strings.Contains(text(body), "This form is too large to send (over 256 KB).") ||
+		len(s.orders(s.alice.ID)) != 0 {
+		t.Errorf("a 300 KB form: %d %s", code, text(body))
+	}
+	code, body = b.post("/massorder", "orders", strings.Repeat(fmt.Sprintf("%d|https://x.example/p|100\n", def.ID), 12_000))
+	if code != http.StatusRequestEntityTooLarge || len(s.orders(s.alice.ID)) != 0 {
+		t.Errorf("a 300 KB mass order: %d %s", code, text(body))
+	}
+	// A body that is not a form.
+	req, _ := http.NewRequest("POST", s.srv.URL+"/order", strings.NewReader("service=%zz&link=https://x.example/p&quantity=100"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	code, body = b.do(req)
+	if code != http.StatusBadRequest || !strings.Contains(text(body), "This form could not be read.") || len(s.orders(s.alice.ID)) != 0 {
+		t.Errorf("a malformed form: %d %s", code, text(body))
 	}
 }
 
