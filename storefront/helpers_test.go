@@ -403,5 +403,5 @@ func text(body string) string {
 	if i := strings.Index(body, "<main"); i >= 0 {
 		body = body[i:]
 	}
-	return strings.Join(strings.Fields(htmlText(body)), " ")
+	return strings.Join(strings.Fields(htmlText(tagRE.ReplaceAllString(body, " "))), " ")
 }

@@ -79,7 +79,7 @@ func TestOrderFormChargesAsTheAPI(t *testing.T) {
 	_, body := alice.get(fmt.Sprintf("/orders/%s?notice=placed", o.ID))
 	page := text(body)
 	for _, want := range []string{"Your order is placed.", fmt.Sprintf("Order #%d", o.Number), "Custom Comments service",
-		"https://instagram.com/p/shown", "Pending", store.FormatMoney(o.Charge) + " USD", "CommentsFirst Second More", o.ID} {
+		"https://instagram.com/p/shown", "Pending", store.FormatMoney(o.Charge) + " USD", "Comments First Second More", o.ID} {
 		if !strings.Contains(page, want) {
 			t.Errorf("order page lacks %q: %s", want, between(page, "Order #", "Order id"))
 		}
