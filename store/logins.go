@@ -185,14 +185,15 @@ func (db *DB) ChangePassword(ctx context.Context, accountID int64, current, next
 }
 
 // setPassword writes a password hash and ends the account's sessions but
-// the one whose hash is keep.
+// the one whose hash is keep (nil: every one; IS NOT, because != NULL
+// matches no row).
 func setPassword(ctx context.Context, tx *Tx, accountID int64, phc string, keep []byte, now int64) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO credentials (account_id, password, changed_at) VALUES (?, ?, ?)
 		ON CONFLICT (account_id) DO UPDATE SET password = excluded.password, changed_at = excluded.changed_at`,
 		accountID, phc, now); err != nil {
 		return internal("set password", err)
 	}
-	_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = ? AND hash != ?`, accountID, keep)
+	_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = ? AND hash IS NOT ?`, accountID, keep)
 	return internal("end sessions", err)
 }
 
