@@ -449,3 +449,25 @@ func between(s, a, b string) string {
 	}
 	return s[i : i+j+len(b)]
 }
+
+// TestInternalError: a failure of ours is a page that says so, without its
+// cause, which goes to the log with the request id.
+func TestInternalError(t *testing.T) {
+	s := newShop(t)
+	b := s.signedIn()
+	s.db.Close()
+	for _, p := range []string{"/account", "/", "/services"} {
+		code, body := b.get(p)
+		if code != http.StatusInternalServerError || !strings.Contains(text(body), "Something went wrong on our side.") ||
+			strings.Contains(strings.ToLower(body), "closed") || strings.Contains(body, "sql") {
+			t.Errorf("GET %s with the database closed: %d %q", p, code, text(body))
+		}
+		wantSecurityHeaders(t, p, b.last.Header)
+		if id := b.last.Header.Get("X-Request-Id"); id == "" || !strings.Contains(s.logs.String(), `"req":"`+id+`"`) {
+			t.Errorf("GET %s: the log does not name request %q", p, id)
+		}
+	}
+	if !strings.Contains(s.logs.String(), "storefront: internal error") {
+		t.Error("the failure is not logged")
+	}
+}
