@@ -156,7 +156,7 @@ func TestSignUpLimitPerAddress(t *testing.T) {
 		}
 	}
 	code, body := s.browser().from("203.0.113.9").signUp("user3", "violet tractor moon")
-	wantPage(t, code, body, http.StatusTooManyRequests, "Try again in a minute")
+	wantPage(t, code, body, http.StatusTooManyRequests, "Too many sign-ups from your address just now. Try again in a minute.")
 	if _, ok := s.accountNamed("user3"); ok {
 		t.Error("the fourth sign-up from one address made an account")
 	}
@@ -169,6 +169,13 @@ func TestSignUpLimitPerAddress(t *testing.T) {
 	if code, body := s.browser().from("203.0.113.9").signUp("user3", "violet tractor moon"); code != http.StatusSeeOther {
 		t.Errorf("sign-up a minute later: %d %s", code, errorOf(body))
 	}
+	// Refused attempts count too: each may cost a password hash.
+	s.clock.Advance(time.Minute)
+	for range 3 {
+		s.browser().from("203.0.113.11").signUp("alice", "violet tractor moon")
+	}
+	code, body = s.browser().from("203.0.113.11").signUp("user5", "violet tractor moon")
+	wantPage(t, code, body, http.StatusTooManyRequests, "Too many sign-ups from your address just now.")
 }
 
 func TestSignUpByInvitation(t *testing.T) {
