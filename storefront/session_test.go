@@ -304,3 +304,25 @@ func storeKey(t *testing.T, s *shop, account int64) (string, string) {
 	}
 	return k.ID, raw
 }
+
+// TestPasswordGuessingThrottled: a signed-in browser (a stolen session,
+// say) guesses the password no faster than the sign-in form allows, on
+// the password change and the two-factor switch alike.
+func TestPasswordGuessingThrottled(t *testing.T) {
+	s := newShop(t)
+	b := s.signedIn()
+	for i := range 10 {
+		code, body := b.post("/account/password", "current", fmt.Sprint("guess ", i), "password", "a brand new phrase", "password2", "a brand new phrase")
+		wantPage(t, code, body, http.StatusBadRequest, "Current password is wrong")
+	}
+	code, body := b.post("/account/password", "current", alicePassword, "password", "a brand new phrase", "password2", "a brand new phrase")
+	wantPage(t, code, body, http.StatusTooManyRequests, "Too many wrong passwords. Wait a minute, then try again.")
+	code, body = b.post("/account/2fa/off", "password", alicePassword)
+	wantPage(t, code, body, http.StatusTooManyRequests, "Too many wrong passwords.")
+	// The same budget as the sign-in form's.
+	code, body = s.browser().post("/login", "name", "alice", "password", alicePassword)
+	wantPage(t, code, body, http.StatusTooManyRequests, "Too many failed sign-ins.")
+	s.clock.Advance(time.Minute)
+	code, _ = b.post("/account/password", "current", alicePassword, "password", "a brand new phrase", "password2", "a brand new phrase")
+	b.wantRedirect(code, "/account?notice=password")
+}
