@@ -113,6 +113,16 @@ func TestOrdersFilterAndSearch(t *testing.T) {
 			t.Errorf("%s is listed as completed", id)
 		}
 	}
+	// A search over more than a page keeps to the search, there and back.
+	_, body = b.get("/orders?q=_100")
+	got, _, next = listed(body)
+	if len(got) != 50 || !strings.Contains(next, "q=_100") {
+		t.Fatalf("?q=_100: %d orders, next %q", len(got), next)
+	}
+	_, body = b.get(next)
+	if older := mustListed(body); len(older) != 20 || !strings.Contains(body, `href="/orders?q=_100">← Newest`) {
+		t.Errorf("the second page of a search: %d orders, newest link %q", len(older), regexp.MustCompile(`href="[^"]*">← Newest`).FindString(body))
+	}
 	if _, body := b.get("/orders?status=in_progress"); strings.Join(mustListed(body), " ") != ids[65] {
 		t.Errorf("?status=in_progress: %v", mustListed(body))
 	}
