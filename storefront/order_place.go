@@ -171,6 +171,9 @@ type massLine struct {
 	OrderID string
 	Charge  int64
 	Error   string
+	// Before: the same line of this form placed the order earlier, and
+	// nothing was charged now.
+	Before bool
 }
 
 // massPage is /massorder: one "service|link|quantity" a line.
@@ -181,6 +184,7 @@ type massPage struct {
 	Lines     []massLine
 	Placed    int
 	Charged   int64
+	Before    int // lines placed by an earlier submit of the form
 	Error     string
 }
 
@@ -252,11 +256,15 @@ func (s *site) massOrderPlace(w http.ResponseWriter, r *http.Request, v *visit) 
 			}
 			line.Error = msg
 		} else {
-			line.OrderID = placed.ID
-			p.Placed++
+			line.OrderID, line.Before = placed.ID, placed.Before
 			if o, err := s.db.Order(r.Context(), store.Customer(account), placed.ID); err == nil {
 				line.Charge = o.Charge
-				p.Charged += o.Charge
+			}
+			if placed.Before {
+				p.Before++
+			} else {
+				p.Placed++
+				p.Charged += line.Charge
 			}
 		}
 		p.Lines = append(p.Lines, line)
