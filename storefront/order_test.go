@@ -366,6 +366,13 @@ func TestMassOrder(t *testing.T) {
 	if code != http.StatusOK || len(s.orders(s.alice.ID)) != 3 || s.balance(s.alice.ID) != 100_000_000-2_790_000 {
 		t.Errorf("the same mass order sent again: %d, %d orders, balance %d", code, len(s.orders(s.alice.ID)), s.balance(s.alice.ID))
 	}
+	// ...and says so: nothing is shown as charged twice.
+	if page := text(body); !strings.Contains(page, "0 of 8 placed · 0.00 USD charged · 3 placed before, not charged again") {
+		t.Errorf("summary of the form sent again: %q", between(page, "placed", "again"))
+	}
+	if got := massResults(body); got[0] != "Placed before · 0.90, not charged again" || got[1] != want[1] {
+		t.Errorf("results of the form sent again: %v", got)
+	}
 	// Fixing a refused line places it alone.
 	fixed := strings.Replace(lines, "p/two|5", "p/two|50", 1)
 	b.post("/massorder", "orders", fixed, "request_id", rid)
