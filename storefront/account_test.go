@@ -345,6 +345,26 @@ func TestWebhooks(t *testing.T) {
 	if code != http.StatusNotFound {
 		t.Errorf("a test of a removed webhook: %d %s", code, errorOf(body))
 	}
+	// A revoked key's webhooks are sent nothing: the list says so, and a
+	// test is refused rather than queued for ever.
+	k2, _ := storeKey(t, s, s.alice.ID)
+	if code, body := b.post("/webhooks", "url", "https://hooks.example.com/k2", "key", k2); code != http.StatusOK {
+		t.Fatalf("add under a second key: %d %s", code, errorOf(body))
+	}
+	hooks, _ = s.db.Webhooks(ctx, store.Customer(s.alice.ID), k2)
+	if err := s.db.RevokeAccountKey(ctx, s.alice.ID, k2); err != nil {
+		t.Fatal(err)
+	}
+	_, body = b.get("/webhooks")
+	if !strings.Contains(text(body), "https://hooks.example.com/k2 "+hooks[0].ID+" All Off Its API key is revoked") ||
+		strings.Contains(body, `action="/webhooks/`+hooks[0].ID+`/test"`) {
+		t.Errorf("a revoked key's webhook is listed as %q", between(text(body), "https://hooks.example.com/k2", "revoked"))
+	}
+	code, body = b.post("/webhooks/" + hooks[0].ID + "/test")
+	wantPage(t, code, body, http.StatusBadRequest, "The API key of this webhook is revoked, so nothing is sent to it.")
+	if n := s.count(`SELECT count(*) FROM deliveries WHERE webhook_id = ?`, hooks[0].ID); n != 0 {
+		t.Errorf("%d deliveries queued to a revoked key's webhook", n)
+	}
 	// Without a key, the page says to create one.
 	c, carol := s.customer("carol", 0)
 	carolKeys, _ := s.db.AccountKeys(ctx, carol.ID)
