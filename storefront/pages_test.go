@@ -471,3 +471,38 @@ func TestInternalError(t *testing.T) {
 		t.Error("the failure is not logged")
 	}
 }
+
+func TestTheme(t *testing.T) {
+	s := newShop(t)
+	b := s.browser()
+	theme := func() string {
+		t.Helper()
+		_, home := b.get("/")
+		href := regexp.MustCompile(`href="(/theme\.css\?v=\d+)"`).FindStringSubmatch(home)
+		if href == nil {
+			t.Fatal("no theme stylesheet on the page")
+		}
+		code, body := b.get(href[1])
+		if code != http.StatusOK || !strings.HasPrefix(b.last.Header.Get("Content-Type"), "text/css") {
+			t.Fatalf("GET %s: %d %s", href[1], code, b.last.Header.Get("Content-Type"))
+		}
+		return href[1] + " " + body
+	}
+	before := theme()
+	if !strings.Contains(before, "--accent:#2557d6;--accent-ink:#ffffff") {
+		t.Errorf("default theme %q", before)
+	}
+	for accent, ink := range map[string]string{"#ffcc00": "#111111", "#1a1a40": "#ffffff"} {
+		if _, err := s.db.SetSite(ctx, store.SitePatch{Accent: &accent}); err != nil {
+			t.Fatal(err)
+		}
+		got := theme()
+		if !strings.Contains(got, "--accent:"+accent+";--accent-ink:"+ink) {
+			t.Errorf("theme for %s: %q", accent, got)
+		}
+		if strings.Fields(got)[0] == strings.Fields(before)[0] {
+			t.Error("a new accent colour keeps the stylesheet's URL: browsers would keep the old one")
+		}
+		before = got
+	}
+}
