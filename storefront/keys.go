@@ -91,8 +91,8 @@ func (s *site) keyRevoke(w http.ResponseWriter, r *http.Request, v *visit) {
 // of its keys as on the API. A new webhook's signing secret is shown once.
 type webhooksPage struct {
 	base
-	Hooks      []store.Webhook
-	Keys       []store.APIKey // active ones, to add a webhook to
+	Hooks []store.Webhook
+	Keys  []store.APIKey // active ones, to add a webhook to
 	// ActiveKeys are the ids of Keys: a webhook of another key (revoked)
 	// is sent nothing.
 	ActiveKeys []string
