@@ -27,8 +27,8 @@ import (
 const shutdownTimeout = 15 * time.Second
 
 type serveCmd struct {
-	Listen          string        `default:":8080" help:"Address to listen on, host:port: the API and, later, the storefront."`
-	OpsListen       string        `name:"ops-listen" default:"127.0.0.1:9090" placeholder:"ADDR" help:"The operator's address: /metrics, /healthz and, with --pprof, Go's profiles. Keep it off the public side (loopback by default); \"off\" serves none of them."`
+	Listen          string        `default:":8080" help:"Address to listen on, host:port: the storefront and the API."`
+	OpsListen       string        `name:"ops-listen" default:"127.0.0.1:9090" help:"The operator's address: /metrics, /healthz and, with --pprof, Go's profiles. Keep it off the public side; \"off\" serves none of them."`
 	Worker          bool          `default:"true" negatable:"" help:"Run the background worker beside the API; --worker=false serves the API alone (maintenance, API-only nodes)."`
 	WorkerInterval  time.Duration `default:"2s" help:"How often the worker looks for new work: dispatch, cancel requests, refills, webhook deliveries."`
 	SyncInterval    time.Duration `default:"60s" help:"How soon an in-flight order or refill is asked about upstream again (failures back off beyond it)."`
@@ -153,6 +153,10 @@ func serve(ctx context.Context, a *app, db *store.DB, ls listeners, sc siteConfi
 	shop, err := storefront.New(storefront.Config{DB: db, Log: a.log, TrustedProxies: sc.trusted, Signup: sc.signup,
 		Mailer: sc.mailer, WebhookInsecure: sc.webhookInsecure})
 	if err != nil {
+		ls.public.Close()
+		if ls.ops != nil {
+			ls.ops.Close()
+		}
 		return err
 	}
 	sc.limits.Registry, sc.limits.Log = reg, a.log

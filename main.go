@@ -33,8 +33,8 @@ type cli struct {
 	DB       string `name:"db" default:"${db}" help:"SQLite database file, created when missing; the default comes from $$NOTPANEL_DB, else ./notpanel.db."`
 	LogLevel string `name:"log-level" default:"${loglevel}" enum:"debug,info,warn,error" help:"Least severe log lines written to stderr: debug, info (one line per request), warn or error; the default comes from $$NOTPANEL_LOG_LEVEL, else info."`
 
-	Serve    serveCmd    `cmd:"" help:"Serve the customer API and run the worker until SIGINT or SIGTERM."`
-	Demo     demoCmd     `cmd:"" help:"Try notpanel: a fresh demo database, a simulated provider, a funded demo account; prints an API key."`
+	Serve    serveCmd    `cmd:"" help:"Serve the storefront and the API, and run the worker, until SIGINT or SIGTERM."`
+	Demo     demoCmd     `cmd:"" help:"Try notpanel: a fresh demo database, a simulated provider, a funded demo account; prints the storefront's address with a sign-in, and an API key."`
 	User     userCmd     `cmd:"" help:"Manage customer accounts."`
 	Key      keyCmd      `cmd:"" help:"Manage customers' API keys."`
 	Funds    fundsCmd    `cmd:"" help:"Credit or debit a customer's balance."`

@@ -224,7 +224,7 @@ func TestOrderFormErrors(t *testing.T) {
 	// A form bigger than any order (256 KB) is refused whole.
 	code, body := b.post("/order", orderForm(s.svc[store.TypeComments], "https://x.example/p", "comments", strings.Repeat("a comment\n", 30_000),
 		"request_id", "web-huge")...)
-	if code != http.StatusRequestEntityTooLarge || !strings.Contains(text(body), "This form is too large to send (over 256 KB).") ||
+	if code != http.StatusRequestEntityTooLarge || !strings.Contains(text(body), "That form is too large to accept. Nothing was done.") ||
 		len(s.orders(s.alice.ID)) != 0 {
 		t.Errorf("a 300 KB form: %d %s", code, text(body))
 	}
@@ -236,7 +236,7 @@ func TestOrderFormErrors(t *testing.T) {
 	req, _ := http.NewRequest("POST", s.srv.URL+"/order", strings.NewReader("service=%zz&link=https://x.example/p&quantity=100"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	code, body = b.do(req)
-	if code != http.StatusBadRequest || !strings.Contains(text(body), "This form could not be read.") || len(s.orders(s.alice.ID)) != 0 {
+	if code != http.StatusBadRequest || !strings.Contains(text(body), "That form could not be read. Nothing was done.") || len(s.orders(s.alice.ID)) != 0 {
 		t.Errorf("a malformed form: %d %s", code, text(body))
 	}
 }

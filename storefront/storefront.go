@@ -198,15 +198,13 @@ func (s *site) wrap(name string, who access, h handler) httprouter.Handle {
 		setSecurityHeaders(w.Header())
 		r.Body = http.MaxBytesReader(w, r.Body, MaxForm)
 		if r.Method == http.MethodPost {
-			// Read here, so that a form cut short at MaxForm is not
-			// taken for an empty one ("Service not found").
 			if err := r.ParseForm(); err != nil {
-				var tooBig *http.MaxBytesError
-				if errors.As(err, &tooBig) {
-					s.fail(w, r, http.StatusRequestEntityTooLarge, "This form is too large to send (over 256 KB). Send fewer or shorter lines at a time.")
-					return
+				var tooLarge *http.MaxBytesError
+				if errors.As(err, &tooLarge) {
+					s.fail(w, r, http.StatusRequestEntityTooLarge, "That form is too large to accept. Nothing was done.")
+				} else {
+					s.fail(w, r, http.StatusBadRequest, "That form could not be read. Nothing was done.")
 				}
-				s.fail(w, r, http.StatusBadRequest, "This form could not be read. Open the page again and send it from there.")
 				return
 			}
 		}
