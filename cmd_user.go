@@ -12,7 +12,7 @@ type userCmd struct {
 	Add           userAddCmd           `cmd:"" help:"Create a customer account with a zero balance; prints its id."`
 	List          userListCmd          `cmd:"" help:"List customer accounts."`
 	Show          userShowCmd          `cmd:"" help:"Show one account and its keys."`
-	Suspend       userSuspendCmd       `cmd:"" help:"Suspend an account: its keys are refused and its browser sessions end from the next request on."`
+	Suspend       userSuspendCmd       `cmd:"" help:"Suspend an account: its keys are refused from the next request on, and its browsers are signed out."`
 	Unsuspend     userUnsuspendCmd     `cmd:"" help:"Reactivate a suspended account."`
 	SetTier       userSetTierCmd       `cmd:"" name:"set-tier" help:"Move an account to another rate-limit tier."`
 	SetLowBalance userSetLowBalanceCmd `cmd:"" name:"set-low-balance" help:"Set the account's low-balance threshold."`

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"html/template"
 	"image/png"
 	"net/http"
 	"net/url"
@@ -25,7 +27,8 @@ type accountPage struct {
 	// Enrolment of two-factor sign-in, between "turn on" and the first
 	// code: the secret (kept in a hidden field), its QR code and its
 	// setup key for typing.
-	TOTPSecret, TOTPQR, TOTPKey string
+	TOTPSecret, TOTPKey string
+	TOTPQR              template.URL
 	// RecoveryCodes are shown once, right after two-factor is turned on.
 	RecoveryCodes []string
 	// Error is shown beside the form it concerns.
@@ -72,12 +75,45 @@ func (s *site) accountError(w http.ResponseWriter, r *http.Request, v *visit, at
 	s.render(w, r, http.StatusBadRequest, "account", p)
 }
 
+// tryPassword runs try, which checks the signed-in customer's password,
+// within the sign-in budgets of the address and the account name: a
+// failure counts against them, and once either is spent the account page
+// says to wait and try is not run (errThrottled). A stolen session must
+// not be a way to guess the password, to turn two-factor off or to try it
+// elsewhere, faster than the sign-in form allows.
+func (s *site) tryPassword(w http.ResponseWriter, r *http.Request, v *visit, at string, try func() error) error {
+	now, name := s.now(), strings.ToLower(v.Account.Name)
+	if !s.loginIPs.Peek(v.ip, loginFailuresPerIP, now).OK || !s.loginNames.Peek(name, loginFailuresPerName, now).OK {
+		p, err := s.accountPage(r, v)
+		if err != nil {
+			return err
+		}
+		p.Error, p.ErrorAt = "Too many wrong passwords. Wait a minute, then try again.", at
+		s.render(w, r, http.StatusTooManyRequests, "account", p)
+		return errThrottled
+	}
+	err := try()
+	if err != nil && store.ErrorCode(err) != store.Internal {
+		s.loginIPs.Take(v.ip, loginFailuresPerIP, now)
+		s.loginNames.Take(name, loginFailuresPerName, now)
+	}
+	return err
+}
+
+var errThrottled = errors.New("throttled")
+
 func (s *site) passwordChange(w http.ResponseWriter, r *http.Request, v *visit) {
 	if r.PostFormValue("password") != r.PostFormValue("password2") {
 		s.accountError(w, r, v, "password", store.Errorf(store.Invalid, "The two new passwords are not the same."))
 		return
 	}
-	if err := s.db.ChangePassword(r.Context(), v.Account.ID, r.PostFormValue("current"), r.PostFormValue("password"), v.token); err != nil {
+	err := s.tryPassword(w, r, v, "password", func() error {
+		return s.db.ChangePassword(r.Context(), v.Account.ID, r.PostFormValue("current"), r.PostFormValue("password"), v.token)
+	})
+	if err == errThrottled {
+		return
+	}
+	if err != nil {
 		s.accountError(w, r, v, "password", err)
 		return
 	}
@@ -142,7 +178,7 @@ func (s *site) enrol(p *accountPage, secret, otpURL string) {
 	}
 	p.TOTPKey = strings.Join(groups, " ")
 	if img, err := qrImage(otpURL); err == nil {
-		p.TOTPQR = img
+		p.TOTPQR = template.URL(img) // made here, not typed by anyone: html/template would refuse a data: URL
 	}
 }
 
@@ -178,7 +214,13 @@ func (s *site) twoFactorConfirm(w http.ResponseWriter, r *http.Request, v *visit
 }
 
 func (s *site) twoFactorOff(w http.ResponseWriter, r *http.Request, v *visit) {
-	if err := s.db.DisableTOTP(r.Context(), v.Account.ID, r.PostFormValue("password"), false); err != nil {
+	err := s.tryPassword(w, r, v, "2fa", func() error {
+		return s.db.DisableTOTP(r.Context(), v.Account.ID, r.PostFormValue("password"), false)
+	})
+	if err == errThrottled {
+		return
+	}
+	if err != nil {
 		s.accountError(w, r, v, "2fa", err)
 		return
 	}

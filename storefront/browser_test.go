@@ -263,6 +263,13 @@ func TestInABrowser(t *testing.T) {
 				t.Errorf("after revoking, the key is %q", got)
 			}
 			shot("keys-revoked")
+			// Two-factor setup shows a QR code the browser can draw.
+			b.open("/account")
+			b.run(chromedp.Click(chromedp.CSS(`form[action="/account/2fa"] button`)), chromedp.WaitVisible(chromedp.CSS(".enrol img")))
+			if w := value(b, chromedp.Evaluate[int](`document.querySelector(".enrol img").naturalWidth`)); w < 100 {
+				t.Errorf("the two-factor QR code is %d pixels wide: not drawn", w)
+			}
+			shot("account-2fa")
 			for _, p := range []string{"account", "transactions", "webhooks", "massorder"} {
 				b.open("/" + p)
 				shot(p)

@@ -91,8 +91,11 @@ func (s *site) keyRevoke(w http.ResponseWriter, r *http.Request, v *visit) {
 // of its keys as on the API. A new webhook's signing secret is shown once.
 type webhooksPage struct {
 	base
-	Hooks      []store.Webhook
-	Keys       []store.APIKey // active ones, to add a webhook to
+	Hooks []store.Webhook
+	Keys  []store.APIKey // active ones, to add a webhook to
+	// ActiveKeys are the ids of Keys: a webhook of another key (revoked)
+	// is sent nothing.
+	ActiveKeys []string
 	Events     []string
 	NewSecret  string
 	NewURL     string
@@ -110,7 +113,7 @@ func (s *site) webhooksPage(r *http.Request, v *visit) (webhooksPage, error) {
 	keys, err := s.db.AccountKeys(r.Context(), v.Account.ID)
 	for _, k := range keys {
 		if k.Revoked == 0 {
-			p.Keys = append(p.Keys, k)
+			p.Keys, p.ActiveKeys = append(p.Keys, k), append(p.ActiveKeys, k.ID)
 		}
 	}
 	return p, err
@@ -222,13 +225,17 @@ func (s *site) webhookTest(w http.ResponseWriter, r *http.Request, v *visit) {
 	case !ok:
 		s.notFound(w, r)
 	default:
-		if _, err := s.db.TestWebhook(r.Context(), h.KeyID, h.ID); err != nil {
+		// Nothing is delivered to the webhooks of a revoked key: a test
+		// would never arrive.
+		p, err := s.webhooksPage(r, v)
+		if err == nil && !slices.Contains(p.ActiveKeys, h.KeyID) {
+			err = store.Errorf(store.Invalid, "The API key of this webhook is revoked, so nothing is sent to it. Add the webhook again under an active key.")
+		}
+		if err == nil {
+			_, err = s.db.TestWebhook(r.Context(), h.KeyID, h.ID)
+		}
+		if err != nil {
 			if msg, ok := userError(err); ok {
-				p, perr := s.webhooksPage(r, v)
-				if perr != nil {
-					s.internal(w, r, perr)
-					return
-				}
 				p.Error = msg
 				s.render(w, r, http.StatusBadRequest, "webhooks", p)
 				return

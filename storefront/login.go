@@ -32,7 +32,9 @@ func (s *site) signupCheck(w http.ResponseWriter, r *http.Request, v *visit) {
 		fail(http.StatusForbidden, "This panel is not taking new accounts. Contact it to get one.")
 		return
 	case !s.signups.Take(v.ip, signupsPerIP, s.now()).OK:
-		fail(http.StatusTooManyRequests, "Too many accounts were created from your address just now. Try again in a minute.")
+		// Every attempt counts (each may cost a password hash), so the
+		// message does not say accounts were made.
+		fail(http.StatusTooManyRequests, "Too many sign-ups from your address just now. Try again in a minute.")
 		return
 	case r.PostFormValue("password") != r.PostFormValue("password2"):
 		fail(http.StatusBadRequest, "The two passwords are not the same.")

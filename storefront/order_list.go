@@ -32,6 +32,7 @@ type ordersPage struct {
 	Statuses []string
 	Next     string // the next (older) page's URL, "" on the last
 	First    bool
+	Newest   string // the first page's URL, with the same filter
 	Error    string
 }
 
@@ -61,16 +62,21 @@ func (s *site) orderList(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.internal(w, r, err)
 		return
 	}
+	filter := url.Values{}
+	if p.Status != "" {
+		filter.Set("status", p.Status)
+	}
+	if p.Search != "" {
+		filter.Set("q", p.Search)
+	}
+	p.Newest = "/orders"
+	if len(filter) > 0 {
+		p.Newest += "?" + filter.Encode()
+	}
 	if len(orders) > OrdersPerPage {
 		orders = orders[:OrdersPerPage]
-		next := url.Values{"before": {strconv.FormatInt(orders[len(orders)-1].Number, 10)}}
-		if p.Status != "" {
-			next.Set("status", p.Status)
-		}
-		if p.Search != "" {
-			next.Set("q", p.Search)
-		}
-		p.Next = "/orders?" + next.Encode()
+		filter.Set("before", strconv.FormatInt(orders[len(orders)-1].Number, 10))
+		p.Next = "/orders?" + filter.Encode()
 	}
 	for _, o := range orders {
 		p.Orders = append(p.Orders, s.row(snap, o))
@@ -135,6 +141,20 @@ func (s *site) showOrder(w http.ResponseWriter, r *http.Request, v *visit, code 
 	if p.Refills, err = s.db.OrderRefills(r.Context(), scope, o.ID); err != nil {
 		s.internal(w, r, err)
 		return
+	}
+	// With the refills at hand, the store's other refill rules too: one
+	// at a time, and at most MaxRefills that were not rejected.
+	counted := 0
+	for _, rf := range p.Refills {
+		if rf.Status == store.RefillPending || rf.Status == store.RefillProcessing {
+			p.Order.CanRefill = false
+		}
+		if rf.Status != store.RefillRejected {
+			counted++
+		}
+	}
+	if counted >= store.MaxRefills {
+		p.Order.CanRefill = false
 	}
 	if c, ok, err := s.db.CancelRequestFor(r.Context(), o.ID); err != nil {
 		s.internal(w, r, err)

@@ -3,6 +3,9 @@ package storefront
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -121,6 +124,13 @@ func (s *site) orderPlace(w http.ResponseWriter, r *http.Request, v *visit) {
 			return
 		}
 		f.Error = msg
+		if errors.Is(err, store.ErrRequestIDReused) {
+			// Back to a form that placed an order, changed and sent
+			// again: a new order is meant, and the next submit of this
+			// form, with a request_id of its own, places it.
+			f.Error = "This form already placed an order, with other details. Check them and press Place order again to place a new one."
+			f.RequestID = newRequestID()
+		}
 	}
 	snap, err := s.snapshot(r.Context())
 	if err != nil {
@@ -161,6 +171,9 @@ type massLine struct {
 	OrderID string
 	Charge  int64
 	Error   string
+	// Before: the same line of this form placed the order earlier, and
+	// nothing was charged now.
+	Before bool
 }
 
 // massPage is /massorder: one "service|link|quantity" a line.
@@ -171,6 +184,7 @@ type massPage struct {
 	Lines     []massLine
 	Placed    int
 	Charged   int64
+	Before    int // lines placed by an earlier submit of the form
 	Error     string
 }
 
@@ -205,6 +219,7 @@ func (s *site) massOrderPlace(w http.ResponseWriter, r *http.Request, v *visit) 
 	}
 	account := v.Account.ID
 	authorize := func(_ context.Context, _ *store.Snapshot) (int64, error) { return account, nil }
+	seen := map[string]int{}
 	for i, l := range lines {
 		line := massLine{N: i + 1, Text: l}
 		parts := strings.Split(l, "|")
@@ -213,14 +228,26 @@ func (s *site) massOrderPlace(w http.ResponseWriter, r *http.Request, v *visit) 
 			p.Lines = append(p.Lines, line)
 			continue
 		}
-		svc, err := store.ParseCount("service", strings.TrimSpace(parts[0]))
+		for j := range parts {
+			parts[j] = strings.TrimSpace(parts[j])
+		}
+		svc, err := store.ParseCount("service", parts[0])
 		if err != nil {
-			line.Error = "Unknown service id " + strconv.Quote(strings.TrimSpace(parts[0]))
+			line.Error = "Unknown service id " + strconv.Quote(parts[0])
 			p.Lines = append(p.Lines, line)
 			continue
 		}
+		// A line's request_id is the form's, the line's order and how
+		// many times the same order came before in the form: not its
+		// position, so that the form sent again with placed lines taken
+		// out, or refused ones fixed, places what is new and nothing
+		// twice.
+		key := strings.Join(parts, "|")
+		seen[key]++
+		sum := sha256.Sum256([]byte(key))
 		placed, err := s.db.PlaceOrderAs(r.Context(), authorize, store.OrderInput{ServiceID: svc,
-			RequestID: p.RequestID + "-" + strconv.Itoa(i+1), Link: strings.TrimSpace(parts[1]), Quantity: strings.TrimSpace(parts[2])})
+			RequestID: p.RequestID + "-" + hex.EncodeToString(sum[:8]) + "-" + strconv.Itoa(seen[key]),
+			Link:      parts[1], Quantity: parts[2]})
 		if err != nil {
 			msg, ok := userError(err)
 			if !ok {
@@ -229,11 +256,15 @@ func (s *site) massOrderPlace(w http.ResponseWriter, r *http.Request, v *visit) 
 			}
 			line.Error = msg
 		} else {
-			line.OrderID = placed.ID
-			p.Placed++
+			line.OrderID, line.Before = placed.ID, placed.Before
 			if o, err := s.db.Order(r.Context(), store.Customer(account), placed.ID); err == nil {
 				line.Charge = o.Charge
-				p.Charged += o.Charge
+			}
+			if placed.Before {
+				p.Before++
+			} else {
+				p.Placed++
+				p.Charged += line.Charge
 			}
 		}
 		p.Lines = append(p.Lines, line)
