@@ -35,7 +35,14 @@ func categories(svcs []store.Service) []category {
 // asked for, and the hidden request_id that makes a repeated submit place
 // one order.
 type orderForm struct {
+	// Categories are every category, for the category select; Options
+	// the services the service select offers: all of them in a small
+	// catalog, one category's in a large one (Narrowed), so that the page
+	// stays small however many services the panel sells.
 	Categories   []category
+	Options      []category
+	Category     string
+	Narrowed     bool
 	Selected     *store.Service
 	ServiceID    int64
 	Link         string
@@ -63,6 +70,39 @@ type homePage struct {
 
 func newRequestID() string { return "web-" + strings.ToLower(rand.Text()) }
 
+// WholeCatalog is the largest catalog the new-order form offers in one
+// list; a larger one is offered a category at a time.
+const WholeCatalog = 150
+
+// choices fills the form's categories and the services it offers: the
+// category asked for, else the chosen service's, else the first.
+func (f *orderForm) choices(snap *store.Snapshot, want string) {
+	all := categories(snap.Catalog())
+	f.Categories, f.Options, f.Category = all, all, ""
+	if f.Selected != nil {
+		f.Category = f.Selected.Category
+	}
+	if len(snap.Catalog()) <= WholeCatalog || len(all) == 0 {
+		if want != "" {
+			f.Category = want
+		}
+		return
+	}
+	f.Narrowed = true
+	if want == "" {
+		want = f.Category
+	}
+	f.Options, f.Category = all[:1], all[0].Name
+	for _, c := range all {
+		if c.Name == want {
+			f.Options, f.Category = []category{c}, c.Name
+		}
+	}
+	if f.Selected != nil && f.Selected.Category != f.Category {
+		f.Selected, f.ServiceID = nil, 0
+	}
+}
+
 func (s *site) home(w http.ResponseWriter, r *http.Request, v *visit) {
 	snap, err := s.snapshot(r.Context())
 	if err != nil {
@@ -75,12 +115,14 @@ func (s *site) home(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	p.Title, p.Nav = "New order", "order"
-	p.Form = orderForm{Categories: p.Categories, RequestID: newRequestID()}
-	if id, err := strconv.ParseInt(r.URL.Query().Get("service"), 10, 64); err == nil {
+	q := r.URL.Query()
+	p.Form = orderForm{RequestID: newRequestID(), Link: strings.TrimSpace(q.Get("link")), Quantity: strings.TrimSpace(q.Get("quantity"))}
+	if id, err := strconv.ParseInt(q.Get("service"), 10, 64); err == nil {
 		if svc, err := snap.Service(id); err == nil && svc.Enabled {
 			p.Form.ServiceID, p.Form.Selected = id, &svc
 		}
 	}
+	p.Form.choices(snap, q.Get("category"))
 	if p.Recent, err = s.db.ListOrders(r.Context(), store.OrderFilter{Scope: store.Customer(v.Account.ID), Limit: 5}); err != nil {
 		s.internal(w, r, err)
 		return
@@ -137,10 +179,10 @@ func (s *site) orderPlace(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.internal(w, r, err)
 		return
 	}
-	f.Categories = categories(snap.Catalog())
 	if svc, err := snap.Service(f.ServiceID); err == nil && svc.Enabled {
 		f.Selected = &svc
 	}
+	f.choices(snap, r.PostFormValue("category"))
 	code := http.StatusBadRequest
 	if f.Error == "" {
 		q, err := snap.Quote(in)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -373,20 +374,21 @@ func TestEveryPageCarriesTheSecurityHeaders(t *testing.T) {
 	}
 }
 
-// TestPageSizes measures the pages with a catalog of a hundred services in
-// ten categories (the size the bench calls a small panel's) and a customer
-// with fifty orders, fifty ledger rows, ten keys and five webhooks: none but
-// /services and /api is over 60 KB before compression.
+// TestPageSizes measures the pages with a catalog of a thousand services in
+// ten categories (a large panel's; the new-order form then offers one
+// category at a time) and a customer with fifty orders, fifty ledger rows,
+// ten keys and five webhooks: none but /services and /api is over 60 KB
+// before compression.
 func TestPageSizes(t *testing.T) {
 	s := newShop(t)
 	cats := []string{"Instagram Followers", "Instagram Likes", "Instagram Views", "TikTok Followers", "TikTok Likes",
 		"TikTok Views", "YouTube Views", "YouTube Subscribers", "Telegram Members", "X (Twitter) Followers"}
 	var last store.Service
-	for i := range 100 - len(s.svc) {
+	for i := range 1000 - len(s.svc) {
 		cat := cats[i%len(cats)]
 		last = storetest.Service(t, s.db, store.Service{
 			Name:     fmt.Sprintf("%s [Real] [Refill 30 days] [Max 100K] [Start 0-1 hour] #%d", cat, i+1),
-			Category: cat, Type: store.TypeDefault, Rate: int64(350_000 + 10_000*i), Min: 50, Max: 100_000,
+			Category: cat, Type: store.TypeDefault, Rate: int64(350_000 + 10_000*(i%100)), Min: 50, Max: 100_000,
 			Refill: i%2 == 0, Cancel: true, Dripfeed: i%3 == 0,
 			Description: "High-quality profiles with posts and avatars. Speed up to 20K a day. No password needed; the account must be public.",
 		})
@@ -410,6 +412,17 @@ func TestPageSizes(t *testing.T) {
 			fmt.Sprintf("https://hooks.example.com/notpanel/%d/receive", i), store.EventTypes); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// The form offers one category: the one asked for, or the chosen
+	// service's.
+	_, home := b.get("/?category=" + url.QueryEscape(cats[3]))
+	if strings.Count(home, "<optgroup") != 1 || !strings.Contains(home, `<optgroup label="`+cats[3]+`">`) ||
+		!strings.Contains(home, "Show its services") {
+		t.Errorf("a large catalog's form does not offer one category (%d groups)", strings.Count(home, "<optgroup"))
+	}
+	if _, home := b.get(fmt.Sprint("/?service=", last.ID)); !strings.Contains(home, `<optgroup label="`+last.Category+`">`) ||
+		strings.Count(home, "<optgroup") != 1 {
+		t.Error("the chosen service's category is not the one offered")
 	}
 	sizes := map[string]int{}
 	for _, p := range []string{"/", fmt.Sprint("/?service=", last.ID), "/orders", "/orders/" + firstOrder, "/transactions",

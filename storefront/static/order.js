@@ -84,7 +84,22 @@
     }
   }
 
-  category.addEventListener("change", filterCategory);
+  // A large catalog is offered a category at a time: choosing another
+  // category loads its services, keeping what was typed.
+  var more = form.querySelector("[data-show-category]");
+  if (more) more.hidden = true;
+  if (category.hasAttribute("data-narrowed")) {
+    category.addEventListener("change", function () {
+      var q = new URLSearchParams({ category: category.value });
+      ["link", "quantity"].forEach(function (n) {
+        var el = form.querySelector("[name=" + n + "]");
+        if (el && el.value) q.set(n, el.value);
+      });
+      location.href = "/?" + q.toString();
+    });
+  } else {
+    category.addEventListener("change", filterCategory);
+  }
   service.addEventListener("change", function () {
     var opt = chosen();
     if (opt && opt.value && category.value && opt.dataset.category !== category.value) category.value = opt.dataset.category;
