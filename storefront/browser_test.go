@@ -185,7 +185,8 @@ func TestInABrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser")
 	}
-	s := newShop(t)
+	_, _, withGateway := withBTCPay(t)
+	s := newShop(t, withGateway)
 	svc := s.svc[store.TypeDefault]
 
 	for _, size := range []struct {
@@ -270,7 +271,7 @@ func TestInABrowser(t *testing.T) {
 				t.Errorf("the two-factor QR code is %d pixels wide: not drawn", w)
 			}
 			shot("account-2fa")
-			for _, p := range []string{"account", "transactions", "webhooks", "massorder"} {
+			for _, p := range []string{"account", "transactions", "webhooks", "massorder", "addfunds"} {
 				b.open("/" + p)
 				shot(p)
 			}
