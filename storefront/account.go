@@ -107,18 +107,29 @@ func (s *site) passwordChange(w http.ResponseWriter, r *http.Request, v *visit) 
 		s.accountError(w, r, v, "password", store.Errorf(store.Invalid, "The two new passwords are not the same."))
 		return
 	}
-	err := s.tryPassword(w, r, v, "password", func() error {
+	s.withPassword(w, r, v, "password", "storefront: password changed", func() error {
 		return s.db.ChangePassword(r.Context(), v.Account.ID, r.PostFormValue("current"), r.PostFormValue("password"), v.token)
 	})
-	if err == errThrottled {
+}
+
+// withPassword runs a change that needs the account's password, whose
+// wrong guesses count like sign-in's, and answers: the account page with
+// the error beside the form at, or back to it with the notice of at.
+func (s *site) withPassword(w http.ResponseWriter, r *http.Request, v *visit, at, logMsg string, change func() error) {
+	err := s.tryPassword(w, r, v, at, change)
+	switch {
+	case err == errThrottled:
+		return
+	case err != nil:
+		s.accountError(w, r, v, at, err)
 		return
 	}
-	if err != nil {
-		s.accountError(w, r, v, "password", err)
-		return
+	s.log.Info().Int64("account", v.Account.ID).Msg(logMsg)
+	notice := at
+	if at == "2fa" {
+		notice = "2fa-off"
 	}
-	s.log.Info().Int64("account", v.Account.ID).Msg("storefront: password changed")
-	redirect(w, r, "/account?notice=password")
+	redirect(w, r, "/account?notice="+notice)
 }
 
 func (s *site) emailChange(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -214,18 +225,9 @@ func (s *site) twoFactorConfirm(w http.ResponseWriter, r *http.Request, v *visit
 }
 
 func (s *site) twoFactorOff(w http.ResponseWriter, r *http.Request, v *visit) {
-	err := s.tryPassword(w, r, v, "2fa", func() error {
+	s.withPassword(w, r, v, "2fa", "storefront: two-factor sign-in off", func() error {
 		return s.db.DisableTOTP(r.Context(), v.Account.ID, r.PostFormValue("password"), false)
 	})
-	if err == errThrottled {
-		return
-	}
-	if err != nil {
-		s.accountError(w, r, v, "2fa", err)
-		return
-	}
-	s.log.Info().Int64("account", v.Account.ID).Msg("storefront: two-factor sign-in off")
-	redirect(w, r, "/account?notice=2fa-off")
 }
 
 // signOutEverywhere ends every session of the account but this one.
