@@ -107,15 +107,15 @@ func (s *site) passwordChange(w http.ResponseWriter, r *http.Request, v *visit) 
 		s.accountError(w, r, v, "password", store.Errorf(store.Invalid, "The two new passwords are not the same."))
 		return
 	}
-	s.withPassword(w, r, v, "password", "storefront: password changed", func() error {
+	s.withPassword(w, r, v, "password", "password", "storefront: password changed", func() error {
 		return s.db.ChangePassword(r.Context(), v.Account.ID, r.PostFormValue("current"), r.PostFormValue("password"), v.token)
 	})
 }
 
 // withPassword runs a change that needs the account's password, whose
 // wrong guesses count like sign-in's, and answers: the account page with
-// the error beside the form at, or back to it with the notice of at.
-func (s *site) withPassword(w http.ResponseWriter, r *http.Request, v *visit, at, logMsg string, change func() error) {
+// the error beside the form at, or back to it with notice.
+func (s *site) withPassword(w http.ResponseWriter, r *http.Request, v *visit, at, notice, logMsg string, change func() error) {
 	err := s.tryPassword(w, r, v, at, change)
 	switch {
 	case err == errThrottled:
@@ -125,10 +125,6 @@ func (s *site) withPassword(w http.ResponseWriter, r *http.Request, v *visit, at
 		return
 	}
 	s.log.Info().Int64("account", v.Account.ID).Msg(logMsg)
-	notice := at
-	if at == "2fa" {
-		notice = "2fa-off"
-	}
 	redirect(w, r, "/account?notice="+notice)
 }
 
@@ -225,7 +221,7 @@ func (s *site) twoFactorConfirm(w http.ResponseWriter, r *http.Request, v *visit
 }
 
 func (s *site) twoFactorOff(w http.ResponseWriter, r *http.Request, v *visit) {
-	s.withPassword(w, r, v, "2fa", "storefront: two-factor sign-in off", func() error {
+	s.withPassword(w, r, v, "2fa", "2fa-off", "storefront: two-factor sign-in off", func() error {
 		return s.db.DisableTOTP(r.Context(), v.Account.ID, r.PostFormValue("password"), false)
 	})
 }
