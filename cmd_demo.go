@@ -65,7 +65,7 @@ func (c *demoCmd) Run(ctx context.Context, a *app) error {
 	fmt.Fprintf(a.stdout, "  curl -s %s -d key=%s -d action=status -d order=ORDER_ID\n", api, key)
 	fmt.Fprintf(a.stdout, "  curl -s %s -d key=%s -d action=balance\n\n", api, key)
 	fmt.Fprintf(a.stdout, "Operator view: notpanel --db %s order list\n", demoFile)
-	return serve(ctx, a, db, ln, httpapi.Config{}, &worker.Config{Interval: time.Second, SyncInterval: 5 * time.Second})
+	return serve(ctx, a, db, ln, httpapi.Config{}, &worker.Config{Interval: time.Second, SyncInterval: 5 * time.Second}, nil)
 }
 
 // seedDemo registers the simulated provider, imports its catalog at a 25 %

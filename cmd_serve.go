@@ -13,6 +13,7 @@ import (
 
 	"notpanel/httpapi"
 	"notpanel/ratelimit"
+	"notpanel/replica"
 	"notpanel/store"
 	"notpanel/worker"
 
@@ -33,6 +34,10 @@ type serveCmd struct {
 	IPPerMin        int           `name:"ip-per-min" default:"300" help:"Requests a client address may make a minute, counted before its key is looked up."`
 	TrustedProxy    []string      `name:"trusted-proxy" placeholder:"CIDR" help:"A reverse proxy (address or CIDR, repeatable) whose X-Forwarded-For names the client; other peers are the client themselves."`
 	WebhookInsecure bool          `name:"webhook-allow-insecure" help:"Admit http and every address (loopback, private…) as webhook targets: for development and tests only."`
+	Replica         string        `placeholder:"URL" default:"${replica}" help:"Stream the database off the machine as it is written, to file:///path, s3://bucket/path[?endpoint=URL&region=R] (any S3-compatible store; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) or sftp://user@host/path; notpanel restore brings it back. The default comes from $$NOTPANEL_REPLICA."`
+	ReplicaMaxLag   time.Duration `name:"replica-max-lag" default:"5m" help:"/healthz answers 503 when no sync with the replica has succeeded for this long."`
+	ReplicaInterval time.Duration `name:"replica-interval" default:"500ms" help:"How often new writes are shipped to the replica, one upload each time there are some: about this long of writes (plus one upload) is what a sudden loss of the machine can cost."`
+	sftpFlags       `embed:""`
 }
 
 // tuneGC trades memory the server barely uses for less time collecting
@@ -79,16 +84,49 @@ func (c *serveCmd) Run(ctx context.Context, a *app) error {
 	if c.WebhookInsecure {
 		a.log.Warn().Msg("--webhook-allow-insecure: webhooks may target http and private addresses; for development only")
 	}
-	return serve(ctx, a, db, ln, httpapi.Config{IPPerMin: c.IPPerMin, TrustedProxies: trusted, WebhookInsecure: c.WebhookInsecure}, wc)
+	var off *offBox
+	if c.Replica != "" {
+		if c.ReplicaInterval < 10*time.Millisecond || c.ReplicaMaxLag < c.ReplicaInterval {
+			ln.Close()
+			return fmt.Errorf("--replica-interval must be at least 10ms and --replica-max-lag at least as long")
+		}
+		opt := c.options(a, c.Replica)
+		opt.Interval = c.ReplicaInterval
+		stream, err := replica.Start(ctx, db.Path(), opt)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		off = &offBox{stream: stream, maxLag: c.ReplicaMaxLag}
+	}
+	err = serve(ctx, a, db, ln, httpapi.Config{IPPerMin: c.IPPerMin, TrustedProxies: trusted, WebhookInsecure: c.WebhookInsecure}, wc, off)
+	if off != nil {
+		// Litestream's rule: the application's connections close first, then
+		// the replica ships what is left.
+		err = errors.Join(err, a.closeDB(), off.stream.Close(ctx))
+	}
+	return err
+}
+
+// offBox is the replica serve streams the database to.
+type offBox struct {
+	stream *replica.Stream
+	maxLag time.Duration
 }
 
 // serve answers the API on ln and, unless wc is nil, runs the worker, until
 // ctx ends. It then stops accepting, lets requests in flight finish (within
 // shutdownTimeout), and stops the worker once its calls in flight are
-// recorded.
-func serve(ctx context.Context, a *app, db *store.DB, ln net.Listener, api httpapi.Config, wc *worker.Config) error {
+// recorded. A replica, if off is not nil, is watched by /healthz and
+// /metrics; closing it is the caller's.
+func serve(ctx context.Context, a *app, db *store.DB, ln net.Listener, api httpapi.Config, wc *worker.Config, off *offBox) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var checks []func() error
+	if off != nil {
+		reg.MustRegister(off.stream)
+		checks = append(checks, func() error { return off.stream.Healthy(off.maxLag) })
+	}
 	var w *worker.Worker
 	if wc != nil {
 		calls := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "notpanel_upstream_calls_total",
@@ -98,8 +136,18 @@ func serve(ctx context.Context, a *app, db *store.DB, ln net.Listener, api httpa
 		wc.DB, wc.Log = db, a.log
 		wc.Observe = func(provider, call, outcome string) { calls.WithLabelValues(provider, call, outcome).Inc() }
 		w = worker.New(*wc)
-		api.Health = w.Alive
+		checks = append(checks, w.Alive)
 		reg.MustRegister(laneGauges{w})
+	}
+	if len(checks) > 0 {
+		api.Health = func() error {
+			for _, check := range checks {
+				if err := check(); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 	}
 	api.DB, api.Log, api.Registry = db, a.log, reg
 	srv := httpapi.NewServer(ln.Addr().String(), httpapi.New(api))
