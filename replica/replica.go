@@ -301,3 +301,10 @@ func (c *watched) DeleteAll(ctx context.Context) error {
 	}
 	return c.outcome(c.ReplicaClient.DeleteAll(ctx))
 }
+
+// Validate checks the options as Start would, without reaching the
+// replica.
+func (o Options) Validate() error {
+	_, err := o.client()
+	return err
+}
