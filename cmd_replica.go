@@ -23,7 +23,7 @@ func (f sftpFlags) options(a *app, url string) replica.Options {
 
 type restoreCmd struct {
 	URL       string `arg:"" optional:"" default:"${replica}" placeholder:"URL" help:"The replica to restore from, as given to serve --replica; the default comes from $$NOTPANEL_REPLICA."`
-	Timestamp string `placeholder:"RFC3339" help:"Restore the database as it was at this time (e.g. 2026-12-06T09:30:00Z), within the replica's last day; the newest state when not given."`
+	Timestamp string `placeholder:"RFC3339" help:"Restore the database as it was at this time (e.g. 2026-12-06T09:30:00Z), within the last two days; the newest state when not given."`
 	sftpFlags `embed:""`
 }
 

@@ -50,6 +50,7 @@ func Start(ctx context.Context, path string, opt Options) (*Stream, error) {
 		fc.Replica = rep // the replica's files take the database's owner and mode
 	}
 	st := litestream.NewStore([]*litestream.DB{db}, levels())
+	st.SnapshotRetention = snapshotRetention
 	st.Logger = opt.slog()
 	db.SetLogger(st.Logger.With("db", filepath.Base(path)))
 	// Close makes its own bounded last sync (SyncAndWait); Litestream's
@@ -63,10 +64,15 @@ func Start(ctx context.Context, path string, opt Options) (*Stream, error) {
 	return s, nil
 }
 
+// snapshotRetention is how long the replica keeps its daily snapshots, and
+// the changes since the oldest: a point in time of the last two days (up to
+// three) can be restored. Litestream's default, a day, would leave no way
+// back to yesterday right after a new snapshot.
+const snapshotRetention = 72 * time.Hour
+
 // levels are Litestream's usual compaction levels: the replica keeps a
 // file per shipment for a few minutes, then merges them every 30 s, 5 min
-// and hour, beside a daily snapshot. A point in time within the last day
-// can be restored.
+// and hour, beside a daily snapshot.
 func levels() litestream.CompactionLevels {
 	return litestream.CompactionLevels{
 		{Level: 0},
