@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -168,18 +167,6 @@ func TestReplicaSurvivesKill(t *testing.T) {
 			}
 		})
 	}
-}
-
-// get fetches a path of a running server.
-func (s *server) get(t *testing.T, path string) (int, string) {
-	t.Helper()
-	resp, err := http.Get("http://" + s.addr + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }
 
 // waitFor polls fn until it is true, failing the test after a minute.

@@ -79,6 +79,18 @@ func (s *server) shutdown(t *testing.T) (int, []string) {
 	}
 }
 
+// get fetches a path of the server.
+func (s *server) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + s.addr + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 func (s *server) post(t *testing.T, form url.Values) (int, map[string]any) {
 	t.Helper()
 	resp, err := http.PostForm("http://"+s.addr+"/api/v2", form)
@@ -152,19 +164,9 @@ func TestHealthAndMetrics(t *testing.T) {
 	if code, _ := s.post(t, url.Values{"key": {key}, "action": {"balance"}}); code != 200 {
 		t.Fatalf("balance: %d", code)
 	}
-	get := func(path string) (int, string) {
-		t.Helper()
-		resp, err := http.Get("http://" + s.addr + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		code, body := get("/healthz")
+		code, body := s.get(t, "/healthz")
 		if code == 200 && strings.Contains(body, `"status":"ok"`) {
 			break
 		}
@@ -173,7 +175,7 @@ func TestHealthAndMetrics(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	code, body := get("/metrics")
+	code, body := s.get(t, "/metrics")
 	for _, want := range []string{`notpanel_api_requests_total{action="balance",status="200"} 1`,
 		`notpanel_orders_open{status="pending"} 0`, "notpanel_cancel_requests_open 0",
 		"notpanel_webhook_deliveries_pending 0", `notpanel_worker_lanes_running{kind="sync"} 0`,

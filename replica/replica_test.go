@@ -90,6 +90,23 @@ func (a *app) write(t *testing.T, n int) {
 	}
 }
 
+// streaming starts an application database streamed with opt. A test may
+// close both itself; the cleanup closes what is left, the application
+// first, as serve does.
+func streaming(t *testing.T, opt replica.Options) (*app, *replica.Stream) {
+	t.Helper()
+	a := newApp(t)
+	s, err := replica.Start(context.Background(), a.path, opt)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() {
+		a.db.Close()
+		s.Close(context.Background())
+	})
+	return a, s
+}
+
 // count is how many rows the database at path holds.
 func count(t *testing.T, path string) int {
 	t.Helper()
@@ -164,12 +181,8 @@ func TestStreamAndRestore(t *testing.T) {
 		t.Run(tg.name, func(t *testing.T) {
 			opt, _ := tg.opt(t)
 			logged := logs(t, &opt)
-			a := newApp(t)
+			a, s := streaming(t, opt)
 			ctx := context.Background()
-			s, err := replica.Start(ctx, a.path, opt)
-			if err != nil {
-				t.Fatal(err)
-			}
 			began := time.Now()
 			a.write(t, 50)
 			caughtUp(t, s, began)
@@ -224,13 +237,8 @@ func TestReplicaDownAtStartCatchesUp(t *testing.T) {
 			opt, setDown := tg.opt(t)
 			logged := logs(t, &opt)
 			setDown(true)
-			a := newApp(t)
+			a, s := streaming(t, opt)
 			ctx := context.Background()
-			s, err := replica.Start(ctx, a.path, opt)
-			if err != nil {
-				t.Fatalf("start with the replica down: %v", err)
-			}
-			defer s.Close(ctx)
 			a.write(t, 20)
 			// The S3 client retries for a few seconds before it gives up.
 			deadline := time.Now().Add(time.Minute)
@@ -241,7 +249,7 @@ func TestReplicaDownAtStartCatchesUp(t *testing.T) {
 				t.Errorf("status with the replica down: %+v, want a lag and the error", st)
 			}
 			time.Sleep(2 * interval)
-			err = s.Healthy(interval)
+			err := s.Healthy(interval)
 			if err == nil || !strings.Contains(err.Error(), "no sync for") {
 				t.Errorf("Healthy with the replica down: %v, want the reason", err)
 			}
@@ -315,18 +323,14 @@ func TestRestoreFailures(t *testing.T) {
 		t.Errorf("restore from an empty replica: %v", err)
 	}
 
-	a := newApp(t)
-	s, err := replica.Start(ctx, a.path, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, s := streaming(t, opt)
 	a.write(t, 10)
 	synced(t, s)
 	a.db.Close()
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	_, err = replica.Restore(ctx, out, time.Time{}, opt, func(context.Context, string) error { return errors.New("audit: 1 violation") })
+	_, err := replica.Restore(ctx, out, time.Time{}, opt, func(context.Context, string) error { return errors.New("audit: 1 violation") })
 	if err == nil || err.Error() != "audit: 1 violation" {
 		t.Errorf("restore with a failing check: %v", err)
 	}
@@ -343,11 +347,7 @@ func TestRestorePointInTime(t *testing.T) {
 	opt, _ := targets[0].opt(t)
 	logs(t, &opt)
 	ctx := context.Background()
-	a := newApp(t)
-	s, err := replica.Start(ctx, a.path, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, s := streaming(t, opt)
 	a.write(t, 30)
 	synced(t, s)
 	time.Sleep(2 * interval)
@@ -378,12 +378,7 @@ func TestInspect(t *testing.T) {
 	opt, setDown := targets[2].opt(t) // sftp: down at once, without retries
 	logs(t, &opt)
 	ctx := context.Background()
-	a := newApp(t)
-	s, err := replica.Start(ctx, a.path, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	a, s := streaming(t, opt)
 	a.write(t, 20)
 	synced(t, s)
 	r, err := replica.Inspect(ctx, a.path, opt)
@@ -425,13 +420,7 @@ func TestInspect(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	opt, _ := targets[0].opt(t)
 	logs(t, &opt)
-	ctx := context.Background()
-	a := newApp(t)
-	s, err := replica.Start(ctx, a.path, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	a, s := streaming(t, opt)
 	a.write(t, 3)
 	synced(t, s)
 	reg := prometheus.NewRegistry()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/benbjohnson/litestream"
@@ -27,6 +28,9 @@ type Stream struct {
 	rep     *litestream.Replica
 	store   *litestream.Store
 	started time.Time
+
+	closeOnce sync.Once
+	closed    error
 }
 
 // Start begins streaming the database at path to the replica. The file
@@ -90,8 +94,14 @@ func (s *Stream) Sync(ctx context.Context) error { return s.db.SyncAndWait(ctx) 
 // the database must be closed first: a write after the last sync would not
 // reach the replica. It waits for the last sync (at most 30 s) so that a
 // clean stop loses nothing; an error says the replica missed the last
-// writes, which are then shipped at the next start.
+// writes, which are then shipped at the next start. Later calls return
+// the first one's result.
 func (s *Stream) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() { s.closed = s.close(ctx) })
+	return s.closed
+}
+
+func (s *Stream) close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
 	defer cancel()
 	log := s.opt.Log
