@@ -67,7 +67,10 @@ func Restore(ctx context.Context, path string, at time.Time, opt Options, check 
 	defer removeTemp(tmp)
 	ropt := litestream.NewRestoreOptions()
 	ropt.OutputPath, ropt.TXID = tmp, last.MaxTXID // exactly the plan read above
-	if err := litestream.NewReplicaWithClient(nil, client.ReplicaClient).Restore(ctx, ropt); err != nil {
+	logged := litestream.NewDB(tmp)                // never opened: it carries our logger to the restore
+	logged.SetLogger(opt.slog())
+	defer logged.Close(context.WithoutCancel(ctx))
+	if err := litestream.NewReplicaWithClient(logged, client.ReplicaClient).Restore(ctx, ropt); err != nil {
 		return Restored{}, fmt.Errorf("restore from %s: %w", from, err)
 	}
 	when, err := captured(ctx, client, last)
