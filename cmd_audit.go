@@ -43,7 +43,7 @@ func audit(ctx context.Context, db *store.DB, w io.Writer) (string, error) {
 	// Orders are never deleted (the ledger refers to them), so the newest
 	// order's number is how many there are.
 	var orders int64
-	newest, err := db.ListOrders(ctx, store.OrderFilter{Limit: 1})
+	newest, err := db.ListOrders(ctx, store.OrderFilter{Scope: store.Operator, Limit: 1})
 	if err != nil {
 		return "", err
 	}

@@ -31,9 +31,9 @@ type benchCmd struct {
 	Limitref  string        `placeholder:"URL" help:"Also measure the reference server (../shared/limitref) at this base URL, e.g. http://127.0.0.1:8089, and print the ratios."`
 	JSON      bool          `name:"json" help:"Print the results as JSON."`
 	Keep      bool          `help:"Keep the scratch database (its path is printed)."`
-	Pprof     string        `placeholder:"ADDR" help:"Have the scratch server serve pprof profiles on this address, to profile it under load."`
+	Pprof     string        `placeholder:"ADDR" help:"Have the scratch server serve pprof profiles (and its metrics) on this address, to profile it under load."`
 	Sync      int           `placeholder:"N" help:"Also time the worker: N preloaded orders in flight at a fast local provider, one status-sync pass over all of them, while the status action runs under load."`
-	Replica   string        `placeholder:"URL" help:"Also measure add with the scratch server streaming to this replica (a new folder under it, removed afterwards), between two runs without, and print the ratio."`
+	Replica   string        `placeholder:"URL" help:"Also measure add with the scratch server streaming to this replica (a new folder under it, removed afterwards) and without, in alternating runs, and print the ratio."`
 	sftpFlags `embed:""`
 }
 
@@ -182,7 +182,8 @@ func machine() map[string]string {
 // so that its memory can be read apart from the load generator's.
 type benchServer struct {
 	cmd  *exec.Cmd
-	addr string
+	addr string // the API
+	ops  string // the operator's address: /metrics
 }
 
 func startBenchServer(ctx context.Context, path, pprofAddr string, worker bool, extra ...string) (*benchServer, error) {
@@ -190,13 +191,10 @@ func startBenchServer(ctx context.Context, path, pprofAddr string, worker bool, 
 	if err != nil {
 		return nil, err
 	}
-	// A free port, chosen here rather than read from the server's log.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	// The server logs as it would in production (a line per request), into
 	// a file beside the scratch database.
 	logFile, err := os.OpenFile(path+".log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644) // every run of the server, one after another
@@ -206,21 +204,30 @@ func startBenchServer(ctx context.Context, path, pprofAddr string, worker bool, 
 	defer logFile.Close() // the child has its own copy
 	// Every client is on loopback and the accounts are on a tier without
 	// practical limits: the bench measures the server, not its rate limits.
-	args := []string{"--db", path, "serve", "--listen", addr, "--ip-per-min", "1000000000", "--worker=false"}
+	args := []string{"--db", path, "serve", "--listen", addr, "--ip-per-min", "1000000000",
+		"--max-conns-per-client", "100000", "--max-conns", "100000", "--worker=false"}
 	if worker {
 		// One pass: an order is not asked about again within the run.
 		args = append(args[:len(args)-1], "--worker-interval", "1s", "--sync-interval", "1h")
 	}
-	if pprofAddr != "" {
-		args = append(args, "--pprof", pprofAddr)
+	// The operator's address (/metrics, and pprof when asked for) on a free
+	// loopback port unless named.
+	ops := pprofAddr
+	if ops == "" {
+		if ops, err = freeAddr(); err != nil {
+			return nil, err
+		}
+	} else {
+		args = append(args, "--pprof")
 	}
+	args = append(args, "--ops-listen", ops)
 	args = append(args, extra...)
 	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Stderr = logFile
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &benchServer{cmd: cmd, addr: addr}
+	s := &benchServer{cmd: cmd, addr: addr, ops: ops}
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
@@ -229,6 +236,17 @@ func startBenchServer(ctx context.Context, path, pprofAddr string, worker bool, 
 	}
 	s.stop()
 	return nil, errors.New("the scratch server did not start within 30 s")
+}
+
+// freeAddr is a free loopback port, chosen here rather than read from the
+// server's log.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // rss reads the server's resident memory now and at its peak, in MB.

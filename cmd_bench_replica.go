@@ -146,7 +146,7 @@ func scratchReplica(raw, name string) (string, error) {
 func (s *benchServer) waitReplicated(ctx context.Context, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
-		resp, err := http.Get("http://" + s.addr + "/metrics")
+		resp, err := http.Get("http://" + s.ops + "/metrics")
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()

@@ -10,7 +10,6 @@ import (
 	"os"
 	"time"
 
-	"notpanel/httpapi"
 	"notpanel/simulator"
 	"notpanel/store"
 	"notpanel/worker"
@@ -57,6 +56,11 @@ func (c *demoCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
+	ops, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	api := "http://" + ln.Addr().String() + "/api/v2"
 	fmt.Fprintf(a.stdout, "API key: %s\n\n", key)
 	fmt.Fprintf(a.stdout, "Try it (database %s, simulated provider, 100.00 USD of demo funds):\n", demoFile)
@@ -65,7 +69,9 @@ func (c *demoCmd) Run(ctx context.Context, a *app) error {
 	fmt.Fprintf(a.stdout, "  curl -s %s -d key=%s -d action=status -d order=ORDER_ID\n", api, key)
 	fmt.Fprintf(a.stdout, "  curl -s %s -d key=%s -d action=balance\n\n", api, key)
 	fmt.Fprintf(a.stdout, "Operator view: notpanel --db %s order list\n", demoFile)
-	return serve(ctx, a, db, ln, httpapi.Config{}, &worker.Config{Interval: time.Second, SyncInterval: 5 * time.Second}, nil)
+	fmt.Fprintf(a.stdout, "Metrics: http://%s/metrics\n", ops.Addr())
+	return serve(ctx, a, db, listeners{public: ln, ops: ops}, siteConfig{},
+		&worker.Config{Interval: time.Second, SyncInterval: 5 * time.Second})
 }
 
 // seedDemo registers the simulated provider, imports its catalog at a 25 %

@@ -196,21 +196,21 @@ func TestServeReplicaDownAtStart(t *testing.T) {
 
 	var health string
 	waitFor(t, "/healthz to fail", func() bool {
-		code, body := s.get(t, "/healthz")
+		code, body := fetch(t, s.ops, "/healthz")
 		health = body
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "ServiceUnavailable")
 	})
 	if !strings.Contains(health, `"error":"replica: no sync for`) {
 		t.Errorf("/healthz with the replica down: %s, want the reason", health)
 	}
-	if _, body := s.get(t, "/metrics"); strings.Contains(body, "notpanel_replica_lag_seconds 0\n") || !strings.Contains(body, "notpanel_replica_last_sync_timestamp_seconds 0\n") {
+	if _, body := fetch(t, s.ops, "/metrics"); strings.Contains(body, "notpanel_replica_lag_seconds 0\n") || !strings.Contains(body, "notpanel_replica_last_sync_timestamp_seconds 0\n") {
 		t.Errorf("/metrics with the replica down shows no lag:\n%s", grepLines(body, "notpanel_replica"))
 	}
 
 	s3.SetDown(false)
-	waitFor(t, "/healthz to recover", func() bool { code, _ := s.get(t, "/healthz"); return code == http.StatusOK })
+	waitFor(t, "/healthz to recover", func() bool { code, _ := fetch(t, s.ops, "/healthz"); return code == http.StatusOK })
 	waitFor(t, "the replica to catch up", func() bool {
-		_, body := s.get(t, "/metrics")
+		_, body := fetch(t, s.ops, "/metrics")
 		return strings.Contains(body, "notpanel_replica_lag_seconds 0\n")
 	})
 	ok(t, db, "funds", "add", "alice", "3") // shipped by the last sync at shutdown

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/pprof"
+	"net/netip"
 	"os"
 	"runtime/debug"
 	"time"
@@ -14,6 +14,7 @@ import (
 	"notpanel/httpapi"
 	"notpanel/ratelimit"
 	"notpanel/replica"
+	"notpanel/server"
 	"notpanel/store"
 	"notpanel/worker"
 
@@ -26,13 +27,16 @@ import (
 const shutdownTimeout = 15 * time.Second
 
 type serveCmd struct {
-	Listen          string        `default:":8080" help:"Address to listen on, host:port."`
+	Listen          string        `default:":8080" help:"Address to listen on, host:port: the API and, later, the storefront."`
+	OpsListen       string        `name:"ops-listen" default:"127.0.0.1:9090" placeholder:"ADDR" help:"The operator's address: /metrics, /healthz and, with --pprof, Go's profiles. Keep it off the public side (loopback by default); \"off\" serves none of them."`
 	Worker          bool          `default:"true" negatable:"" help:"Run the background worker beside the API; --worker=false serves the API alone (maintenance, API-only nodes)."`
 	WorkerInterval  time.Duration `default:"2s" help:"How often the worker looks for new work: dispatch, cancel requests, refills, webhook deliveries."`
 	SyncInterval    time.Duration `default:"60s" help:"How soon an in-flight order or refill is asked about upstream again (failures back off beyond it)."`
-	Pprof           string        `placeholder:"ADDR" help:"Serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060) for performance work; keep it on loopback."`
+	Pprof           bool          `help:"Serve Go's pprof profiles under /debug/pprof/ on the --ops-listen address, for performance work."`
 	IPPerMin        int           `name:"ip-per-min" default:"300" help:"Requests a client address may make a minute, counted before its key is looked up."`
 	TrustedProxy    []string      `name:"trusted-proxy" placeholder:"CIDR" help:"A reverse proxy (address or CIDR, repeatable) whose X-Forwarded-For names the client; other peers are the client themselves."`
+	MaxConns        int           `name:"max-conns" default:"1024" help:"Open connections the public address holds at most; beyond, the one idle longest is closed to answer a new client."`
+	MaxConnsPerPeer int           `name:"max-conns-per-client" default:"64" help:"Open connections one client address holds at most (trusted proxies are not limited): beyond, its own idle ones are closed first."`
 	WebhookInsecure bool          `name:"webhook-allow-insecure" help:"Admit http and every address (loopback, private…) as webhook targets: for development and tests only."`
 	Replica         string        `placeholder:"URL" default:"${replica}" help:"Stream the database off the machine as it is written, to file:///path, s3://bucket/path[?endpoint=URL&region=R] (any S3-compatible store; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) or sftp://user@host/path; notpanel restore brings it back. The default comes from $$NOTPANEL_REPLICA."`
 	ReplicaMaxLag   time.Duration `name:"replica-max-lag" default:"5m" help:"/healthz answers 503 when no sync with the replica has succeeded for this long."`
@@ -67,15 +71,23 @@ func (c *serveCmd) Run(ctx context.Context, a *app) error {
 	if c.IPPerMin < 1 {
 		return fmt.Errorf("--ip-per-min must be at least 1")
 	}
+	if c.MaxConns < 1 || c.MaxConnsPerPeer < 1 {
+		return fmt.Errorf("--max-conns and --max-conns-per-client must be at least 1")
+	}
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
 		return err
 	}
-	if c.Pprof != "" {
-		if err := servePprof(ctx, a, c.Pprof); err != nil {
+	var ops net.Listener
+	switch {
+	case c.OpsListen != "off" && c.OpsListen != "":
+		if ops, err = net.Listen("tcp", c.OpsListen); err != nil {
 			ln.Close()
-			return err
+			return fmt.Errorf("--ops-listen %s: %w (give another address, or \"off\")", c.OpsListen, err)
 		}
+	case c.Pprof:
+		ln.Close()
+		return fmt.Errorf("--pprof serves on the --ops-listen address, which is off")
 	}
 	var wc *worker.Config
 	if c.Worker {
@@ -86,20 +98,19 @@ func (c *serveCmd) Run(ctx context.Context, a *app) error {
 	}
 	var off *offBox
 	if c.Replica != "" {
-		if c.ReplicaInterval < 10*time.Millisecond || c.ReplicaMaxLag < c.ReplicaInterval {
+		if off, err = c.startReplica(ctx, a, db); err != nil {
 			ln.Close()
-			return fmt.Errorf("--replica-interval must be at least 10ms and --replica-max-lag at least as long")
-		}
-		opt := c.options(a, c.Replica)
-		opt.Interval = c.ReplicaInterval
-		stream, err := replica.Start(ctx, db.Path(), opt)
-		if err != nil {
-			ln.Close()
+			if ops != nil {
+				ops.Close()
+			}
 			return err
 		}
-		off = &offBox{stream: stream, maxLag: c.ReplicaMaxLag}
 	}
-	err = serve(ctx, a, db, ln, httpapi.Config{IPPerMin: c.IPPerMin, TrustedProxies: trusted, WebhookInsecure: c.WebhookInsecure}, wc, off)
+	err = serve(ctx, a, db, listeners{public: ln, ops: ops}, siteConfig{
+		ipPerMin: c.IPPerMin, trusted: trusted, webhookInsecure: c.WebhookInsecure, pprof: c.Pprof,
+		limits:  server.Limits{MaxConns: c.MaxConns, PerClient: c.MaxConnsPerPeer, Exempt: trusted},
+		replica: off,
+	}, wc)
 	if off != nil {
 		// Litestream's rule: the application's connections close first, then
 		// the replica ships what is left.
@@ -114,20 +125,50 @@ type offBox struct {
 	maxLag time.Duration
 }
 
-// serve answers the API on ln and, unless wc is nil, runs the worker, until
-// ctx ends. It then stops accepting, lets requests in flight finish (within
-// shutdownTimeout), and stops the worker once its calls in flight are
-// recorded. A replica, if off is not nil, is watched by /healthz and
-// /metrics; closing it is the caller's.
-func serve(ctx context.Context, a *app, db *store.DB, ln net.Listener, api httpapi.Config, wc *worker.Config, off *offBox) error {
+// startReplica starts streaming the database to --replica.
+func (c *serveCmd) startReplica(ctx context.Context, a *app, db *store.DB) (*offBox, error) {
+	if c.ReplicaInterval < 10*time.Millisecond || c.ReplicaMaxLag < c.ReplicaInterval {
+		return nil, fmt.Errorf("--replica-interval must be at least 10ms and --replica-max-lag at least as long")
+	}
+	opt := c.options(a, c.Replica)
+	opt.Interval = c.ReplicaInterval
+	stream, err := replica.Start(ctx, db.Path(), opt)
+	if err != nil {
+		return nil, err
+	}
+	return &offBox{stream: stream, maxLag: c.ReplicaMaxLag}, nil
+}
+
+// listeners are serve's addresses: the public one, and the operator's
+// (nil when off).
+type listeners struct{ public, ops net.Listener }
+
+// siteConfig is what serve's rooms and server are made with.
+type siteConfig struct {
+	ipPerMin        int
+	trusted         []netip.Prefix
+	webhookInsecure bool
+	pprof           bool
+	limits          server.Limits
+	replica         *offBox // nil without --replica; closing it is serve's caller's
+}
+
+// serve answers the public address and the operator's and, unless wc is
+// nil, runs the worker, until ctx ends. It then stops accepting, lets
+// requests in flight finish (within shutdownTimeout), and stops the worker
+// once its calls in flight are recorded. A replica is watched by /healthz
+// and /metrics.
+func serve(ctx context.Context, a *app, db *store.DB, ls listeners, sc siteConfig, wc *worker.Config) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var checks []func() error
-	if off != nil {
+	if off := sc.replica; off != nil {
 		reg.MustRegister(off.stream)
 		checks = append(checks, func() error { return off.stream.Healthy(off.maxLag) })
 	}
 	var w *worker.Worker
+	scfg := server.Config{DB: db, Log: a.log, TrustedProxies: sc.trusted, IPs: ratelimit.New(server.MaxBuckets),
+		IPPerMin: sc.ipPerMin, Registry: reg}
 	if wc != nil {
 		calls := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "notpanel_upstream_calls_total",
 			Help: "Calls to providers by provider, call and outcome (ok, temporary, permanent, account, unknown-outcome)."},
@@ -140,7 +181,7 @@ func serve(ctx context.Context, a *app, db *store.DB, ln net.Listener, api httpa
 		reg.MustRegister(laneGauges{w})
 	}
 	if len(checks) > 0 {
-		api.Health = func() error {
+		scfg.Health = func() error {
 			for _, check := range checks {
 				if err := check(); err != nil {
 					return err
@@ -149,10 +190,23 @@ func serve(ctx context.Context, a *app, db *store.DB, ln net.Listener, api httpa
 			return nil
 		}
 	}
-	api.DB, api.Log, api.Registry = db, a.log, reg
-	srv := httpapi.NewServer(ln.Addr().String(), httpapi.New(api))
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	api := httpapi.New(httpapi.Config{DB: db, Log: a.log, IPs: scfg.IPs, IPPerMin: sc.ipPerMin,
+		WebhookInsecure: sc.webhookInsecure})
+	sc.limits.Registry, sc.limits.Log = reg, a.log
+	srv := server.NewHTTP(server.New(scfg, api), sc.limits)
+	servers := []*http.Server{srv}
+	served := make(chan error, 2)
+	go func() { served <- srv.Serve(ls.public) }()
+	if ls.ops != nil {
+		opsSrv := &http.Server{Handler: server.Ops(scfg, sc.pprof), ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, opsSrv)
+		go func() { served <- opsSrv.Serve(ls.ops) }()
+		ev := a.log.Info()
+		if sc.pprof {
+			ev = a.log.Warn().Bool("pprof", true)
+		}
+		ev.Str("addr", ls.ops.Addr().String()).Msg("operator address: /metrics, /healthz")
+	}
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
@@ -164,54 +218,45 @@ func serve(ctx context.Context, a *app, db *store.DB, ln net.Listener, api httpa
 		worked <- nil
 		watch = nil
 	}
-	a.log.Info().Str("addr", ln.Addr().String()).Str("db", db.Path()).Bool("worker", w != nil).Msg("listening")
+	a.log.Info().Str("addr", ls.public.Addr().String()).Str("db", db.Path()).Bool("worker", w != nil).Msg("listening")
 
+	closeAll := func() {
+		for _, s := range servers {
+			s.Close()
+		}
+	}
 	select {
 	case err := <-served:
+		closeAll()
 		stopWork()
 		<-worked
 		return err
 	case err := <-watch: // the worker could not start
-		srv.Close()
-		<-served
+		closeAll()
 		return err
 	case <-ctx.Done():
 	}
 	a.log.Info().Dur("timeout", shutdownTimeout).Msg("shutting down")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
-	shutdownErr := srv.Shutdown(sctx)
-	if shutdownErr != nil {
-		srv.Close()
+	var shutdownErr error
+	for _, s := range servers {
+		if err := s.Shutdown(sctx); err != nil {
+			s.Close()
+			shutdownErr = errors.Join(shutdownErr, err)
+		}
 	}
 	stopWork()
 	workErr := <-worked
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for range servers {
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
 	}
 	if err := errors.Join(shutdownErr, workErr); err != nil {
 		return err
 	}
 	a.log.Info().Msg("stopped")
-	return nil
-}
-
-// servePprof serves the profiling endpoints on their own listener, apart
-// from the API, until ctx ends.
-func servePprof(ctx context.Context, a *app, addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("--pprof: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	go func() { <-ctx.Done(); srv.Close() }()
-	a.log.Warn().Str("addr", ln.Addr().String()).Msg("pprof profiles served")
 	return nil
 }
 

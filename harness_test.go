@@ -230,7 +230,7 @@ func (s *proc) kill() {
 // flags of serve.
 func (h *harness) start(point string, extra ...string) *proc {
 	h.t.Helper()
-	args := []string{"--db", h.path, "--log-level", "error", "serve", "--listen", h.addr,
+	args := []string{"--db", h.path, "--log-level", "error", "serve", "--listen", h.addr, "--ops-listen", "127.0.0.1:0",
 		"--ip-per-min", "1000000000", "--worker-interval", "50ms", "--sync-interval", "1s", "--webhook-allow-insecure"}
 	cmd := exec.Command(os.Args[0], append(args, extra...)...)
 	cmd.Env = append(append(os.Environ(), h.env...), "NOTPANEL_RUN_MAIN=1")

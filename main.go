@@ -199,3 +199,13 @@ func accountOf(ctx context.Context, db *store.DB, user string) (int64, error) {
 	acc, err := db.FindAccount(ctx, user)
 	return acc.ID, err
 }
+
+// scopeOf is the scope of an operator's listing: the account named by
+// --user, or every account.
+func scopeOf(ctx context.Context, db *store.DB, user string) (store.Scope, error) {
+	if user == "" {
+		return store.Operator, nil
+	}
+	acc, err := db.FindAccount(ctx, user)
+	return store.Customer(acc.ID), err
+}

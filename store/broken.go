@@ -8,7 +8,7 @@ import "context"
 // outside the write transaction, then cancelled and refunded without a
 // guard on the status it was read in, so two cancels that race both refund.
 // Other orders take the right path.
-func (db *DB) cancelUnguarded(ctx context.Context, accountID int64, ids []string) ([]RowResult, error) {
+func (db *DB) cancelUnguarded(ctx context.Context, scope Scope, ids []string) ([]RowResult, error) {
 	out := make([]RowResult, len(ids))
 	var due []orderState
 	var rest []string
@@ -16,7 +16,7 @@ func (db *DB) cancelUnguarded(ctx context.Context, accountID int64, ids []string
 		out[i] = RowResult{ID: raw, Result: raw}
 		o, err := scanOrderState(db.read.QueryRowContext(ctx, `SELECT `+orderStateCols+`
 			FROM orders o JOIN services s ON s.id = o.service_id WHERE o.id = ?`, CanonicalID(PrefixOrder, raw)))
-		if err == nil && o.accountID == accountID && o.status == StatusPending && !o.claimed && !o.maybeSent {
+		if err == nil && scope.owns(o.accountID) && o.status == StatusPending && !o.claimed && !o.maybeSent {
 			due = append(due, o)
 		} else {
 			rest = append(rest, raw)
@@ -38,7 +38,7 @@ func (db *DB) cancelUnguarded(ctx context.Context, accountID int64, ids []string
 	if err != nil || len(rest) == 0 {
 		return out, err
 	}
-	results, err := db.cancelOrders(ctx, accountID, rest)
+	results, err := db.cancelOrders(ctx, scope, rest)
 	for i, j := 0, 0; i < len(out) && err == nil; i++ {
 		if j < len(results) && out[i].ID == results[j].ID {
 			out[i] = results[j]

@@ -175,7 +175,7 @@ func importTargets(ctx context.Context, tx *Tx, providerID int64) (map[string]im
 		var blob string
 		s := &t.svc
 		if err := rows.Scan(&s.ID, &s.Name, &s.Type, &s.Category, &s.Rate, &s.Min, &s.Max, &s.Refill, &s.Cancel,
-			&s.Dripfeed, &s.Enabled, &s.ProviderID, &s.Provider, &s.ProviderService, &blob); err != nil {
+			&s.Dripfeed, &s.Enabled, &s.ProviderID, &s.Provider, &s.ProviderService, &s.Description, &blob); err != nil {
 			return nil, internal("read imported services", err)
 		}
 		if err := json.Unmarshal([]byte(blob), &t.last); err != nil {

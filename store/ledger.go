@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math"
 )
 
 // Ledger kinds.
@@ -117,17 +118,32 @@ type LedgerEntry struct {
 // Ledger lists the ledger rows of an account (or of an order when orderID is
 // set), oldest first.
 func (db *DB) Ledger(ctx context.Context, accountID int64, orderID string) ([]LedgerEntry, error) {
-	// The rows of the account's orders, and its other rows (see schema.sql).
-	q := `SELECT id, kind, amount, balance_after, coalesce(order_id, ''), note, created_at FROM (
-		  SELECT l.* FROM orders o JOIN ledger l ON l.order_id = o.id WHERE o.account_id = ?1
-		  UNION ALL
-		  SELECT * FROM ledger WHERE account_id = ?1 AND order_id IS NULL)
-		ORDER BY id`
+	q := `SELECT ` + ledgerCols + ` FROM ledger WHERE account_id = ? ORDER BY id`
 	args := []any{accountID}
 	if orderID != "" {
-		q = `SELECT id, kind, amount, balance_after, coalesce(order_id, ''), note, created_at FROM ledger WHERE order_id = ? ORDER BY id`
+		q = `SELECT ` + ledgerCols + ` FROM ledger WHERE order_id = ? ORDER BY id`
 		args = []any{orderID}
 	}
+	return db.ledgerRows(ctx, q, args...)
+}
+
+// AccountLedger is a page of an account's ledger, newest first: at most
+// limit rows with ids below before (0 for the newest), read by the
+// account's index however long its history.
+func (db *DB) AccountLedger(ctx context.Context, accountID, before int64, limit int) ([]LedgerEntry, error) {
+	if err := customer(accountID); err != nil {
+		return nil, err
+	}
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	return db.ledgerRows(ctx, `SELECT `+ledgerCols+` FROM ledger WHERE account_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
+		accountID, before, limit)
+}
+
+const ledgerCols = `id, kind, amount, balance_after, coalesce(order_id, ''), note, created_at`
+
+func (db *DB) ledgerRows(ctx context.Context, q string, args ...any) ([]LedgerEntry, error) {
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, internal("list ledger", err)

@@ -22,6 +22,49 @@ var upgrades = []string{
 	 CREATE INDEX orders_work ON orders (status, next_at)
 	     WHERE status = 'pending' OR status = 'processing' OR status = 'in_progress';
 	 INSERT INTO settings (name, value) SELECT 'legacy_order_ids', '1' WHERE EXISTS (SELECT 1 FROM orders);`,
+	// The storefront: an account's orders and ledger rows by account,
+	// labelled API keys, services' descriptions, sign-in credentials,
+	// sessions, and one-time tokens (password resets, invitations).
+	`CREATE INDEX orders_account ON orders (account_id, number);
+	 DROP INDEX ledger_account;
+	 CREATE INDEX ledger_account ON ledger (account_id, id);
+	 ALTER TABLE api_keys ADD COLUMN label TEXT NOT NULL DEFAULT '';
+	 ALTER TABLE services ADD COLUMN description TEXT NOT NULL DEFAULT '';
+	 CREATE TABLE credentials (
+	     account_id  INTEGER PRIMARY KEY REFERENCES accounts (id),
+	     password    TEXT NOT NULL DEFAULT '',
+	     email       TEXT NOT NULL DEFAULT '',
+	     totp_secret TEXT NOT NULL DEFAULT '',
+	     totp_used   INTEGER NOT NULL DEFAULT 0,
+	     changed_at  INTEGER NOT NULL
+	 );
+	 CREATE TABLE recovery_codes (
+	     account_id INTEGER NOT NULL REFERENCES accounts (id),
+	     hash       BLOB NOT NULL,
+	     used_at    INTEGER,
+	     PRIMARY KEY (account_id, hash)
+	 ) WITHOUT ROWID;
+	 CREATE TABLE sessions (
+	     hash          BLOB PRIMARY KEY,
+	     account_id    INTEGER NOT NULL REFERENCES accounts (id),
+	     created_at    INTEGER NOT NULL,
+	     seen_at       INTEGER NOT NULL,
+	     expires_at    INTEGER NOT NULL,
+	     second_factor INTEGER NOT NULL DEFAULT 0 CHECK (second_factor IN (0, 1)),
+	     ip            TEXT NOT NULL DEFAULT '',
+	     user_agent    TEXT NOT NULL DEFAULT ''
+	 ) WITHOUT ROWID;
+	 CREATE INDEX credentials_email ON credentials (email COLLATE NOCASE) WHERE email != '';
+	 CREATE INDEX sessions_account ON sessions (account_id);
+	 CREATE INDEX sessions_expiry ON sessions (expires_at);
+	 CREATE TABLE tokens (
+	     hash       BLOB PRIMARY KEY,
+	     kind       TEXT NOT NULL CHECK (kind IN ('reset', 'invite')),
+	     account_id INTEGER REFERENCES accounts (id),
+	     created_at INTEGER NOT NULL,
+	     expires_at INTEGER NOT NULL,
+	     used_at    INTEGER
+	 ) WITHOUT ROWID;`,
 }
 
 // migrate brings the file to the newest version in one transaction: a fresh

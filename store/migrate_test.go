@@ -62,6 +62,101 @@ func hasColumn(t *testing.T, db *sql.DB, table, column string) bool {
 }
 
 // freshFile creates a notpanel database at version 1 and closes it.
+// latest is the schema version this notpanel writes.
+func latest() string { return fmt.Sprint(len(store.Upgrades) + 1) }
+
+// versionFile makes a file of a shipped schema version from its schema
+// under testdata, with an account, a funded balance, an order and its
+// ledger rows in it.
+func versionFile(t *testing.T, version int) string {
+	t.Helper()
+	old, err := os.ReadFile(filepath.Join("testdata", fmt.Sprintf("schema-v%d.sql", version)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), fmt.Sprintf("v%d.db", version))
+	w := rawFile(t, path)
+	defer w.Close()
+	for _, q := range []string{string(old), fmt.Sprintf(`PRAGMA user_version = %d`, version),
+		`INSERT INTO accounts (name, tier, balance, created_at) VALUES ('alice', 'standard', 9900000, 0)`,
+		`INSERT INTO providers (name, url, api_key, dialect, created_at) VALUES ('up', 'https://up.example/api/v2', 'k', 'classic', 0)`,
+		`INSERT INTO services (name, category, type, rate, min, max, provider_id, provider_service, created_at, updated_at)
+		   VALUES ('F', 'I', 'Default', 1000000, 10, 1000, 1, '1', 0, 0)`,
+		`INSERT INTO orders (number, id, account_id, service_id, link, quantity, units, charge, request_id, fingerprint, created_at, updated_at)
+		   VALUES (1, 'ord_01HG9X7KJP4N5Q6R7S8T9V0W1X', 1, 1, 'https://x.example/p', 100, 100, 100000, 'r-1', x'00', 0, 0)`,
+		`INSERT INTO ledger (account_id, kind, amount, balance_after, order_id, created_at) VALUES
+		   (1, 'deposit', 10000000, 10000000, NULL, 0),
+		   (1, 'charge', -100000, 9900000, 'ord_01HG9X7KJP4N5Q6R7S8T9V0W1X', 0)`,
+	} {
+		if _, err := w.ExecContext(ctx, q); err != nil {
+			t.Fatalf("version %d file: %v\n%s", version, err, q)
+		}
+	}
+	return path
+}
+
+// shape lists a file's tables with their columns, and its indexes and
+// triggers with their definitions: what an upgrade must bring a file to.
+func shape(t *testing.T, raw *sql.DB) []string {
+	t.Helper()
+	rows, err := raw.QueryContext(ctx, `SELECT type, name, coalesce(sql, '') FROM sqlite_schema
+		WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, tables []string
+	for rows.Next() {
+		var typ, name, def string
+		rows.Scan(&typ, &name, &def)
+		if typ == "table" {
+			tables = append(tables, name)
+			continue
+		}
+		out = append(out, typ+" "+name+": "+strings.Join(strings.Fields(def), " "))
+	}
+	rows.Close()
+	for _, table := range tables {
+		cols, err := raw.QueryContext(ctx, `SELECT name, type, "notnull", coalesce(dflt_value, ''), pk FROM pragma_table_info(?) ORDER BY name`, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for cols.Next() {
+			var name, typ, dflt string
+			var notNull, pk int
+			cols.Scan(&name, &typ, &notNull, &dflt, &pk)
+			out = append(out, fmt.Sprintf("table %s: %s %s notnull=%d default=%s pk=%d", table, name, typ, notNull, dflt, pk))
+		}
+		cols.Close()
+	}
+	slices.Sort(out)
+	return out
+}
+
+// A file of every shipped version from 2 on upgrades to the shape of a
+// fresh one (tables, columns, indexes, triggers), keeping its books.
+func TestUpgradedFileHasTheFreshShape(t *testing.T) {
+	fresh := shape(t, rawFile(t, freshFile(t)))
+	for v := 2; v < len(store.Upgrades)+1; v++ {
+		db := storetest.OpenPath(t, versionFile(t, v))
+		raw := storetest.Raw(t, db)
+		if got := pragma(t, raw, "user_version"); got != latest() {
+			t.Errorf("version %d: user_version = %s, want %s", v, got, latest())
+		}
+		got := shape(t, raw)
+		for _, line := range fresh {
+			if !slices.Contains(got, line) {
+				t.Errorf("version %d upgraded lacks %s", v, line)
+			}
+		}
+		for _, line := range got {
+			if !slices.Contains(fresh, line) {
+				t.Errorf("version %d upgraded has %s, which a fresh file has not", v, line)
+			}
+		}
+		storetest.Audit(t, db)
+	}
+}
+
 func freshFile(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "notpanel.db")
@@ -80,13 +175,14 @@ func TestOpenCreatesSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "notpanel.db")
 	storetest.OpenPath(t, path)
 	raw := rawFile(t, path)
-	if got := pragma(t, raw, "user_version"); got != "2" {
-		t.Errorf("user_version = %s, want 2", got)
+	if got := pragma(t, raw, "user_version"); got != latest() {
+		t.Errorf("user_version = %s, want %s", got, latest())
 	}
 	if got := pragma(t, raw, "journal_mode"); got != "wal" {
 		t.Errorf("journal_mode = %s, want wal", got)
 	}
-	want := []string{"accounts", "api_keys", "cancel_requests", "deliveries", "events", "ledger", "orders", "providers", "refills", "services", "settings", "tiers", "webhooks"}
+	want := []string{"accounts", "api_keys", "cancel_requests", "credentials", "deliveries", "events", "ledger", "orders",
+		"providers", "recovery_codes", "refills", "services", "sessions", "settings", "tiers", "tokens", "webhooks"}
 	if got := tableNames(t, raw); !slices.Equal(got, want) {
 		t.Errorf("tables = %v, want %v", got, want)
 	}
@@ -111,8 +207,8 @@ func TestOpenTwiceIsNoOp(t *testing.T) {
 	if got := schemaText(); got != before {
 		t.Errorf("reopening changed the schema:\n%s\nwant\n%s", got, before)
 	}
-	if got := pragma(t, rawFile(t, path), "user_version"); got != "2" {
-		t.Errorf("user_version = %s, want 2", got)
+	if got := pragma(t, rawFile(t, path), "user_version"); got != latest() {
+		t.Errorf("user_version = %s, want %s", got, latest())
 	}
 }
 
@@ -266,7 +362,7 @@ func TestOpenAfterUpgradeByNewerBinary(t *testing.T) {
 // listings do not imply) is upgraded on open: the index is rebuilt on the
 // condition they use, and its open orders are still listed.
 func TestUpgradeFromVersion1(t *testing.T) {
-	path := freshFile(t)
+	path := versionFile(t, 2)
 	w := rawFile(t, path)
 	if _, err := w.ExecContext(ctx, `DROP INDEX orders_work;
 		CREATE INDEX orders_work ON orders (status, next_at) WHERE status IN ('pending', 'processing', 'in_progress');
@@ -276,8 +372,8 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	w.Close()
 	db := storetest.OpenPath(t, path)
 	raw := storetest.Raw(t, db)
-	if got := pragma(t, raw, "user_version"); got != "2" {
-		t.Errorf("user_version = %s, want 2", got)
+	if got := pragma(t, raw, "user_version"); got != latest() {
+		t.Errorf("user_version = %s, want %s", got, latest())
 	}
 	var def string
 	if err := raw.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE name = 'orders_work'`).Scan(&def); err != nil {

@@ -81,7 +81,7 @@ func (db *DB) ClaimOrder(ctx context.Context, id string) (bool, error) {
 			return nil
 		}
 		// Not claimable: say whether the order exists at all.
-		_, err = readOrderState(ctx, tx, Everyone, id)
+		_, err = readOrderState(ctx, tx, Operator, id)
 		return err
 	})
 	return claimed, err
@@ -121,7 +121,7 @@ func accept(ctx context.Context, tx *Tx, id, upstreamID string, nextSync, now in
 // asked to cancel it meanwhile, it is cancelled and refunded instead.
 func (db *DB) DispatchRetry(ctx context.Context, id, reason string, next int64) error {
 	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
-		o, err := readOrderState(ctx, tx, Everyone, id)
+		o, err := readOrderState(ctx, tx, Operator, id)
 		if err != nil {
 			return err
 		}
@@ -177,7 +177,7 @@ func (db *DB) DispatchResend(ctx context.Context, id, reason string, next int64)
 // true): the provider would hold it and deliver it whatever we were told.
 func (db *DB) DispatchFailed(ctx context.Context, id, reason string, maybe bool) (parked bool, err error) {
 	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
-		o, err := readOrderState(ctx, tx, Everyone, id)
+		o, err := readOrderState(ctx, tx, Operator, id)
 		if err != nil {
 			return err
 		}
