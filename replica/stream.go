@@ -46,9 +46,11 @@ func Start(ctx context.Context, path string, opt Options) (*Stream, error) {
 	db := litestream.NewDB(path)
 	db.MonitorInterval = opt.interval()
 	rep := litestream.NewReplicaWithClient(db, client)
-	// A replica sync waits for the next capture of the WAL, so syncing as
-	// often as it is captured ships each write within about one interval.
-	rep.SyncInterval = opt.interval()
+	// The replica's monitor waits for the next tick of its own before it
+	// ships a capture: ticking five times as often keeps that wait short,
+	// so that a write is shipped within about one interval. It costs no
+	// uploads: a tick with nothing new captured ships nothing.
+	rep.SyncInterval = opt.interval() / 5
 	db.Replica = rep
 	if fc, ok := client.ReplicaClient.(*file.ReplicaClient); ok {
 		fc.Replica = rep // the replica's files take the database's owner and mode
