@@ -56,6 +56,10 @@ func (c *restoreCmd) Run(ctx context.Context, a *app) error {
 	}
 	fmt.Fprintf(a.stderr, "restore: wrote %s: integrity_check ok, audit ok (%s); its last transaction was written at %s, %s ago\n",
 		a.dbPath, books, got.LastWrite.Format(time.RFC3339), time.Since(got.LastWrite).Round(time.Second))
+	if got.NewReplica {
+		fmt.Fprintf(a.stderr, "restore: WARNING: serve this database with a new replica URL (another path), not %s: its daily snapshot is ahead of its last shipments (they lagged when the machine was lost), and a server that went on streaming there could be missed by a later restore\n",
+			replica.Redacted(c.URL))
+	}
 	fmt.Fprintln(a.stdout, got.LastWrite.Format(time.RFC3339))
 	return nil
 }

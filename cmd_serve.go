@@ -40,7 +40,7 @@ type serveCmd struct {
 	WebhookInsecure bool          `name:"webhook-allow-insecure" help:"Admit http and every address (loopback, private…) as webhook targets: for development and tests only."`
 	Replica         string        `placeholder:"URL" default:"${replica}" help:"Stream the database off the machine as it is written, to file:///path, s3://bucket/path[?endpoint=URL&region=R] (any S3-compatible store; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) or sftp://user@host/path; notpanel restore brings it back. The default comes from $$NOTPANEL_REPLICA."`
 	ReplicaMaxLag   time.Duration `name:"replica-max-lag" default:"5m" help:"/healthz answers 503 when no sync with the replica has succeeded for this long."`
-	ReplicaInterval time.Duration `name:"replica-interval" default:"500ms" help:"How often new writes are shipped to the replica, one upload each time there are some: about this long of writes (plus one upload) is what a sudden loss of the machine can cost."`
+	ReplicaInterval time.Duration `name:"replica-interval" default:"250ms" help:"How often new writes are shipped to the replica, one upload each time there are some: about this long of writes (plus one upload) is what a sudden loss of the machine can cost."`
 	sftpFlags       `embed:""`
 }
 

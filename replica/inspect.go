@@ -47,26 +47,18 @@ func Inspect(ctx context.Context, path string, opt Options) (Report, error) {
 	if err := client.ReplicaClient.Init(ctx); err != nil {
 		return r, fmt.Errorf("replica %s: %w", r.URL, err)
 	}
-	levels := append(levels(), &litestream.CompactionLevel{Level: litestream.SnapshotLevel})
-	for _, lvl := range levels {
-		it, err := client.ReplicaClient.LTXFiles(ctx, lvl.Level, 0, false)
-		if err != nil {
-			return r, fmt.Errorf("replica %s: %w", r.URL, err)
+	err = eachFile(ctx, client.ReplicaClient, func(f *ltx.FileInfo) {
+		r.Files++
+		r.Bytes += f.Size
+		if uint64(f.MaxTXID) > r.ReplicaTXID {
+			r.ReplicaTXID = uint64(f.MaxTXID)
 		}
-		for it.Next() {
-			f := it.Item()
-			r.Files++
-			r.Bytes += f.Size
-			if uint64(f.MaxTXID) > r.ReplicaTXID {
-				r.ReplicaTXID = uint64(f.MaxTXID)
-			}
-			if f.CreatedAt.After(r.LastSync) {
-				r.LastSync = f.CreatedAt
-			}
+		if f.CreatedAt.After(r.LastSync) {
+			r.LastSync = f.CreatedAt
 		}
-		if err := it.Close(); err != nil {
-			return r, fmt.Errorf("replica %s: %w", r.URL, err)
-		}
+	})
+	if err != nil {
+		return r, fmt.Errorf("replica %s: %w", r.URL, err)
 	}
 	oldest, err := localState(path, &r)
 	if err != nil {

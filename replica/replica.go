@@ -33,7 +33,7 @@ import (
 // DefaultInterval is how often new writes are shipped when Options.Interval
 // is zero: the writes of about this long, plus one upload, are what a
 // sudden loss of the machine can cost.
-const DefaultInterval = 500 * time.Millisecond
+const DefaultInterval = 250 * time.Millisecond
 
 // Options say where the replica is and how to reach it.
 type Options struct {

@@ -22,6 +22,10 @@ type Restored struct {
 	// LastWrite is when that transaction was captured for the replica,
 	// within one interval of its commit.
 	LastWrite time.Time
+	// NewReplica says that the restored file must be served with a new
+	// replica URL (see levelsAligned): the replica's snapshot is ahead of
+	// its shipments.
+	NewReplica bool
 }
 
 // Check inspects a restored copy at path before it takes its final name;
@@ -91,6 +95,10 @@ func Restore(ctx context.Context, path string, at time.Time, opt Options, check 
 	if fi, err := os.Stat(tmp + "-wal"); err == nil && fi.Size() > 0 {
 		return Restored{}, fmt.Errorf("the restored copy %s kept a WAL of %d bytes after its checks; nothing was restored", tmp, fi.Size())
 	}
+	aligned, err := levelsAligned(ctx, client)
+	if err != nil {
+		return Restored{}, fmt.Errorf("replica %s: %w", from, err)
+	}
 	if err := os.RemoveAll(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+litestream.MetaDirSuffix)); err != nil {
 		return Restored{}, fmt.Errorf("remove the replication state of the former database: %w", err)
 	}
@@ -103,7 +111,7 @@ func Restore(ctx context.Context, path string, at time.Time, opt Options, check 
 	if err := syncDir(filepath.Dir(path)); err != nil {
 		return Restored{}, err
 	}
-	return Restored{TXID: uint64(last.MaxTXID), LastWrite: when}, nil
+	return Restored{TXID: uint64(last.MaxTXID), LastWrite: when, NewReplica: !aligned}, nil
 }
 
 // removeTemp removes a temporary copy and the files beside it that SQLite,
@@ -181,4 +189,40 @@ func syncDir(dir string) error {
 	}
 	defer f.Close()
 	return f.Sync()
+}
+
+// levelsAligned reports whether the newest file of the replica's level 0
+// holds its newest transaction. A server that starts on a restored file
+// takes that file as where the replica stands and numbers its shipments
+// after it. The daily snapshot, though, is made from the database itself
+// and can be ahead of level 0 when uploads lagged as the machine was lost:
+// a server would then reuse numbers the snapshot holds, and a later restore,
+// which prefers the snapshot, would miss what the server wrote.
+func levelsAligned(ctx context.Context, c litestream.ReplicaClient) (bool, error) {
+	var newest, level0 ltx.TXID
+	err := eachFile(ctx, c, func(f *ltx.FileInfo) {
+		if f.Level == 0 && f.MaxTXID > level0 {
+			level0 = f.MaxTXID
+		}
+		newest = max(newest, f.MaxTXID)
+	})
+	return level0 >= newest, err
+}
+
+// eachFile calls fn with every file of the replica, level by level.
+func eachFile(ctx context.Context, c litestream.ReplicaClient, fn func(*ltx.FileInfo)) error {
+	for _, lvl := range append(levels(), &litestream.CompactionLevel{Level: litestream.SnapshotLevel}) {
+		it, err := c.LTXFiles(ctx, lvl.Level, 0, false)
+		if err != nil {
+			return err
+		}
+		for it.Next() {
+			f := *it.Item()
+			fn(&f)
+		}
+		if err := it.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
