@@ -166,7 +166,7 @@ func (s *benchServer) waitReplicated(ctx context.Context, limit time.Duration) e
 	}
 }
 
-// settle waits until the idle server has used less than 2 % of a core for
+// settle waits until the idle server has used less than 10 % of a core for
 // two seconds in a row: until its background work is done.
 func (s *benchServer) settle(ctx context.Context, limit time.Duration) error {
 	const tick = 500 * time.Millisecond
@@ -182,7 +182,7 @@ func (s *benchServer) settle(ctx context.Context, limit time.Duration) error {
 		case <-time.After(tick):
 		}
 		now := s.cpu()
-		if now-last < tick/50 {
+		if now-last < tick/10 { // its monitors ticking, nothing more
 			quiet++
 		} else {
 			quiet = 0
