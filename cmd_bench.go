@@ -20,7 +20,7 @@ import (
 )
 
 type benchCmd struct {
-	Actions   []string      `default:"add,status,status100,cancel100,services,mix" help:"Actions to measure: add, status, status100, cancel100, services, balance, mix."`
+	Actions   []string      `default:"add,status,status100,cancel100,services,mix" help:"Actions to measure: add, status, status100, cancel100, services, balance, mix, web-order (the storefront's order form), web-orders (the first page of /orders of account 1; with --accounts 1 it holds every preloaded order)."`
 	Clients   int           `default:"32" help:"Concurrent clients per action."`
 	Duration  time.Duration `default:"10s" help:"How long each action is measured."`
 	MaxCalls  int64         `name:"max-calls" placeholder:"N" help:"Stop an action after N calls even before --duration (0: no limit)."`

@@ -17,6 +17,7 @@ type keyCmd struct {
 type keyJSON struct {
 	ID      string `json:"id"`
 	Prefix  string `json:"prefix"`
+	Label   string `json:"label,omitempty"`
 	Status  string `json:"status"`
 	Created string `json:"created"`
 	Revoked string `json:"revoked,omitempty"`
@@ -25,7 +26,7 @@ type keyJSON struct {
 func keyRows(keys []store.APIKey) []keyJSON {
 	rows := make([]keyJSON, 0, len(keys))
 	for _, k := range keys {
-		r := keyJSON{ID: k.ID, Prefix: k.Prefix, Status: "active", Created: when(k.Created)}
+		r := keyJSON{ID: k.ID, Prefix: k.Prefix, Label: k.Label, Status: "active", Created: when(k.Created)}
 		if k.Revoked != 0 {
 			r.Status, r.Revoked = "revoked", when(k.Revoked)
 		}
@@ -70,9 +71,9 @@ func (c *keyListCmd) Run(ctx context.Context, a *app) error {
 	if c.JSON {
 		return writeJSON(a.stdout, rows)
 	}
-	t := newTable(a.stdout, "ID", "PREFIX", "STATUS", "CREATED", "REVOKED")
+	t := newTable(a.stdout, "ID", "PREFIX", "STATUS", "CREATED", "REVOKED", "LABEL")
 	for _, r := range rows {
-		t.row(r.ID, r.Prefix+"…", r.Status, r.Created, r.Revoked)
+		t.row(r.ID, r.Prefix+"…", r.Status, r.Created, r.Revoked, r.Label)
 	}
 	return t.flush()
 }

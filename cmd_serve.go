@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"notpanel/httpapi"
+	"notpanel/payment"
 	"notpanel/ratelimit"
 	"notpanel/replica"
 	"notpanel/server"
 	"notpanel/store"
+	"notpanel/storefront"
 	"notpanel/worker"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,8 +29,8 @@ import (
 const shutdownTimeout = 15 * time.Second
 
 type serveCmd struct {
-	Listen          string        `default:":8080" help:"Address to listen on, host:port: the API and, later, the storefront."`
-	OpsListen       string        `name:"ops-listen" default:"127.0.0.1:9090" placeholder:"ADDR" help:"The operator's address: /metrics, /healthz and, with --pprof, Go's profiles. Keep it off the public side (loopback by default); \"off\" serves none of them."`
+	Listen          string        `default:":8080" help:"Address to listen on, host:port: the storefront and the API."`
+	OpsListen       string        `name:"ops-listen" default:"127.0.0.1:9090" help:"The operator's address: /metrics, /healthz and, with --pprof, Go's profiles. Keep it off the public side; \"off\" serves none of them."`
 	Worker          bool          `default:"true" negatable:"" help:"Run the background worker beside the API; --worker=false serves the API alone (maintenance, API-only nodes)."`
 	WorkerInterval  time.Duration `default:"2s" help:"How often the worker looks for new work: dispatch, cancel requests, refills, webhook deliveries."`
 	SyncInterval    time.Duration `default:"60s" help:"How soon an in-flight order or refill is asked about upstream again (failures back off beyond it)."`
@@ -38,6 +40,9 @@ type serveCmd struct {
 	MaxConns        int           `name:"max-conns" default:"1024" help:"Open connections the public address holds at most; beyond, the one idle longest is closed to answer a new client."`
 	MaxConnsPerPeer int           `name:"max-conns-per-client" default:"64" help:"Open connections one client address holds at most (trusted proxies are not limited): beyond, its own idle ones are closed first."`
 	WebhookInsecure bool          `name:"webhook-allow-insecure" help:"Admit http and every address (loopback, private…) as webhook targets: for development and tests only."`
+	Signup          string        `default:"open" enum:"open,invite,closed" help:"Who may create an account on the storefront: anyone (open), holders of a code from notpanel invite create (invite), nobody (closed; accounts come from user add)."`
+	SMTPURL         string        `name:"smtp-url" env:"NOTPANEL_SMTP_URL" placeholder:"URL" help:"SMTP server for password reset mails: smtp://user:password@host:587 (STARTTLS), smtps://…:465, or smtp+insecure://host:25 for a local relay. Without it, the forgot-password page says to contact the panel."`
+	MailFrom        string        `name:"mail-from" placeholder:"ADDRESS" help:"The address reset mails come from, e.g. \"Panel <noreply@panel.example.com>\"."`
 	Replica         string        `placeholder:"URL" default:"${replica}" help:"Stream the database off the machine as it is written, to file:///path, s3://bucket/path[?endpoint=URL&region=R] (any S3-compatible store; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) or sftp://user@host/path; notpanel restore brings it back. The default comes from $$NOTPANEL_REPLICA."`
 	ReplicaMaxLag   time.Duration `name:"replica-max-lag" default:"5m" help:"/healthz answers 503 when no sync with the replica has succeeded for this long."`
 	ReplicaInterval time.Duration `name:"replica-interval" default:"250ms" help:"How often new writes are shipped to the replica, one upload each time there are some: about this long of writes (plus one upload) is what a sudden loss of the machine can cost."`
@@ -96,9 +101,13 @@ func (c *serveCmd) Run(ctx context.Context, a *app) error {
 	if c.WebhookInsecure {
 		a.log.Warn().Msg("--webhook-allow-insecure: webhooks may target http and private addresses; for development only")
 	}
-	var off *offBox
-	if c.Replica != "" {
-		if off, err = c.startReplica(ctx, a, db); err != nil {
+	sc := siteConfig{
+		ipPerMin: c.IPPerMin, trusted: trusted, webhookInsecure: c.WebhookInsecure, pprof: c.Pprof,
+		limits: server.Limits{MaxConns: c.MaxConns, PerClient: c.MaxConnsPerPeer, Exempt: trusted},
+		signup: c.Signup,
+	}
+	if c.SMTPURL != "" {
+		if sc.mailer, err = storefront.NewSMTP(c.SMTPURL, c.MailFrom); err != nil {
 			ln.Close()
 			if ops != nil {
 				ops.Close()
@@ -106,15 +115,20 @@ func (c *serveCmd) Run(ctx context.Context, a *app) error {
 			return err
 		}
 	}
-	err = serve(ctx, a, db, listeners{public: ln, ops: ops}, siteConfig{
-		ipPerMin: c.IPPerMin, trusted: trusted, webhookInsecure: c.WebhookInsecure, pprof: c.Pprof,
-		limits:  server.Limits{MaxConns: c.MaxConns, PerClient: c.MaxConnsPerPeer, Exempt: trusted},
-		replica: off,
-	}, wc)
-	if off != nil {
+	if c.Replica != "" {
+		if sc.replica, err = c.startReplica(ctx, a, db); err != nil {
+			ln.Close()
+			if ops != nil {
+				ops.Close()
+			}
+			return err
+		}
+	}
+	err = serve(ctx, a, db, listeners{public: ln, ops: ops}, sc, wc)
+	if sc.replica != nil {
 		// Litestream's rule: the application's connections close first, then
 		// the replica ships what is left.
-		err = errors.Join(err, a.closeDB(), off.stream.Close(ctx))
+		err = errors.Join(err, a.closeDB(), sc.replica.stream.Close(ctx))
 	}
 	return err
 }
@@ -150,6 +164,8 @@ type siteConfig struct {
 	webhookInsecure bool
 	pprof           bool
 	limits          server.Limits
+	signup          string
+	mailer          storefront.Mailer
 	replica         *offBox // nil without --replica; closing it is serve's caller's
 }
 
@@ -166,10 +182,12 @@ func serve(ctx context.Context, a *app, db *store.DB, ls listeners, sc siteConfi
 		reg.MustRegister(off.stream)
 		checks = append(checks, func() error { return off.stream.Healthy(off.maxLag) })
 	}
+	payments := payment.New(payment.Config{DB: db, Log: a.log, Registry: reg})
 	var w *worker.Worker
 	scfg := server.Config{DB: db, Log: a.log, TrustedProxies: sc.trusted, IPs: ratelimit.New(server.MaxBuckets),
 		IPPerMin: sc.ipPerMin, Registry: reg}
 	if wc != nil {
+		wc.Deposits = payments
 		calls := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "notpanel_upstream_calls_total",
 			Help: "Calls to providers by provider, call and outcome (ok, temporary, permanent, account, unknown-outcome)."},
 			[]string{"provider", "call", "outcome"})
@@ -192,8 +210,17 @@ func serve(ctx context.Context, a *app, db *store.DB, ls listeners, sc siteConfi
 	}
 	api := httpapi.New(httpapi.Config{DB: db, Log: a.log, IPs: scfg.IPs, IPPerMin: sc.ipPerMin,
 		WebhookInsecure: sc.webhookInsecure})
+	shop, err := storefront.New(storefront.Config{DB: db, Log: a.log, TrustedProxies: sc.trusted, Signup: sc.signup,
+		Mailer: sc.mailer, WebhookInsecure: sc.webhookInsecure, Payments: payments})
+	if err != nil {
+		ls.public.Close()
+		if ls.ops != nil {
+			ls.ops.Close()
+		}
+		return err
+	}
 	sc.limits.Registry, sc.limits.Log = reg, a.log
-	srv := server.NewHTTP(server.New(scfg, api), sc.limits)
+	srv := server.NewHTTP(server.New(scfg, api, payments.Room(), shop), sc.limits)
 	servers := []*http.Server{srv}
 	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ls.public) }()

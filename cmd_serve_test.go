@@ -33,7 +33,7 @@ func startServe(t *testing.T, db string, extra ...string) *serving {
 	s := &serving{stop: stop, code: make(chan int, 1), logs: make(chan []string, 1), stdout: &bytes.Buffer{}}
 	args := append([]string{"--db", db, "serve", "--listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0"}, extra...)
 	go func() {
-		code := run(ctx, args, s.stdout, pw, func(string) string { return "" })
+		code := run(ctx, args, strings.NewReader(""), s.stdout, pw, func(string) string { return "" })
 		pw.Close()
 		s.code <- code
 	}()
@@ -245,4 +245,49 @@ func TestPprofOnOperatorsAddress(t *testing.T) {
 	if !strings.Contains(r.stderr, "--ops-listen "+busy.Addr().String()) || !strings.Contains(r.stderr, "address already in use") {
 		t.Errorf("stderr %q, want the operator address's listen error", r.stderr)
 	}
+}
+
+// serve answers the storefront at / beside the API, in the sign-up mode
+// asked for, and refuses SMTP settings it cannot use before it listens.
+func TestServeStorefront(t *testing.T) {
+	db := dbPath(t)
+	s := startServe(t, db, "--worker=false", "--signup", "invite")
+	resp, err := http.Get("http://" + s.addr + "/signup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(string(b), `name="invite"`) || resp.Header.Get("Content-Security-Policy") == "" {
+		t.Errorf("GET /signup: %d %s, want the sign-up page asking for an invitation code", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	for path, want := range map[string]string{"/no/such/page": "text/html", "/api/nothing": "application/json"} {
+		resp, err := http.Get("http://" + s.addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 404 || !strings.Contains(resp.Header.Get("Content-Type"), want) {
+			t.Errorf("GET %s: %d %s, want a 404 in %s", path, resp.StatusCode, resp.Header.Get("Content-Type"), want)
+		}
+	}
+	s.shutdown(t)
+
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--signup", "sometimes"}, "--signup"},
+		{[]string{"--smtp-url", "smtp://user:pw@mail.example.com:587"}, "--mail-from is needed"},
+		{[]string{"--smtp-url", "ftp://mail.example.com", "--mail-from", "noreply@x.example"}, "scheme"},
+		{[]string{"--smtp-url", "smtp://mail.example.com:99999", "--mail-from", "noreply@x.example"}, "port"},
+	} {
+		r := failing(t, db, append([]string{"serve", "--listen", "127.0.0.1:0", "--ops-listen", "off"}, tt.args...)...)
+		if !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("serve %v: %q, want it to mention %q", tt.args, r.stderr, tt.want)
+		}
+	}
+	s = startServe(t, db, "--worker=false", "--smtp-url", "smtp+insecure://127.0.0.1:2525", "--mail-from", "Panel <noreply@panel.example.com>")
+	s.shutdown(t)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"notpanel/store"
 )
@@ -11,10 +12,14 @@ type userCmd struct {
 	Add           userAddCmd           `cmd:"" help:"Create a customer account with a zero balance; prints its id."`
 	List          userListCmd          `cmd:"" help:"List customer accounts."`
 	Show          userShowCmd          `cmd:"" help:"Show one account and its keys."`
-	Suspend       userSuspendCmd       `cmd:"" help:"Suspend an account: its keys are refused from the next request on."`
+	Suspend       userSuspendCmd       `cmd:"" help:"Suspend an account: its keys are refused from the next request on, and its browsers are signed out."`
 	Unsuspend     userUnsuspendCmd     `cmd:"" help:"Reactivate a suspended account."`
 	SetTier       userSetTierCmd       `cmd:"" name:"set-tier" help:"Move an account to another rate-limit tier."`
 	SetLowBalance userSetLowBalanceCmd `cmd:"" name:"set-low-balance" help:"Set the account's low-balance threshold."`
+	SetPassword   userSetPasswordCmd   `cmd:"" name:"set-password" help:"Set the password a customer signs in to the storefront with; signs the account's browsers out."`
+	ResetLink     userResetLinkCmd     `cmd:"" name:"reset-link" help:"Print a one-time link, good for an hour, where the customer chooses a new password."`
+	Reset2FA      userReset2FACmd      `cmd:"" name:"reset-2fa" help:"Turn two-factor sign-in off for a customer who lost the phone and the recovery codes."`
+	Signout       userSignoutCmd       `cmd:"" help:"Sign every browser of the account out now (its API keys keep working)."`
 }
 
 // userJSON is an account as the CLI prints it: money as decimal strings.
@@ -91,11 +96,7 @@ type userShowCmd struct {
 }
 
 func (c *userShowCmd) Run(ctx context.Context, a *app) error {
-	db, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	acc, err := db.FindAccount(ctx, c.User)
+	db, acc, err := a.openAccount(ctx, c.User)
 	if err != nil {
 		return err
 	}
@@ -107,14 +108,20 @@ func (c *userShowCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
+	creds, err := db.AccountCredentials(ctx, acc.ID)
+	if err != nil {
+		return err
+	}
 	u := toUserJSON(acc)
 	rows := keyRows(keys)
 	if c.JSON {
 		return writeJSON(a.stdout, struct {
 			userJSON
-			Currency string    `json:"currency"`
-			Keys     []keyJSON `json:"keys"`
-		}{u, cur, rows})
+			Currency  string    `json:"currency"`
+			Password  bool      `json:"password"`
+			TwoFactor bool      `json:"two_factor"`
+			Keys      []keyJSON `json:"keys"`
+		}{u, cur, creds.HasPassword, creds.TwoFactor, rows})
 	}
 	t := newTable(a.stdout, "id:", count(u.ID))
 	t.row("name:", u.Name)
@@ -123,6 +130,7 @@ func (c *userShowCmd) Run(ctx context.Context, a *app) error {
 	t.row("balance:", u.Balance+" "+cur)
 	t.row("low balance:", u.LowBalance+" "+cur)
 	t.row("created:", u.Created)
+	t.row("sign-in:", signInSummary(creds))
 	active := 0
 	for _, k := range rows {
 		if k.Status == "active" {
@@ -131,9 +139,19 @@ func (c *userShowCmd) Run(ctx context.Context, a *app) error {
 	}
 	t.row("keys:", fmt.Sprintf("%d active, %d revoked", active, len(rows)-active))
 	for _, k := range rows {
-		t.row("", k.ID+"  "+k.Prefix+"…  "+k.Status)
+		t.row("", strings.TrimSpace(k.ID+"  "+k.Prefix+"…  "+k.Status+"  "+k.Label))
 	}
 	return t.flush()
+}
+
+// openAccount opens the database and finds the account ref names.
+func (a *app) openAccount(ctx context.Context, ref string) (*store.DB, store.Account, error) {
+	db, err := a.open(ctx)
+	if err != nil {
+		return nil, store.Account{}, err
+	}
+	acc, err := db.FindAccount(ctx, ref)
+	return db, acc, err
 }
 
 type userSuspendCmd struct {
@@ -161,7 +179,13 @@ func setStatus(ctx context.Context, a *app, user, status string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stderr, "user %s (id %d) is now %s\n", acc.Name, acc.ID, acc.Status)
+	switch acc.Status {
+	case store.AccountSuspended:
+		fmt.Fprintf(a.stderr, "user %s (id %d) is now suspended: its API keys are refused and its browser sessions end at their next request\n",
+			acc.Name, acc.ID)
+	default:
+		fmt.Fprintf(a.stderr, "user %s (id %d) is now %s\n", acc.Name, acc.ID, acc.Status)
+	}
 	return nil
 }
 
@@ -203,4 +227,15 @@ func (c *userSetLowBalanceCmd) Run(ctx context.Context, a *app) error {
 	}
 	fmt.Fprintf(a.stderr, "user %s (id %d) low-balance threshold is now %s\n", acc.Name, acc.ID, store.FormatMoney(acc.LowBalance))
 	return nil
+}
+
+// signInSummary says how the account signs in to the storefront.
+func signInSummary(c store.Credentials) string {
+	switch {
+	case !c.HasPassword:
+		return "no password yet (notpanel user set-password or user reset-link gives one)"
+	case c.TwoFactor:
+		return fmt.Sprintf("password and two-factor code (%d recovery codes left)", c.RecoveryLeft)
+	}
+	return "password"
 }

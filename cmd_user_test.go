@@ -48,14 +48,27 @@ func TestUserSuspend(t *testing.T) {
 	ok(t, db, "user", "add", "alice")
 	key := strings.TrimSpace(ok(t, db, "key", "create", "alice"))
 	s := openStore(t, db)
+	browser := signedIn(t, s, "alice")
 
-	ok(t, db, "user", "suspend", "alice")
+	r := notpanel(t, db, "user", "suspend", "alice")
+	want := "user alice (id 1) is now suspended: its API keys are refused and its browser sessions end at their next request\n"
+	if r.code != 0 || r.stderr != want {
+		t.Errorf("suspend: exit %d, stderr %q; want %q", r.code, r.stderr, want)
+	}
 	if _, err := s.Authenticate(ctx, key); !errors.Is(err, store.ErrAccountSuspended) {
 		t.Errorf("after suspend: Authenticate = %v, want Account suspended", err)
 	}
-	ok(t, db, "user", "unsuspend", "1") // by id this time
+	if sessionLive(t, s, browser) {
+		t.Errorf("after suspend: the browser is still signed in")
+	}
+	if r := notpanel(t, db, "user", "unsuspend", "1"); r.code != 0 || r.stderr != "user alice (id 1) is now active\n" { // by id this time
+		t.Errorf("unsuspend: exit %d, stderr %q", r.code, r.stderr)
+	}
 	if _, err := s.Authenticate(ctx, key); err != nil {
 		t.Errorf("after unsuspend: Authenticate = %v", err)
+	}
+	if sessionLive(t, s, browser) {
+		t.Errorf("after unsuspend: the browser signed out by the suspension is signed in again")
 	}
 	failing(t, db, "user", "suspend", "nobody")
 }
@@ -123,6 +136,21 @@ func TestKeys(t *testing.T) {
 		t.Errorf("key list table:\n%s", table)
 	}
 	failing(t, db, "key", "create", "nobody")
+
+	// A key the customer made on the storefront shows its label.
+	if _, _, err := s.CreateAccountKey(ctx, 1, "CI server"); err != nil {
+		t.Fatal(err)
+	}
+	if table := ok(t, db, "key", "list", "alice"); !strings.Contains(table, "LABEL") || !strings.Contains(table, "CI server") {
+		t.Errorf("key list lacks the label:\n%s", table)
+	}
+	decode(t, ok(t, db, "key", "list", "alice", "--json"), &keys)
+	if len(keys) != 2 || keys[1]["label"] != "CI server" || keys[0]["label"] != nil {
+		t.Errorf("key list --json = %v, want the second key labelled CI server, the first without", keys)
+	}
+	if text := ok(t, db, "user", "show", "alice"); !strings.Contains(text, "active  CI server\n") {
+		t.Errorf("user show lacks the key's label:\n%s", text)
+	}
 }
 
 func TestFundsAdd(t *testing.T) {

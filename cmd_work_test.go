@@ -152,7 +152,7 @@ func TestDemo(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0"}, pw, io.Discard, func(string) string { return "" })
+		done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0"}, strings.NewReader(""), pw, io.Discard, func(string) string { return "" })
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)

@@ -33,8 +33,8 @@ type cli struct {
 	DB       string `name:"db" default:"${db}" help:"SQLite database file, created when missing; the default comes from $$NOTPANEL_DB, else ./notpanel.db."`
 	LogLevel string `name:"log-level" default:"${loglevel}" enum:"debug,info,warn,error" help:"Least severe log lines written to stderr: debug, info (one line per request), warn or error; the default comes from $$NOTPANEL_LOG_LEVEL, else info."`
 
-	Serve    serveCmd    `cmd:"" help:"Serve the customer API and run the worker until SIGINT or SIGTERM."`
-	Demo     demoCmd     `cmd:"" help:"Try notpanel: a fresh demo database, a simulated provider, a funded demo account; prints an API key."`
+	Serve    serveCmd    `cmd:"" help:"Serve the storefront and the API, and run the worker, until SIGINT or SIGTERM."`
+	Demo     demoCmd     `cmd:"" help:"Try notpanel: a fresh demo database, a simulated provider, a funded demo account; prints the storefront's address with a sign-in, and an API key."`
 	User     userCmd     `cmd:"" help:"Manage customer accounts."`
 	Key      keyCmd      `cmd:"" help:"Manage customers' API keys."`
 	Funds    fundsCmd    `cmd:"" help:"Credit or debit a customer's balance."`
@@ -49,11 +49,16 @@ type cli struct {
 	Replica  replicaCmd  `cmd:"" help:"Inspect the replica serve streams the database to."`
 	Currency currencyCmd `cmd:"" help:"Show or set the panel currency."`
 	Webhook  webhookCmd  `cmd:"" help:"Inspect customers' webhooks and their deliveries."`
+	Gateway  gatewayCmd  `cmd:"" help:"Manage the payment gateways customers top up through."`
+	Payment  paymentCmd  `cmd:"" help:"Inspect, refresh and settle customers' deposits."`
+	Site     siteCmd     `cmd:"" help:"Show or set the storefront's shop window: name, tagline, contact, terms, accent colour, public URL."`
+	Invite   inviteCmd   `cmd:"" help:"Make invitation codes for sign-up when serve runs with --signup invite."`
 }
 
-// app is what every command's Run receives: where to write, the logger, and
-// the database, opened on first use.
+// app is what every command's Run receives: where to read and write, the
+// logger, and the database, opened on first use.
 type app struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	log            zerolog.Logger
 	dbPath         string
@@ -95,7 +100,7 @@ func main() {
 		<-ctx.Done()
 		stop() // a second Ctrl-C kills at once instead of waiting for the shutdown
 	}()
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
 }
@@ -105,10 +110,10 @@ type exitCode int
 
 // run parses args, runs the chosen command and returns the exit status.
 // Commands stop early when ctx is cancelled; serve stops only then.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) (code int) {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) (code int) {
 	logs := newLogBuffer(stderr)
 	defer logs.Close()
-	a := &app{stdout: stdout, stderr: stderr, log: zerolog.New(logs).With().Timestamp().Logger()}
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, log: zerolog.New(logs).With().Timestamp().Logger()}
 	var c cli
 	parser, err := newParser(ctx, &c, a, getenv)
 	if err != nil {

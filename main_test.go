@@ -25,16 +25,27 @@ type result struct {
 }
 
 // notpanel runs the command line against the database file db, the way the
-// binary would, with an empty environment.
+// binary would, with an empty environment and nothing on stdin.
 func notpanel(t *testing.T, db string, args ...string) result {
 	t.Helper()
 	return notpanelEnv(t, nil, append([]string{"--db", db}, args...)...)
 }
 
+// notpanelIn is notpanel with stdin given.
+func notpanelIn(t *testing.T, stdin, db string, args ...string) result {
+	t.Helper()
+	return notpanelStdin(t, nil, stdin, append([]string{"--db", db}, args...)...)
+}
+
 func notpanelEnv(t *testing.T, env map[string]string, args ...string) result {
 	t.Helper()
+	return notpanelStdin(t, env, "", args...)
+}
+
+func notpanelStdin(t *testing.T, env map[string]string, stdin string, args ...string) result {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := run(t.Context(), args, &stdout, &stderr, func(k string) string { return env[k] })
+	code := run(t.Context(), args, strings.NewReader(stdin), &stdout, &stderr, func(k string) string { return env[k] })
 	return result{code, stdout.String(), stderr.String()}
 }
 

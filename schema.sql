@@ -160,12 +160,16 @@ CREATE TABLE ledger (
     balance_after INTEGER NOT NULL CHECK (balance_after >= 0),
     order_id      TEXT REFERENCES orders (id),
     note          TEXT NOT NULL DEFAULT '',
-    created_at    INTEGER NOT NULL
+    created_at    INTEGER NOT NULL,
+    -- the deposit a 'deposit' row credits, when it came through a payment
+    -- gateway (a credit by funds add names none)
+    deposit_id    TEXT REFERENCES deposits (id)
 );
 
 -- An account's rows newest first (its transactions page), and an order's.
 CREATE INDEX ledger_account ON ledger (account_id, id);
 CREATE INDEX ledger_order ON ledger (order_id) WHERE order_id IS NOT NULL;
+CREATE INDEX ledger_deposit ON ledger (deposit_id) WHERE deposit_id IS NOT NULL;
 
 CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
 BEGIN
@@ -305,3 +309,59 @@ CREATE TABLE tokens (
     expires_at INTEGER NOT NULL,
     used_at    INTEGER
 ) WITHOUT ROWID;
+
+-- gateways are the payment gateways customers top up their balance through.
+-- api_key and webhook_secret are never printed. A removed gateway keeps its
+-- row, without its secrets, for the deposits that name it; its name is free
+-- for a new one.
+CREATE TABLE gateways (
+    id             INTEGER PRIMARY KEY,
+    name           TEXT NOT NULL,
+    kind           TEXT NOT NULL CHECK (kind IN ('stripe', 'btcpay', 'cryptomus')),
+    url            TEXT NOT NULL,
+    api_key        TEXT NOT NULL,
+    webhook_secret TEXT NOT NULL DEFAULT '',
+    store_id       TEXT NOT NULL DEFAULT '',
+    merchant       TEXT NOT NULL DEFAULT '',
+    min_amount     INTEGER NOT NULL CHECK (min_amount > 0),
+    max_amount     INTEGER NOT NULL CHECK (max_amount >= min_amount),
+    status         TEXT NOT NULL DEFAULT 'enabled' CHECK (status IN ('enabled', 'disabled', 'removed')),
+    created_at     INTEGER NOT NULL
+);
+
+CREATE UNIQUE INDEX gateways_name ON gateways (name) WHERE status != 'removed';
+
+-- deposits are customers' top-ups through a gateway. reference is the
+-- gateway's id of the checkout (a Stripe Checkout Session, a BTCPay or
+-- Cryptomus invoice): one deposit per checkout, however often the gateway
+-- tells of it. A deposit is written only once the gateway made its
+-- checkout, and moves from pending to credited, expired or failed by
+-- guarded updates; credited is the amount credited, by the ledger row
+-- (ledger.deposit_id) written in the same transaction. review parks a
+-- pending deposit for the operator (a wrong amount paid, a gateway that
+-- never settled). next_at and attempts are the reconciler's schedule of
+-- read-backs.
+CREATE TABLE deposits (
+    id             TEXT PRIMARY KEY,
+    account_id     INTEGER NOT NULL REFERENCES accounts (id),
+    gateway_id     INTEGER NOT NULL REFERENCES gateways (id),
+    amount         INTEGER NOT NULL CHECK (amount > 0),
+    currency       TEXT NOT NULL,
+    reference      TEXT NOT NULL,
+    checkout_url   TEXT NOT NULL,
+    status         TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'credited', 'expired', 'failed')),
+    credited       INTEGER NOT NULL DEFAULT 0 CHECK (credited >= 0),
+    gateway_status TEXT NOT NULL DEFAULT '',
+    review         TEXT,
+    note           TEXT NOT NULL DEFAULT '',
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    next_at        INTEGER NOT NULL DEFAULT 0,
+    last_error     TEXT NOT NULL DEFAULT '',
+    created_at     INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE UNIQUE INDEX deposits_reference ON deposits (gateway_id, reference);
+CREATE INDEX deposits_account ON deposits (account_id, id);
+-- the reconciler's queue: pending deposits not parked, by when they are due
+CREATE INDEX deposits_due ON deposits (next_at) WHERE status = 'pending' AND review IS NULL;

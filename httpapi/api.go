@@ -229,6 +229,8 @@ func statusOf(err error) int {
 		return http.StatusForbidden
 	case store.Conflict:
 		return http.StatusConflict
+	case store.Unavailable:
+		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}

@@ -77,9 +77,15 @@ func (m Mux) Handle(method, path string, h httprouter.Handle) {
 	})
 }
 
-// Handler registers an http.Handler for method and path.
+// Handler registers an http.Handler for method and path; the path's
+// parameters are in the request's context (httprouter.ParamsFromContext).
 func (m Mux) Handler(method, path string, h http.Handler) {
-	m.Handle(method, path, func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) { h.ServeHTTP(w, r) })
+	m.Handle(method, path, func(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
+		if len(p) > 0 {
+			r = r.WithContext(context.WithValue(r.Context(), httprouter.ParamsKey, p))
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // site is the handler New returns.

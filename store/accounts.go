@@ -171,12 +171,18 @@ func (db *DB) updateAccount(ctx context.Context, ref, query string, args ...any)
 }
 
 // SetAccountStatus suspends or reactivates an account. A suspended account's
-// keys answer "Account suspended" from the next request on.
+// keys answer "Account suspended" from the next request on, and its
+// browsers are signed out for good: reactivating it brings back no session
+// (one may be a thief's).
 func (db *DB) SetAccountStatus(ctx context.Context, ref, status string) (Account, error) {
 	if status != AccountActive && status != AccountSuspended {
 		return Account{}, Errorf(Invalid, "Invalid account status %q", status)
 	}
-	return db.updateAccount(ctx, ref, `UPDATE accounts SET status = ? WHERE id = ?`, status)
+	a, err := db.updateAccount(ctx, ref, `UPDATE accounts SET status = ? WHERE id = ?`, status)
+	if err == nil && status == AccountSuspended {
+		_, err = db.EndSessions(ctx, a.ID)
+	}
+	return a, err
 }
 
 // SetAccountTier moves an account to another tier.

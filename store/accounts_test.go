@@ -64,6 +64,10 @@ func TestAccountSettings(t *testing.T) {
 	db := storetest.Open(t)
 	a, key := storetest.Account(t, db, "alice", 0)
 	t.Run("SuspendAndReactivate", func(t *testing.T) {
+		session, err := db.CreateSession(ctx, a.ID, false, "192.0.2.1", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
 		got, err := db.SetAccountStatus(ctx, "alice", store.AccountSuspended)
 		if err != nil || got.Status != store.AccountSuspended {
 			t.Fatalf("suspend = %+v, %v", got, err)
@@ -75,6 +79,9 @@ func TestAccountSettings(t *testing.T) {
 		}
 		if _, err := db.Authenticate(ctx, key); err != nil {
 			t.Errorf("key after reactivation: %v", err)
+		}
+		if _, err := db.SessionOf(ctx, session); err != store.ErrNoSession {
+			t.Errorf("a session from before the suspension after reactivation: %v, want ErrNoSession", err)
 		}
 		_, err = db.SetAccountStatus(ctx, "alice", "banned")
 		wantErr(t, err, store.Invalid, `Invalid account status "banned"`)

@@ -3,10 +3,13 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"notpanel/store"
 	"notpanel/store/storetest"
@@ -164,3 +167,46 @@ func wantErr(t *testing.T, err error, code store.Code, msg string) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// clocked opens a fresh database whose clock the test moves.
+func clocked(t *testing.T) (*store.DB, *storetest.Clock) {
+	t.Helper()
+	clock := storetest.NewClock(time.Unix(1_800_000_000, 0))
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "notpanel.db"), store.Options{Schema: storetest.Schema(t), Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, clock
+}
+
+// signUp makes a customer who signs in with password, failing the test on
+// error.
+func signUp(t *testing.T, db *store.DB, name, password string) store.Account {
+	t.Helper()
+	a, err := db.SignUp(ctx, name, password, "", false)
+	if err != nil {
+		t.Fatalf("SignUp(%s): %v", name, err)
+	}
+	return a
+}
+
+// session signs a browser in for the account, failing the test on error.
+func session(t *testing.T, db *store.DB, accountID int64) string {
+	t.Helper()
+	token, err := db.CreateSession(ctx, accountID, false, "192.0.2.1", "test browser")
+	if err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	return token
+}
+
+// live reports whether a session token still signs its browser in.
+func live(t *testing.T, db *store.DB, token string) bool {
+	t.Helper()
+	_, err := db.SessionOf(ctx, token)
+	if err != nil && !errors.Is(err, store.ErrNoSession) {
+		t.Fatalf("SessionOf: %v", err)
+	}
+	return err == nil
+}

@@ -96,3 +96,119 @@ func TestActiveKeyLimit(t *testing.T) {
 		t.Errorf("key after revoking one: %v", err)
 	}
 }
+
+func TestAccountKeys(t *testing.T) {
+	db := storetest.Open(t)
+	alice, _ := db.CreateAccount(ctx, "alice", "")
+	bob, bobsRaw := storetest.Account(t, db, "bob", 0)
+	const labelRule = "Key label: one line of at most 60 characters"
+	tests := []struct {
+		name, label string
+		want        string // the label kept; "" with message for a refusal
+		message     string
+	}{
+		{"NoLabel", "", "", ""},
+		{"Label", "CI server", "CI server", ""},
+		{"Trimmed", "  laptop \t", "laptop", ""},
+		{"SixtyRunes", strings.Repeat("é", 60), strings.Repeat("é", 60), ""},
+		{"ErrTooLong", strings.Repeat("k", 61), "", labelRule},
+		{"ErrTwoLines", "CI\nserver", "", labelRule},
+		{"ErrCarriageReturn", "CI\rserver", "", labelRule},
+		{"ErrNul", "CI\x00", "", labelRule},
+		{"ErrNotUTF8", "CI \xff", "", labelRule},
+	}
+	var made []store.APIKey
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw, k, err := db.CreateAccountKey(ctx, alice.ID, tt.label)
+			if tt.message != "" {
+				wantErr(t, err, store.Invalid, tt.message)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k.Label != tt.want || k.AccountID != alice.ID || k.Prefix != raw[:9] {
+				t.Errorf("key = %+v, want alice's labelled %q", k, tt.want)
+			}
+			if p, err := db.Authenticate(ctx, raw); err != nil || p.AccountID != alice.ID || p.KeyID != k.ID {
+				t.Errorf("Authenticate = %+v, %v", p, err)
+			}
+			made = append(made, k)
+		})
+	}
+	keys, err := db.AccountKeys(ctx, alice.ID)
+	if err != nil || len(keys) != len(made) {
+		t.Fatalf("AccountKeys = %+v, %v; want the %d made, none of bob's", keys, err, len(made))
+	}
+	for i, k := range keys {
+		if k != made[i] {
+			t.Errorf("key %d = %+v, want %+v (oldest first)", i, k, made[i])
+		}
+	}
+
+	t.Run("AnotherAccountsKeyIsNotFound", func(t *testing.T) {
+		bobs, _ := db.AccountKeys(ctx, bob.ID)
+		err := db.RevokeAccountKey(ctx, alice.ID, bobs[0].ID)
+		wantErr(t, err, store.NotFound, `Key "`+bobs[0].ID+`" not found`)
+		if _, err := db.Authenticate(ctx, bobsRaw); err != nil {
+			t.Errorf("bob's key after alice tried to revoke it: %v", err)
+		}
+	})
+	t.Run("RevokeOwn", func(t *testing.T) {
+		if err := db.RevokeAccountKey(ctx, alice.ID, made[0].ID[:4]+strings.ToLower(made[0].ID[4:])); err != nil {
+			t.Fatal(err)
+		}
+		err := db.RevokeAccountKey(ctx, alice.ID, made[0].ID)
+		wantErr(t, err, store.Conflict, `Key "`+made[0].ID+`" is already revoked`)
+		keys, _ := db.AccountKeys(ctx, alice.ID)
+		if keys[0].Revoked == 0 || keys[1].Revoked != 0 {
+			t.Errorf("keys after revoking the first: %+v", keys)
+		}
+	})
+	t.Run("Malformed", func(t *testing.T) {
+		for _, ref := range []string{"", "key_", "nonsense", "ord_" + made[1].ID[4:]} {
+			err := db.RevokeAccountKey(ctx, alice.ID, ref)
+			wantErr(t, err, store.NotFound, `Key "`+ref+`" not found`)
+		}
+	})
+	t.Run("NoAccount", func(t *testing.T) {
+		if _, _, err := db.CreateAccountKey(ctx, 0, ""); store.ErrorCode(err) != store.Internal {
+			t.Errorf("CreateAccountKey without an account = %v, want an internal error", err)
+		}
+		if _, err := db.AccountKeys(ctx, 0); store.ErrorCode(err) != store.Internal {
+			t.Errorf("AccountKeys without an account = %v, want an internal error", err)
+		}
+		if err := db.RevokeAccountKey(ctx, 0, made[1].ID); store.ErrorCode(err) != store.Internal {
+			t.Errorf("RevokeAccountKey without an account = %v, want an internal error", err)
+		}
+	})
+}
+
+func TestAccountKeyLimit(t *testing.T) {
+	db := storetest.Open(t)
+	alice, _ := db.CreateAccount(ctx, "alice", "")
+	var first store.APIKey
+	for i := range store.MaxActiveKeys {
+		_, k, err := db.CreateAccountKey(ctx, alice.ID, "key")
+		if err != nil {
+			t.Fatalf("key %d: %v", i+1, err)
+		}
+		if i == 0 {
+			first = k
+		}
+	}
+	_, _, err := db.CreateAccountKey(ctx, alice.ID, "one too many")
+	wantErr(t, err, store.Conflict, "At most 10 active API keys per account; revoke one first")
+	if err := db.RevokeAccountKey(ctx, alice.ID, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.CreateAccountKey(ctx, alice.ID, "in its place"); err != nil {
+		t.Errorf("key after revoking one: %v", err)
+	}
+	_, _, err = db.CreateAccountKey(ctx, alice.ID, "and another")
+	wantErr(t, err, store.Conflict, "At most 10 active API keys per account; revoke one first")
+	if keys, _ := db.AccountKeys(ctx, alice.ID); len(keys) != 11 {
+		t.Errorf("%d keys listed, want 11 (the revoked one too)", len(keys))
+	}
+}

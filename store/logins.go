@@ -184,16 +184,22 @@ func (db *DB) ChangePassword(ctx context.Context, accountID int64, current, next
 	})
 }
 
-// setPassword writes a password hash and ends the account's sessions but
-// the one whose hash is keep.
+// setPassword writes a password hash, ends the account's sessions but the
+// one whose hash is keep (nil for none), and spends the reset links asked
+// for before, which must not undo the change.
 func setPassword(ctx context.Context, tx *Tx, accountID int64, phc string, keep []byte, now int64) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO credentials (account_id, password, changed_at) VALUES (?, ?, ?)
 		ON CONFLICT (account_id) DO UPDATE SET password = excluded.password, changed_at = excluded.changed_at`,
 		accountID, phc, now); err != nil {
 		return internal("set password", err)
 	}
-	_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = ? AND hash != ?`, accountID, keep)
-	return internal("end sessions", err)
+	// IS NOT: with keep nil, != would compare with NULL and end nothing.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = ? AND hash IS NOT ?`, accountID, keep); err != nil {
+		return internal("end sessions", err)
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE tokens SET used_at = ? WHERE account_id = ? AND kind = 'reset' AND used_at IS NULL`,
+		now, accountID)
+	return internal("spend reset links", err)
 }
 
 // TOTP: 30-second steps, 6 digits, SHA-1, as every authenticator app reads

@@ -65,6 +65,47 @@ var upgrades = []string{
 	     expires_at INTEGER NOT NULL,
 	     used_at    INTEGER
 	 ) WITHOUT ROWID;`,
+	// Payments: the gateways customers top up through, their deposits, and
+	// the deposit a ledger row credits (NULL on every earlier row).
+	`CREATE TABLE gateways (
+	     id             INTEGER PRIMARY KEY,
+	     name           TEXT NOT NULL,
+	     kind           TEXT NOT NULL CHECK (kind IN ('stripe', 'btcpay', 'cryptomus')),
+	     url            TEXT NOT NULL,
+	     api_key        TEXT NOT NULL,
+	     webhook_secret TEXT NOT NULL DEFAULT '',
+	     store_id       TEXT NOT NULL DEFAULT '',
+	     merchant       TEXT NOT NULL DEFAULT '',
+	     min_amount     INTEGER NOT NULL CHECK (min_amount > 0),
+	     max_amount     INTEGER NOT NULL CHECK (max_amount >= min_amount),
+	     status         TEXT NOT NULL DEFAULT 'enabled' CHECK (status IN ('enabled', 'disabled', 'removed')),
+	     created_at     INTEGER NOT NULL
+	 );
+	 CREATE UNIQUE INDEX gateways_name ON gateways (name) WHERE status != 'removed';
+	 CREATE TABLE deposits (
+	     id             TEXT PRIMARY KEY,
+	     account_id     INTEGER NOT NULL REFERENCES accounts (id),
+	     gateway_id     INTEGER NOT NULL REFERENCES gateways (id),
+	     amount         INTEGER NOT NULL CHECK (amount > 0),
+	     currency       TEXT NOT NULL,
+	     reference      TEXT NOT NULL,
+	     checkout_url   TEXT NOT NULL,
+	     status         TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'credited', 'expired', 'failed')),
+	     credited       INTEGER NOT NULL DEFAULT 0 CHECK (credited >= 0),
+	     gateway_status TEXT NOT NULL DEFAULT '',
+	     review         TEXT,
+	     note           TEXT NOT NULL DEFAULT '',
+	     attempts       INTEGER NOT NULL DEFAULT 0,
+	     next_at        INTEGER NOT NULL DEFAULT 0,
+	     last_error     TEXT NOT NULL DEFAULT '',
+	     created_at     INTEGER NOT NULL,
+	     updated_at     INTEGER NOT NULL
+	 ) WITHOUT ROWID;
+	 CREATE UNIQUE INDEX deposits_reference ON deposits (gateway_id, reference);
+	 CREATE INDEX deposits_account ON deposits (account_id, id);
+	 CREATE INDEX deposits_due ON deposits (next_at) WHERE status = 'pending' AND review IS NULL;
+	 ALTER TABLE ledger ADD COLUMN deposit_id TEXT REFERENCES deposits (id);
+	 CREATE INDEX ledger_deposit ON ledger (deposit_id) WHERE deposit_id IS NOT NULL;`,
 }
 
 // migrate brings the file to the newest version in one transaction: a fresh

@@ -181,8 +181,8 @@ func TestOpenCreatesSchema(t *testing.T) {
 	if got := pragma(t, raw, "journal_mode"); got != "wal" {
 		t.Errorf("journal_mode = %s, want wal", got)
 	}
-	want := []string{"accounts", "api_keys", "cancel_requests", "credentials", "deliveries", "events", "ledger", "orders",
-		"providers", "recovery_codes", "refills", "services", "sessions", "settings", "tiers", "tokens", "webhooks"}
+	want := []string{"accounts", "api_keys", "cancel_requests", "credentials", "deliveries", "deposits", "events", "gateways",
+		"ledger", "orders", "providers", "recovery_codes", "refills", "services", "sessions", "settings", "tiers", "tokens", "webhooks"}
 	if got := tableNames(t, raw); !slices.Equal(got, want) {
 		t.Errorf("tables = %v, want %v", got, want)
 	}

@@ -287,6 +287,9 @@ func (db *DB) PlaceOrder(ctx context.Context, accountID int64, in OrderInput) (s
 type Placed struct {
 	ID     string
 	Number int64 // what the classic dialect answers
+	// Before is set when an earlier add with the same request_id placed
+	// it: nothing was charged this time.
+	Before bool
 }
 
 // placeOrder is PlaceOrder with the service looked up by service and, when
@@ -412,5 +415,6 @@ func lookupRequest(ctx context.Context, q queryer, accountID int64, requestID st
 	if string(stored) != string(fp) {
 		return Placed{}, true, ErrRequestIDReused
 	}
+	o.Before = true
 	return o, true, nil
 }

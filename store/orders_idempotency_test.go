@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -35,6 +36,21 @@ func TestPlaceOrderIdempotency(t *testing.T) {
 		}
 		if n := f.count(t, `SELECT count(*) FROM ledger WHERE kind = 'charge'`); n != 1 {
 			t.Errorf("%d charge rows, want 1", n)
+		}
+	})
+
+	t.Run("RetryIsMarkedPlacedBefore", func(t *testing.T) {
+		f := newFixture(t, 1_000_000)
+		as := func(context.Context, *store.Snapshot) (int64, error) { return f.acct.ID, nil }
+		first, err := f.db.PlaceOrderAs(ctx, as, base(f))
+		if err != nil || first.Before {
+			t.Fatalf("first add = %+v, %v; want a new order", first, err)
+		}
+		// The balance no longer covers it: the retry still gets the first
+		// order, marked as placed before.
+		again, err := f.db.PlaceOrderAs(ctx, as, base(f))
+		if err != nil || again.ID != first.ID || !again.Before {
+			t.Errorf("retry = %+v, %v; want %s placed before", again, err, first.ID)
 		}
 	})
 

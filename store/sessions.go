@@ -14,6 +14,10 @@ import (
 const (
 	SessionIdle = 7 * 24 * time.Hour
 	SessionMax  = 30 * 24 * time.Hour
+	// SecondFactorWait is how long a session whose password was right
+	// waits for its two-factor code: a half-signed-in browser does not
+	// keep trying codes for a month.
+	SecondFactorWait = 10 * time.Minute
 	// a session's seen_at is written at most this often, not on every page
 	sessionTouch = time.Minute
 )
@@ -60,7 +64,8 @@ func (db *DB) CreateSession(ctx context.Context, accountID int64, secondFactor b
 }
 
 // SessionOf returns the live session a cookie's token names, with its
-// account as it is now. A suspended account's sessions are not live.
+// account as it is now. A session found expired, or of an account
+// suspended since, ends: unsuspending the account does not revive it.
 func (db *DB) SessionOf(ctx context.Context, token string) (Session, error) {
 	if token == "" || len(token) > 100 {
 		return Session{}, ErrNoSession
@@ -80,10 +85,12 @@ func (db *DB) SessionOf(ctx context.Context, token string) (Session, error) {
 	}
 	now := db.now()
 	switch {
-	case now.Unix() >= expires, now.Sub(time.Unix(seen, 0)) >= SessionIdle:
-		db.EndSession(ctx, token)
-		return Session{}, ErrNoSession
-	case a.Status != AccountActive:
+	case now.Unix() >= expires, now.Sub(time.Unix(seen, 0)) >= SessionIdle,
+		s.SecondFactor && now.Sub(time.Unix(s.Created, 0)) >= SecondFactorWait,
+		a.Status != AccountActive:
+		if err := db.EndSession(ctx, token); err != nil {
+			return Session{}, err
+		}
 		return Session{}, ErrNoSession
 	}
 	if now.Sub(time.Unix(seen, 0)) >= sessionTouch {

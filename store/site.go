@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -84,8 +85,11 @@ func (db *DB) SetSite(ctx context.Context, p SitePatch) (Site, error) {
 		if !utf8.ValidString(*l.v) || utf8.RuneCountInString(*l.v) > l.max {
 			return Site{}, Errorf(Invalid, "Site %s: at most %d characters of text", l.what, l.max)
 		}
-		if l.what != "terms" && strings.ContainsAny(*l.v, "\r\n\x00") {
+		if l.what != "terms" && strings.ContainsAny(*l.v, "\r\n") {
 			return Site{}, Errorf(Invalid, "Site %s: one line", l.what)
+		}
+		if strings.ContainsFunc(*l.v, func(r rune) bool { return unicode.IsControl(r) && !strings.ContainsRune("\n\r\t", r) }) {
+			return Site{}, Errorf(Invalid, "Site %s: text without control characters", l.what)
 		}
 	}
 	if p.Accent != nil && *p.Accent != "" && !accentColor.MatchString(*p.Accent) {
@@ -93,10 +97,11 @@ func (db *DB) SetSite(ctx context.Context, p SitePatch) (Site, error) {
 	}
 	if p.URL != nil && *p.URL != "" {
 		u, err := url.Parse(*p.URL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+			strings.ContainsAny(*p.URL, " \t?#") {
 			return Site{}, Errorf(Invalid, "Site URL %q: the panel's address, such as https://panel.example.com", *p.URL)
 		}
-		*p.URL = strings.TrimSuffix(*p.URL, "/")
+		*p.URL = strings.TrimRight(*p.URL, "/") // links append /reset and the like
 	}
 	err := db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		for i, v := range []*string{p.Name, p.Tagline, p.Contact, p.Terms, p.Accent, p.URL} {

@@ -161,8 +161,8 @@ func TestLanesReportRunningWork(t *testing.T) {
 		return out
 	}
 	got := byKind()
-	if len(got) != 5 {
-		t.Fatalf("Lanes = %+v, want the five kinds", got)
+	if len(got) != 6 {
+		t.Fatalf("Lanes = %+v, want the six kinds", got)
 	}
 	if d := got["dispatch"]; d.Running != 1 || d.Oldest < 20*time.Millisecond {
 		t.Errorf("dispatch lanes = %+v while the add is held, want 1 running for 20 ms or more", d)

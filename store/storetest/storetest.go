@@ -58,11 +58,24 @@ func Open(tb testing.TB) *store.DB {
 	return OpenPath(tb, filepath.Join(tb.TempDir(), "notpanel.db"))
 }
 
+// OpenWith opens a fresh database file under tb.TempDir with opt (a clock,
+// say; the schema is filled in) and closes it at the end of the test.
+func OpenWith(tb testing.TB, opt store.Options) *store.DB {
+	tb.Helper()
+	return openPath(tb, filepath.Join(tb.TempDir(), "notpanel.db"), opt)
+}
+
 // OpenPath opens (or creates) the database at path and closes it at the end
 // of the test.
 func OpenPath(tb testing.TB, path string) *store.DB {
 	tb.Helper()
-	db, err := store.Open(context.Background(), path, store.Options{Schema: Schema(tb)})
+	return openPath(tb, path, store.Options{})
+}
+
+func openPath(tb testing.TB, path string, opt store.Options) *store.DB {
+	tb.Helper()
+	opt.Schema = Schema(tb)
+	db, err := store.Open(context.Background(), path, opt)
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
 	}

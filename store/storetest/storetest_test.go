@@ -46,3 +46,13 @@ func TestClock(t *testing.T) {
 		t.Errorf("moved %v, want 1m1s", got)
 	}
 }
+
+func TestOpenWith(t *testing.T) {
+	c := NewClock(time.Unix(1_800_000_000, 0))
+	db := OpenWith(t, store.Options{Now: c.Now})
+	c.Advance(time.Hour)
+	a, _ := Account(t, db, "alice", 0)
+	if want := int64(1_800_000_000 + 3600); a.Created != want {
+		t.Errorf("account created at %d, want the clock's %d", a.Created, want)
+	}
+}
