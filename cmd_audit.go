@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"notpanel/store"
 )
@@ -14,30 +15,40 @@ func (c *auditCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	violations, err := db.Audit(ctx)
+	books, err := audit(ctx, db, a.stdout)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(a.stderr, "audit: ok (%s)\n", books)
+	return nil
+}
+
+// audit checks the ledger invariants, writing each violation to w, and
+// describes the books that pass ("3 accounts, 12 orders").
+func audit(ctx context.Context, db *store.DB, w io.Writer) (string, error) {
+	violations, err := db.Audit(ctx)
+	if err != nil {
+		return "", err
+	}
 	for _, v := range violations {
-		fmt.Fprintln(a.stdout, v)
+		fmt.Fprintln(w, v)
 	}
 	if len(violations) > 0 {
-		return fmt.Errorf("audit found %d violations of the ledger invariants", len(violations))
+		return "", fmt.Errorf("audit found %d violations of the ledger invariants", len(violations))
 	}
 	accounts, err := db.ListAccounts(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
 	// Orders are never deleted (the ledger refers to them), so the newest
 	// order's number is how many there are.
 	var orders int64
 	newest, err := db.ListOrders(ctx, store.OrderFilter{Scope: store.Operator, Limit: 1})
 	if err != nil {
-		return err
+		return "", err
 	}
 	if len(newest) == 1 {
 		orders = newest[0].Number
 	}
-	fmt.Fprintf(a.stderr, "audit: ok (%d accounts, %d orders)\n", len(accounts), orders)
-	return nil
+	return fmt.Sprintf("%d accounts, %d orders", len(accounts), orders), nil
 }

@@ -20,19 +20,21 @@ import (
 )
 
 type benchCmd struct {
-	Actions  []string      `default:"add,status,status100,cancel100,services,mix" help:"Actions to measure: add, status, status100, cancel100, services, balance, mix, web-order (the storefront's order form), web-orders (the first page of /orders of account 1; with --accounts 1 it holds every preloaded order)."`
-	Clients  int           `default:"32" help:"Concurrent clients per action."`
-	Duration time.Duration `default:"10s" help:"How long each action is measured."`
-	MaxCalls int64         `name:"max-calls" placeholder:"N" help:"Stop an action after N calls even before --duration (0: no limit)."`
-	Warmup   time.Duration `default:"2s" help:"Unmeasured load before each action."`
-	Orders   int           `default:"100000" help:"Orders in progress preloaded into the scratch database."`
-	Accounts int           `default:"1000" help:"Customer accounts in the scratch database."`
-	Services int           `default:"100" help:"Services in the catalog."`
-	Limitref string        `placeholder:"URL" help:"Also measure the reference server (../shared/limitref) at this base URL, e.g. http://127.0.0.1:8089, and print the ratios."`
-	JSON     bool          `name:"json" help:"Print the results as JSON."`
-	Keep     bool          `help:"Keep the scratch database (its path is printed)."`
-	Pprof    string        `placeholder:"ADDR" help:"Have the scratch server serve pprof profiles (and its metrics) on this address, to profile it under load."`
-	Sync     int           `placeholder:"N" help:"Also time the worker: N preloaded orders in flight at a fast local provider, one status-sync pass over all of them, while the status action runs under load."`
+	Actions   []string      `default:"add,status,status100,cancel100,services,mix" help:"Actions to measure: add, status, status100, cancel100, services, balance, mix, web-order (the storefront's order form), web-orders (the first page of /orders of account 1; with --accounts 1 it holds every preloaded order)."`
+	Clients   int           `default:"32" help:"Concurrent clients per action."`
+	Duration  time.Duration `default:"10s" help:"How long each action is measured."`
+	MaxCalls  int64         `name:"max-calls" placeholder:"N" help:"Stop an action after N calls even before --duration (0: no limit)."`
+	Warmup    time.Duration `default:"2s" help:"Unmeasured load before each action."`
+	Orders    int           `default:"100000" help:"Orders in progress preloaded into the scratch database."`
+	Accounts  int           `default:"1000" help:"Customer accounts in the scratch database."`
+	Services  int           `default:"100" help:"Services in the catalog."`
+	Limitref  string        `placeholder:"URL" help:"Also measure the reference server (../shared/limitref) at this base URL, e.g. http://127.0.0.1:8089, and print the ratios."`
+	JSON      bool          `name:"json" help:"Print the results as JSON."`
+	Keep      bool          `help:"Keep the scratch database (its path is printed)."`
+	Pprof     string        `placeholder:"ADDR" help:"Have the scratch server serve pprof profiles (and its metrics) on this address, to profile it under load."`
+	Sync      int           `placeholder:"N" help:"Also time the worker: N preloaded orders in flight at a fast local provider, one status-sync pass over all of them, while the status action runs under load."`
+	Replica   string        `placeholder:"URL" help:"Also measure add with the scratch server streaming to this replica (a new folder under it, removed afterwards) and without, in alternating runs, and print the ratio."`
+	sftpFlags `embed:""`
 }
 
 // benchReport is what bench prints with --json.
@@ -46,9 +48,16 @@ type benchReport struct {
 	// SyncSeconds is how long one worker pass over Sync in-flight orders took.
 	SyncOrders  int     `json:"sync_orders,omitempty"`
 	SyncSeconds float64 `json:"sync_seconds,omitempty"`
+	// Replica compares add with and without streaming to --replica.
+	Replica *replicaBench `json:"replica,omitempty"`
 }
 
 func (c *benchCmd) Run(ctx context.Context, a *app) error {
+	if c.Replica != "" {
+		if err := c.options(a, c.Replica).Validate(); err != nil {
+			return fmt.Errorf("--replica: %w", err)
+		}
+	}
 	dir, err := os.MkdirTemp("", "notpanel-bench-")
 	if err != nil {
 		return err
@@ -114,6 +123,11 @@ func (c *benchCmd) Run(ctx context.Context, a *app) error {
 			}
 		}
 	}
+	if c.Replica != "" {
+		if err := c.measureReplica(ctx, a, path, scratch, &report, &srv); err != nil {
+			return err
+		}
+	}
 	if c.Sync > 0 {
 		if err := c.measureSync(ctx, a, path, scratch, &report, &srv); err != nil {
 			return err
@@ -126,6 +140,10 @@ func (c *benchCmd) Run(ctx context.Context, a *app) error {
 		report.ServerRSSMB, report.ServerPeakMB, c.Orders, report.Machine["summary"])
 	for name, r := range report.Ratios {
 		fmt.Fprintf(a.stdout, "%s: notpanel / limitref = %.2f\n", name, r)
+	}
+	if r := report.Replica; r != nil {
+		fmt.Fprintf(a.stdout, "add streaming to %s: %.0f/s against %.0f/s without (means of the runs, which alternate): ratio %.2f\n",
+			r.URL, r.With, r.Without, r.Ratio)
 	}
 	if report.SyncOrders > 0 {
 		fmt.Fprintf(a.stdout, "worker: one status-sync pass over %d in-flight orders took %.1f s\n", report.SyncOrders, report.SyncSeconds)
@@ -164,24 +182,22 @@ func machine() map[string]string {
 // so that its memory can be read apart from the load generator's.
 type benchServer struct {
 	cmd  *exec.Cmd
-	addr string
+	addr string // the API
+	ops  string // the operator's address: /metrics
 }
 
-func startBenchServer(ctx context.Context, path, pprofAddr string, worker bool) (*benchServer, error) {
+func startBenchServer(ctx context.Context, path, pprofAddr string, worker bool, extra ...string) (*benchServer, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	// A free port, chosen here rather than read from the server's log.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	// The server logs as it would in production (a line per request), into
 	// a file beside the scratch database.
-	logFile, err := os.Create(path + ".log")
+	logFile, err := os.OpenFile(path+".log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644) // every run of the server, one after another
 	if err != nil {
 		return nil, err
 	}
@@ -194,17 +210,24 @@ func startBenchServer(ctx context.Context, path, pprofAddr string, worker bool) 
 		// One pass: an order is not asked about again within the run.
 		args = append(args[:len(args)-1], "--worker-interval", "1s", "--sync-interval", "1h")
 	}
-	if pprofAddr != "" {
-		args = append(args, "--ops-listen", pprofAddr, "--pprof")
+	// The operator's address (/metrics, and pprof when asked for) on a free
+	// loopback port unless named.
+	ops := pprofAddr
+	if ops == "" {
+		if ops, err = freeAddr(); err != nil {
+			return nil, err
+		}
 	} else {
-		args = append(args, "--ops-listen", "off")
+		args = append(args, "--pprof")
 	}
+	args = append(args, "--ops-listen", ops)
+	args = append(args, extra...)
 	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Stderr = logFile
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &benchServer{cmd: cmd, addr: addr}
+	s := &benchServer{cmd: cmd, addr: addr, ops: ops}
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
@@ -213,6 +236,17 @@ func startBenchServer(ctx context.Context, path, pprofAddr string, worker bool) 
 	}
 	s.stop()
 	return nil, errors.New("the scratch server did not start within 30 s")
+}
+
+// freeAddr is a free loopback port, chosen here rather than read from the
+// server's log.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // rss reads the server's resident memory now and at its peak, in MB.

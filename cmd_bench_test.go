@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -38,4 +40,32 @@ func TestBench(t *testing.T) {
 		t.Errorf("text report:\n%s", text)
 	}
 	failing(t, dbPath(t), "bench", "--duration", "100ms", "--orders", "0", "--accounts", "1", "--actions", "teleport")
+}
+
+// bench --replica measures add with and without streaming to a replica, in
+// alternating runs, and removes the scratch replica afterwards.
+func TestBenchReplica(t *testing.T) {
+	t.Setenv("NOTPANEL_RUN_MAIN", "1")
+	rep := filepath.Join(t.TempDir(), "replica")
+	out := ok(t, dbPath(t), "bench", "--duration", "1m", "--max-calls", "20", "--warmup", "0s", "--clients", "2",
+		"--orders", "50", "--accounts", "3", "--services", "2", "--actions", "balance", "--replica", "file://"+rep, "--json")
+	var report benchReport
+	decode(t, out, &report)
+	r := report.Replica
+	if r == nil || r.With <= 0 || r.Without <= 0 || r.Ratio != r.With/r.Without || !strings.HasPrefix(r.URL, "file://"+rep+"/notpanel-bench-") {
+		t.Fatalf("replica comparison: %+v", r)
+	}
+	var runs []string
+	for _, res := range report.Results {
+		if strings.HasPrefix(res.Action, "add/") {
+			runs = append(runs, res.Action)
+		}
+	}
+	if got := strings.Join(runs, " "); got != "add/no-replica add/replica add/no-replica add/replica add/no-replica" {
+		t.Errorf("runs: %s", got)
+	}
+	if ents, _ := os.ReadDir(rep); len(ents) != 0 {
+		t.Errorf("the scratch replica was left behind: %d entries", len(ents))
+	}
+	failing(t, dbPath(t), "bench", "--orders", "0", "--accounts", "1", "--actions", "balance", "--replica", "gs://bucket/x")
 }

@@ -14,6 +14,7 @@ import (
 	"notpanel/httpapi"
 	"notpanel/payment"
 	"notpanel/ratelimit"
+	"notpanel/replica"
 	"notpanel/server"
 	"notpanel/store"
 	"notpanel/storefront"
@@ -42,6 +43,10 @@ type serveCmd struct {
 	Signup          string        `default:"open" enum:"open,invite,closed" help:"Who may create an account on the storefront: anyone (open), holders of a code from notpanel invite create (invite), nobody (closed; accounts come from user add)."`
 	SMTPURL         string        `name:"smtp-url" env:"NOTPANEL_SMTP_URL" placeholder:"URL" help:"SMTP server for password reset mails: smtp://user:password@host:587 (STARTTLS), smtps://…:465, or smtp+insecure://host:25 for a local relay. Without it, the forgot-password page says to contact the panel."`
 	MailFrom        string        `name:"mail-from" placeholder:"ADDRESS" help:"The address reset mails come from, e.g. \"Panel <noreply@panel.example.com>\"."`
+	Replica         string        `placeholder:"URL" default:"${replica}" help:"Stream the database off the machine as it is written, to file:///path, s3://bucket/path[?endpoint=URL&region=R] (any S3-compatible store; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) or sftp://user@host/path; notpanel restore brings it back. The default comes from $$NOTPANEL_REPLICA."`
+	ReplicaMaxLag   time.Duration `name:"replica-max-lag" default:"5m" help:"/healthz answers 503 when no sync with the replica has succeeded for this long."`
+	ReplicaInterval time.Duration `name:"replica-interval" default:"250ms" help:"How often new writes are shipped to the replica, one upload each time there are some: about this long of writes (plus one upload) is what a sudden loss of the machine can cost."`
+	sftpFlags       `embed:""`
 }
 
 // tuneGC trades memory the server barely uses for less time collecting
@@ -110,7 +115,42 @@ func (c *serveCmd) Run(ctx context.Context, a *app) error {
 			return err
 		}
 	}
-	return serve(ctx, a, db, listeners{public: ln, ops: ops}, sc, wc)
+	if c.Replica != "" {
+		if sc.replica, err = c.startReplica(ctx, a, db); err != nil {
+			ln.Close()
+			if ops != nil {
+				ops.Close()
+			}
+			return err
+		}
+	}
+	err = serve(ctx, a, db, listeners{public: ln, ops: ops}, sc, wc)
+	if sc.replica != nil {
+		// Litestream's rule: the application's connections close first, then
+		// the replica ships what is left.
+		err = errors.Join(err, a.closeDB(), sc.replica.stream.Close(ctx))
+	}
+	return err
+}
+
+// offBox is the replica serve streams the database to.
+type offBox struct {
+	stream *replica.Stream
+	maxLag time.Duration
+}
+
+// startReplica starts streaming the database to --replica.
+func (c *serveCmd) startReplica(ctx context.Context, a *app, db *store.DB) (*offBox, error) {
+	if c.ReplicaInterval < 10*time.Millisecond || c.ReplicaMaxLag < c.ReplicaInterval {
+		return nil, fmt.Errorf("--replica-interval must be at least 10ms and --replica-max-lag at least as long")
+	}
+	opt := c.options(a, c.Replica)
+	opt.Interval = c.ReplicaInterval
+	stream, err := replica.Start(ctx, db.Path(), opt)
+	if err != nil {
+		return nil, err
+	}
+	return &offBox{stream: stream, maxLag: c.ReplicaMaxLag}, nil
 }
 
 // listeners are serve's addresses: the public one, and the operator's
@@ -126,15 +166,22 @@ type siteConfig struct {
 	limits          server.Limits
 	signup          string
 	mailer          storefront.Mailer
+	replica         *offBox // nil without --replica; closing it is serve's caller's
 }
 
 // serve answers the public address and the operator's and, unless wc is
 // nil, runs the worker, until ctx ends. It then stops accepting, lets
 // requests in flight finish (within shutdownTimeout), and stops the worker
-// once its calls in flight are recorded.
+// once its calls in flight are recorded. A replica is watched by /healthz
+// and /metrics.
 func serve(ctx context.Context, a *app, db *store.DB, ls listeners, sc siteConfig, wc *worker.Config) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var checks []func() error
+	if off := sc.replica; off != nil {
+		reg.MustRegister(off.stream)
+		checks = append(checks, func() error { return off.stream.Healthy(off.maxLag) })
+	}
 	payments := payment.New(payment.Config{DB: db, Log: a.log, Registry: reg})
 	var w *worker.Worker
 	scfg := server.Config{DB: db, Log: a.log, TrustedProxies: sc.trusted, IPs: ratelimit.New(server.MaxBuckets),
@@ -148,8 +195,18 @@ func serve(ctx context.Context, a *app, db *store.DB, ls listeners, sc siteConfi
 		wc.DB, wc.Log = db, a.log
 		wc.Observe = func(provider, call, outcome string) { calls.WithLabelValues(provider, call, outcome).Inc() }
 		w = worker.New(*wc)
-		scfg.Health = w.Alive
+		checks = append(checks, w.Alive)
 		reg.MustRegister(laneGauges{w})
+	}
+	if len(checks) > 0 {
+		scfg.Health = func() error {
+			for _, check := range checks {
+				if err := check(); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 	}
 	api := httpapi.New(httpapi.Config{DB: db, Log: a.log, IPs: scfg.IPs, IPPerMin: sc.ipPerMin,
 		WebhookInsecure: sc.webhookInsecure})

@@ -88,6 +88,18 @@ func (s *serving) shutdown(t *testing.T) (int, []string) {
 	}
 }
 
+// fetch GETs path at addr.
+func fetch(t *testing.T, addr, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 func (s *serving) post(t *testing.T, form url.Values) (int, map[string]any) {
 	t.Helper()
 	resp, err := http.PostForm("http://"+s.addr+"/api/v2", form)
@@ -163,22 +175,12 @@ func TestHealthAndMetrics(t *testing.T) {
 	if code, _ := s.post(t, url.Values{"key": {key}, "action": {"balance"}}); code != 200 {
 		t.Fatalf("balance: %d", code)
 	}
-	get := func(addr, path string) (int, string) {
-		t.Helper()
-		resp, err := http.Get("http://" + addr + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
 	if s.ops == "" {
 		t.Fatal("serve did not log the operator's address")
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		code, body := get(s.ops, "/healthz")
+		code, body := fetch(t, s.ops, "/healthz")
 		if code == 200 && strings.Contains(body, `"status":"ok"`) {
 			break
 		}
@@ -187,7 +189,7 @@ func TestHealthAndMetrics(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	code, body := get(s.ops, "/metrics")
+	code, body := fetch(t, s.ops, "/metrics")
 	for _, want := range []string{`notpanel_http_requests_total{action="balance",room="api",status="200"} 1`,
 		`notpanel_orders_open{status="pending"} 0`, "notpanel_cancel_requests_open 0",
 		"notpanel_webhook_deliveries_pending 0", `notpanel_worker_lanes_running{kind="sync"} 0`,
@@ -196,16 +198,16 @@ func TestHealthAndMetrics(t *testing.T) {
 			t.Errorf("/metrics lacks %s (HTTP %d)", want, code)
 		}
 	}
-	if code, body := get(s.ops, "/debug/pprof/"); code != 404 {
+	if code, body := fetch(t, s.ops, "/debug/pprof/"); code != 404 {
 		t.Errorf("profiles served without --pprof: %d %.80s", code, body)
 	}
 	// The public address: no metrics, and /healthz within the address's
 	// 3 a minute, of which the balance above took one.
-	if code, body := get(s.addr, "/metrics"); code != 404 || strings.Contains(body, "notpanel_") {
+	if code, body := fetch(t, s.addr, "/metrics"); code != 404 || strings.Contains(body, "notpanel_") {
 		t.Errorf("public /metrics: %d %.80s, want a 404", code, body)
 	}
 	for i, want := range []int{200, 200, 429} {
-		if code, body := get(s.addr, "/healthz"); code != want {
+		if code, body := fetch(t, s.addr, "/healthz"); code != want {
 			t.Errorf("public /healthz #%d: %d %s, want %d", i+1, code, body, want)
 		}
 	}

@@ -176,6 +176,7 @@ type harness struct {
 	sim        *simulator.Provider
 	hook       *httptest.Server
 	client     *http.Client
+	env        []string // more of the server's environment, "K=V"
 
 	mu       sync.Mutex
 	acked    map[string]string // order id → link
@@ -251,12 +252,14 @@ func (s *proc) kill() {
 }
 
 // start runs the server, armed to kill itself at point when it names one,
-// and waits until it listens, or has already killed itself.
-func (h *harness) start(point string) *proc {
+// and waits until it listens, or has already killed itself. extra are more
+// flags of serve.
+func (h *harness) start(point string, extra ...string) *proc {
 	h.t.Helper()
-	cmd := exec.Command(os.Args[0], "--db", h.path, "--log-level", "error", "serve", "--listen", h.addr, "--ops-listen", "127.0.0.1:0",
-		"--ip-per-min", "1000000000", "--worker-interval", "50ms", "--sync-interval", "1s", "--webhook-allow-insecure")
-	cmd.Env = append(os.Environ(), "NOTPANEL_RUN_MAIN=1")
+	args := []string{"--db", h.path, "--log-level", "error", "serve", "--listen", h.addr, "--ops-listen", "127.0.0.1:0",
+		"--ip-per-min", "1000000000", "--worker-interval", "50ms", "--sync-interval", "1s", "--webhook-allow-insecure"}
+	cmd := exec.Command(os.Args[0], append(args, extra...)...)
+	cmd.Env = append(append(os.Environ(), h.env...), "NOTPANEL_RUN_MAIN=1")
 	if point != "" && point != "timer" {
 		cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%s:%d", envFault, point, 1+rand.IntN(3)))
 	}

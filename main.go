@@ -45,6 +45,8 @@ type cli struct {
 	Audit    auditCmd    `cmd:"" help:"Check the ledger invariants; exits non-zero on a violation."`
 	Bench    benchCmd    `cmd:"" help:"Load-test a scratch instance over loopback HTTP and print throughput and latency per action."`
 	Backup   backupCmd   `cmd:"" help:"Write a consistent copy of the database, safe while serve runs."`
+	Restore  restoreCmd  `cmd:"" help:"Bring the database back from the replica serve streams it to (serve --replica), into --db, which must not exist."`
+	Replica  replicaCmd  `cmd:"" help:"Inspect the replica serve streams the database to."`
 	Currency currencyCmd `cmd:"" help:"Show or set the panel currency."`
 	Webhook  webhookCmd  `cmd:"" help:"Inspect customers' webhooks and their deliveries."`
 	Gateway  gatewayCmd  `cmd:"" help:"Manage the payment gateways customers top up through."`
@@ -61,6 +63,17 @@ type app struct {
 	log            zerolog.Logger
 	dbPath         string
 	db             *store.DB
+}
+
+// closeDB closes the database if it is open. run calls it after the
+// command; serve calls it earlier, before the replica's last sync.
+func (a *app) closeDB() error {
+	if a.db == nil {
+		return nil
+	}
+	err := a.db.Close()
+	a.db = nil
+	return err
 }
 
 // open opens the database once; run closes it after the command.
@@ -118,10 +131,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		a.log = a.log.Level(lvl)
 	}
 	defer func() {
-		if a.db != nil {
-			if err := a.db.Close(); err != nil && code == 0 {
-				code = fail(stderr, err, 1)
-			}
+		if err := a.closeDB(); err != nil && code == 0 {
+			code = fail(stderr, err, 1)
 		}
 	}()
 	if err := kctx.Run(); err != nil {
@@ -144,10 +155,13 @@ func newParser(ctx context.Context, c *cli, a *app, getenv func(string) string) 
 		kong.Name("notpanel"),
 		kong.Description(description),
 		kong.Vars{
-			"db":       dbDefault,
-			"loglevel": levelDefault,
-			"types":    strings.Join(store.ServiceTypes, ", "),
-			"statuses": strings.Join(orderStatuses(), ", "),
+			"db":          dbDefault,
+			"loglevel":    levelDefault,
+			"replica":     getenv("NOTPANEL_REPLICA"),
+			"sftpkey":     getenv("NOTPANEL_SFTP_KEY"),
+			"sftphostkey": getenv("NOTPANEL_SFTP_HOST_KEY"),
+			"types":       strings.Join(store.ServiceTypes, ", "),
+			"statuses":    strings.Join(orderStatuses(), ", "),
 		},
 		kong.Writers(a.stdout, a.stderr),
 		kong.Exit(func(code int) { panic(exitCode(code)) }),

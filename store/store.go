@@ -2,6 +2,30 @@
 // the one writer connection and the reader pool, and every operation on
 // accounts, keys, the catalog, orders, refills and the ledger. Each operation
 // is one transaction; every balance change writes a ledger row in it.
+//
+// # Replication
+//
+// serve may stream this file off the machine with Litestream (package
+// replica), which works beside store as one more connection to the file.
+// Its rules for an application sharing the database are kept here:
+//
+//   - Every connection waits for locks (busy_timeout in dsn, 10 s):
+//     Litestream takes the write lock for a moment at each capture of the
+//     WAL and at its checkpoints.
+//   - store runs no checkpoint of its own in RESTART or TRUNCATE mode, which
+//     would reset the WAL under Litestream; only SQLite's automatic PASSIVE
+//     checkpoints run. Litestream checkpoints the WAL itself.
+//   - Open creates or upgrades the schema before Litestream starts on the
+//     file: Litestream adds two tables of its own (_litestream_seq,
+//     _litestream_lock), and a file with tables but no schema version is
+//     refused as not a notpanel database.
+//   - Close closes the application's connections; a caller that replicates
+//     stops the replica only after that, and waits for its last sync, so
+//     that no write is left behind on a clean stop.
+//   - Pragmas are set in the DSN of each pool, never with an Exec on a pool
+//     (which would reach one connection only), and only modernc.org/sqlite
+//     opens the file in this process: SQLite's POSIX locks belong to the
+//     process, and a second driver closing its handle would drop them.
 package store
 
 import (
@@ -56,6 +80,9 @@ type Options struct {
 // connection of a pool is set up the same way.
 func dsn(path string, readOnly bool) string {
 	v := url.Values{}
+	// Waits for a lock another connection holds (Litestream's, the CLI's)
+	// instead of failing with SQLITE_BUSY; first, so that it applies to
+	// the pragmas after it too.
 	v.Add("_pragma", "busy_timeout(10000)")
 	v.Add("_pragma", "journal_mode(WAL)")
 	v.Add("_pragma", "synchronous(FULL)")
@@ -135,7 +162,8 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 }
 
 // Close stops the writer (writes already queued are refused) and closes
-// both pools.
+// both pools. With a replica, Close comes first and the replica's close
+// after it (see Replication above).
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() { close(db.closing) })
 	<-db.written
