@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"notpanel/store"
@@ -82,5 +84,31 @@ func TestErrors(t *testing.T) {
 	}
 	if got := store.ErrNoRefill.Error(); got != "Service does not support refill" {
 		t.Errorf("Error() = %q", got)
+	}
+}
+
+// A clean Close folds the WAL into the database file and removes it, so
+// that the file alone is the whole database (a copy of it, a look at it
+// with the sqlite3 shell).
+func TestCloseFoldsTheWAL(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "notpanel.db")
+	db := storetest.OpenPath(t, path)
+	if _, err := db.CreateAccount(ctx, "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + "-wal"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the -wal is still there after a clean close: %v", err)
+	}
+	raw, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var n int
+	if err := raw.QueryRow(`SELECT count(*) FROM accounts WHERE name = 'alice'`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("the database file alone holds %d alices (%v), want 1", n, err)
 	}
 }

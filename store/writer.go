@@ -23,6 +23,13 @@ type write struct {
 func (db *DB) writeLoop() {
 	defer close(db.written)
 	defer db.wtx.conn.Close() // back to the pool, so that Close can close it
+	// Statements still prepared keep SQLite from closing the connection
+	// at once, and with it from folding the WAL into the database file.
+	defer func() {
+		for _, s := range db.wtx.stmts {
+			s.Close()
+		}
+	}()
 	batch := make([]*write, 0, maxBatch)
 	for {
 		select {
