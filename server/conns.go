@@ -50,6 +50,10 @@ func NewHTTP(h http.Handler, l Limits) *http.Server {
 	}
 }
 
+// freshGrace is how long a new connection may go without a request before
+// it counts as idle and may be closed to make room.
+const freshGrace = time.Second
+
 // conns tracks the open connections through the server's ConnState hook.
 type conns struct {
 	max, perClient int
@@ -69,6 +73,7 @@ type conns struct {
 
 type tracked struct {
 	client  netip.Addr
+	fresh   bool      // new, no request read yet
 	waiting bool      // new or idle: no request under way
 	since   time.Time // when it started waiting
 	closing bool      // closed by us, not yet reported closed
@@ -106,11 +111,11 @@ func (c *conns) state(conn net.Conn, st http.ConnState) {
 		victims = c.add(conn)
 	case http.StateActive:
 		if t := c.open[conn]; t != nil {
-			t.waiting = false
+			t.waiting, t.fresh = false, false
 		}
 	case http.StateIdle:
 		if t := c.open[conn]; t != nil {
-			t.waiting, t.since = true, c.now()
+			t.waiting, t.fresh, t.since = true, false, c.now()
 		}
 	case http.StateHijacked, http.StateClosed:
 		if t := c.open[conn]; t != nil {
@@ -131,7 +136,7 @@ func (c *conns) state(conn net.Conn, st http.ConnState) {
 // that has waited longest; the new one itself when none waits.
 func (c *conns) add(conn net.Conn) []net.Conn {
 	client := peer(conn)
-	t := &tracked{client: client, waiting: true, since: c.now()}
+	t := &tracked{client: client, fresh: true, waiting: true, since: c.now()}
 	c.open[conn] = t
 	c.live++
 	c.byClient[client]++
@@ -150,9 +155,13 @@ func (c *conns) add(conn net.Conn) []net.Conn {
 func (c *conns) makeRoom(newcomer net.Conn, of func(*tracked) bool) net.Conn {
 	var oldest net.Conn
 	var ot *tracked
+	now := c.now()
 	for conn, t := range c.open {
 		if conn == newcomer || t.closing || !t.waiting || !of(t) {
 			continue
+		}
+		if t.fresh && now.Sub(t.since) < freshGrace {
+			continue // its request may be on the way: not idle yet
 		}
 		if ot == nil || t.since.Before(ot.since) {
 			oldest, ot = conn, t

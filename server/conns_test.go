@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,10 +57,18 @@ func TestSlowHeadersAreCutOff(t *testing.T) {
 // until release is closed when its path is /hold, and answers at once
 // otherwise.
 func limited(t *testing.T, l Limits) (addr string, release chan struct{}, srv *http.Server) {
+	addr, release, srv, _ = limitedHeld(t, l)
+	return addr, release, srv
+}
+
+// limitedHeld is limited, with a count of the requests being held.
+func limitedHeld(t *testing.T, l Limits) (addr string, release chan struct{}, srv *http.Server, holding *atomic.Int64) {
 	t.Helper()
 	release = make(chan struct{})
+	holding = &atomic.Int64{}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/hold" {
+			holding.Add(1)
 			<-release
 		}
 		io.WriteString(w, "ok")
@@ -71,7 +80,7 @@ func limited(t *testing.T, l Limits) (addr string, release chan struct{}, srv *h
 	}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String(), release, srv
+	return ln.Addr().String(), release, srv, holding
 }
 
 // keepAlive opens a connection, makes one request on it and leaves it open
@@ -145,7 +154,7 @@ func TestIdleConnectionsAreCapped(t *testing.T) {
 // go first; when all of them are busy its new one is refused, while another
 // address, or a trusted proxy carrying many clients, is not held to it.
 func TestConnectionsPerClient(t *testing.T) {
-	addr, release, _ := limited(t, Limits{MaxConns: 1000, PerClient: 3})
+	addr, release, _, holding := limitedHeld(t, Limits{MaxConns: 1000, PerClient: 3})
 	first := keepAlive(t, addr)
 	for range 3 {
 		keepAlive(t, addr)
@@ -158,7 +167,9 @@ func TestConnectionsPerClient(t *testing.T) {
 	for range 3 {
 		go func() { held <- get(t, addr, "/hold") }()
 	}
-	time.Sleep(300 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); holding.Load() < 3 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if err := get(t, addr, "/"); err == nil {
 		t.Error("a fourth connection while three are busy was served, want refused")
 	}
