@@ -128,7 +128,12 @@ type LedgerEntry struct {
 // Ledger lists the ledger rows of an account (or of an order when orderID is
 // set), oldest first.
 func (db *DB) Ledger(ctx context.Context, accountID int64, orderID string) ([]LedgerEntry, error) {
-	q := `SELECT ` + ledgerCols + ` FROM ledger WHERE account_id = ? ORDER BY id`
+	// The rows of the account's orders, and its other rows (see schema.sql).
+	q := `SELECT ` + ledgerCols + ` FROM (
+		  SELECT l.* FROM orders o JOIN ledger l ON l.order_id = o.id WHERE o.account_id = ?1
+		  UNION ALL
+		  SELECT * FROM ledger WHERE account_id = ?1 AND order_id IS NULL)
+		ORDER BY id`
 	args := []any{accountID}
 	if orderID != "" {
 		q = `SELECT ` + ledgerCols + ` FROM ledger WHERE order_id = ? ORDER BY id`
@@ -137,21 +142,72 @@ func (db *DB) Ledger(ctx context.Context, accountID int64, orderID string) ([]Le
 	return db.ledgerRows(ctx, q, args...)
 }
 
+// LedgerCursor is where a page of an account's ledger starts: below row
+// Before among the rows that are not charges, and below order number Order
+// among the charges (zero values: from the newest). An account's charges
+// are found through its orders (see schema.sql), in the order of their
+// numbers, which is the order of their rows.
+type LedgerCursor struct {
+	Before int64 `json:"before,omitempty"`
+	Order  int64 `json:"order,omitempty"`
+}
+
 // AccountLedger is a page of an account's ledger, newest first: at most
-// limit rows (100 when 0 or less, as ListOrders) with ids below before (0
-// for the newest), read by the account's index however long its history.
-func (db *DB) AccountLedger(ctx context.Context, accountID, before int64, limit int) ([]LedgerEntry, error) {
+// limit rows (100 when 0 or less, as ListOrders) from the cursor on, read by
+// the account's indexes however long its history. more says whether older
+// rows follow; next is where they start.
+func (db *DB) AccountLedger(ctx context.Context, accountID int64, from LedgerCursor, limit int) (rows []LedgerEntry, next LedgerCursor, more bool, err error) {
 	if err := customer(accountID); err != nil {
-		return nil, err
-	}
-	if before <= 0 {
-		before = math.MaxInt64
+		return nil, from, false, err
 	}
 	if limit <= 0 {
 		limit = 100 // not SQLite's "no limit" for a negative one, nor an empty page for 0
 	}
-	return db.ledgerRows(ctx, `SELECT `+ledgerCols+` FROM ledger WHERE account_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
-		accountID, before, limit)
+	bound := func(v int64) int64 {
+		if v <= 0 {
+			return math.MaxInt64
+		}
+		return v
+	}
+	others, err := db.ledgerRows(ctx, `SELECT `+ledgerCols+` FROM ledger
+		WHERE account_id = ? AND kind != 'charge' AND id < ? ORDER BY id DESC LIMIT ?`, accountID, bound(from.Before), limit+1)
+	if err != nil {
+		return nil, from, false, err
+	}
+	rs, err := db.read.QueryContext(ctx, `SELECT l.id, l.kind, l.amount, l.balance_after, coalesce(l.order_id, ''), l.note, l.created_at, o.number
+		FROM orders o JOIN ledger l ON l.order_id = o.id AND l.order_id IS NOT NULL
+		WHERE o.account_id = ? AND o.number < ? AND l.kind = 'charge' ORDER BY o.number DESC LIMIT ?`, accountID, bound(from.Order), limit+1)
+	if err != nil {
+		return nil, from, false, internal("list ledger", err)
+	}
+	defer rs.Close()
+	var charges []LedgerEntry
+	var numbers []int64
+	for rs.Next() {
+		var e LedgerEntry
+		var n int64
+		if err := rs.Scan(&e.ID, &e.Kind, &e.Amount, &e.BalanceAfter, &e.OrderID, &e.Note, &e.Created, &n); err != nil {
+			return nil, from, false, internal("list ledger", err)
+		}
+		charges, numbers = append(charges, e), append(numbers, n)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, from, false, internal("list ledger", err)
+	}
+	// Merge the two, newest first, and take a page.
+	next = from
+	rows = []LedgerEntry{}
+	i, j := 0, 0
+	for len(rows) < limit && (i < len(others) || j < len(charges)) {
+		if j >= len(charges) || i < len(others) && others[i].ID > charges[j].ID {
+			rows, next.Before = append(rows, others[i]), others[i].ID
+			i++
+		} else {
+			rows, next.Order = append(rows, charges[j]), numbers[j]
+			j++
+		}
+	}
+	return rows, next, i < len(others) || j < len(charges), nil
 }
 
 const ledgerCols = `id, kind, amount, balance_after, coalesce(order_id, ''), coalesce(deposit_id, ''), note, created_at`

@@ -27,7 +27,7 @@ var upgrades = []string{
 	// sessions, and one-time tokens (password resets, invitations).
 	`CREATE INDEX orders_account ON orders (account_id, number);
 	 DROP INDEX ledger_account;
-	 CREATE INDEX ledger_account ON ledger (account_id, id);
+	 CREATE INDEX ledger_account ON ledger (account_id, id) WHERE kind != 'charge';
 	 ALTER TABLE api_keys ADD COLUMN label TEXT NOT NULL DEFAULT '';
 	 ALTER TABLE services ADD COLUMN description TEXT NOT NULL DEFAULT '';
 	 CREATE TABLE credentials (

@@ -139,3 +139,58 @@ func placeholders(q string) int {
 	}
 	return max(plain, numbered)
 }
+
+// TestPagedQueriesReadByIndex checks the storefront's pages: an account's
+// orders (every filter), its ledger and a session are read through an
+// index in the order they are shown, never by scanning a table or sorting
+// every row of the account, so that a page of an account with a hundred
+// thousand orders costs what a page of one with ten does.
+func TestPagedQueriesReadByIndex(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := context.Background()
+	svc := storetest.Service(t, db, store.Service{Name: "F", Rate: 900_000, Min: 10, Max: 1000, Cancel: true, Refill: true})
+	a, _ := storetest.Account(t, db, "alice", 100_000_000)
+	id, err := db.PlaceOrder(ctx, a.ID, store.OrderInput{ServiceID: svc.ID, RequestID: "r", Link: "https://x.example/p", Quantity: "100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	queries := map[string]bool{}
+	db.SeeQueries(func(q string) { mu.Lock(); queries[q] = true; mu.Unlock() })
+	scope := store.Customer(a.ID)
+	for _, f := range []store.OrderFilter{{}, {Status: store.StatusPending}, {Before: 10}, {Search: id}, {Search: "1"}, {Search: "x.example"}} {
+		f.Scope, f.Limit = scope, 51
+		if _, err := db.ListOrders(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.AccountLedger(ctx, a.ID, store.LedgerCursor{}, 51)
+	db.AccountLedger(ctx, a.ID, store.LedgerCursor{Before: 5, Order: 5}, 51)
+	token, _ := db.CreateSession(ctx, a.ID, false, "", "")
+	db.SessionOf(ctx, token)
+	raw := storetest.Raw(t, db)
+	for q := range queries {
+		if !strings.HasPrefix(q, "SELECT") {
+			continue
+		}
+		rows, err := raw.Query("EXPLAIN QUERY PLAN "+q, make([]any, placeholders(q))...)
+		if err != nil {
+			t.Errorf("explain %s: %v", q, err)
+			continue
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			rows.Scan(&id, &parent, &unused, &detail)
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		for _, step := range plan {
+			f := strings.Fields(step)
+			if strings.Contains(step, "TEMP B-TREE") || len(f) >= 2 && f[0] == "SCAN" && len(f) < 4 {
+				t.Errorf("query sorts or scans a table:\n%s\nplan: %v", q, plan)
+			}
+		}
+	}
+}

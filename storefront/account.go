@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"image/png"
 	"net/http"
@@ -251,18 +252,19 @@ type transactionsPage struct {
 const RowsPerPage = 50
 
 func (s *site) transactions(w http.ResponseWriter, r *http.Request, v *visit) {
-	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
-	rows, err := s.db.AccountLedger(r.Context(), v.Account.ID, before, RowsPerPage+1)
+	q := r.URL.Query()
+	var at store.LedgerCursor
+	at.Before, _ = strconv.ParseInt(q.Get("before"), 10, 64)
+	at.Order, _ = strconv.ParseInt(q.Get("order"), 10, 64)
+	rows, next, more, err := s.db.AccountLedger(r.Context(), v.Account.ID, at, RowsPerPage)
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	p := transactionsPage{base: s.base(r, v, "Transactions", "transactions")}
-	if len(rows) > RowsPerPage {
-		rows = rows[:RowsPerPage]
-		p.Next = "/transactions?before=" + strconv.FormatInt(rows[len(rows)-1].ID, 10)
+	p := transactionsPage{base: s.base(r, v, "Transactions", "transactions"), Rows: rows}
+	if more {
+		p.Next = fmt.Sprintf("/transactions?before=%d&order=%d", next.Before, next.Order)
 	}
-	p.Rows = rows
 	s.render(w, r, http.StatusOK, "transactions", p)
 }
 

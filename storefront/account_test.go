@@ -121,8 +121,8 @@ func TestTransactions(t *testing.T) {
 			seen = append(seen, text(r))
 		}
 		next = ""
-		if m := regexp.MustCompile(`<a href="(/transactions\?before=\d+)">Older`).FindStringSubmatch(body); m != nil {
-			next = m[1]
+		if m := regexp.MustCompile(`<a href="(/transactions\?before=\d+&amp;order=\d+)">Older`).FindStringSubmatch(body); m != nil {
+			next = strings.ReplaceAll(m[1], "&amp;", "&")
 		}
 	}
 	if len(seen) != len(rows) {
@@ -147,7 +147,7 @@ func TestTransactions(t *testing.T) {
 			t.Error("bob's rows are shown to alice")
 		}
 	}
-	if _, body := b.get("/transactions?before=1"); !strings.Contains(text(body), "No transactions yet.") {
+	if _, body := b.get("/transactions?before=1&order=1"); !strings.Contains(text(body), "No transactions yet.") {
 		t.Error("a page before the first row is not empty")
 	}
 }
