@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"notpanel/server"
 	"notpanel/store"
@@ -41,13 +42,8 @@ type base struct {
 }
 
 var funcs = template.FuncMap{
-	"money": store.FormatMoney,
-	"date": func(unix int64) string {
-		if unix == 0 {
-			return ""
-		}
-		return time.Unix(unix, 0).UTC().Format("2 Jan 2006 15:04")
-	},
+	"money":       store.FormatMoney,
+	"date":        formatDate,
 	"day":         func(unix int64) string { return time.Unix(unix, 0).UTC().Format("2 Jan 2006") },
 	"status":      statusLabel,
 	"statusClass": func(s string) string { return "st-" + strings.ReplaceAll(s, "_", "-") },
@@ -61,12 +57,7 @@ var funcs = template.FuncMap{
 		}
 		return out
 	},
-	"short": func(s string, n int) string {
-		if len([]rune(s)) <= n {
-			return s
-		}
-		return string([]rune(s)[:n-1]) + "…"
-	},
+	"short":      shorten,
 	"eventLabel": func(e string) string { return e },
 	// needs says whether the order form shows field for the chosen
 	// service (every field while none is chosen: the page works without
@@ -163,6 +154,22 @@ var assetVersion = func() string {
 	})
 	return hex.EncodeToString(h.Sum(nil))[:10]
 }()
+
+// formatDate is a moment as the pages show it, in UTC.
+func formatDate(unix int64) string {
+	if unix == 0 {
+		return ""
+	}
+	return time.Unix(unix, 0).UTC().Format("2 Jan 2006 15:04")
+}
+
+// shorten cuts s to n characters, the last an ellipsis.
+func shorten(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}
 
 // statusLabel is an order or refill status as a customer reads it.
 func statusLabel(s string) string {
