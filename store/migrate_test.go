@@ -80,8 +80,8 @@ func TestOpenCreatesSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "notpanel.db")
 	storetest.OpenPath(t, path)
 	raw := rawFile(t, path)
-	if got := pragma(t, raw, "user_version"); got != "2" {
-		t.Errorf("user_version = %s, want 2", got)
+	if got, want := pragma(t, raw, "user_version"), fmt.Sprint(len(store.Upgrades)+1); got != want {
+		t.Errorf("user_version = %s, want %s", got, want)
 	}
 	if got := pragma(t, raw, "journal_mode"); got != "wal" {
 		t.Errorf("journal_mode = %s, want wal", got)
@@ -111,8 +111,8 @@ func TestOpenTwiceIsNoOp(t *testing.T) {
 	if got := schemaText(); got != before {
 		t.Errorf("reopening changed the schema:\n%s\nwant\n%s", got, before)
 	}
-	if got := pragma(t, rawFile(t, path), "user_version"); got != "2" {
-		t.Errorf("user_version = %s, want 2", got)
+	if got, want := pragma(t, rawFile(t, path), "user_version"), fmt.Sprint(len(store.Upgrades)+1); got != want {
+		t.Errorf("user_version = %s, want %s", got, want)
 	}
 }
 
@@ -266,18 +266,13 @@ func TestOpenAfterUpgradeByNewerBinary(t *testing.T) {
 // listings do not imply) is upgraded on open: the index is rebuilt on the
 // condition they use, and its open orders are still listed.
 func TestUpgradeFromVersion1(t *testing.T) {
-	path := freshFile(t)
-	w := rawFile(t, path)
-	if _, err := w.ExecContext(ctx, `DROP INDEX orders_work;
+	path := oldFile(t, "schema-v2.sql", `DROP INDEX orders_work;
 		CREATE INDEX orders_work ON orders (status, next_at) WHERE status IN ('pending', 'processing', 'in_progress');
-		PRAGMA user_version = 1`); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
+		PRAGMA user_version = 1`)
 	db := storetest.OpenPath(t, path)
 	raw := storetest.Raw(t, db)
-	if got := pragma(t, raw, "user_version"); got != "2" {
-		t.Errorf("user_version = %s, want 2", got)
+	if got, want := pragma(t, raw, "user_version"), fmt.Sprint(len(store.Upgrades)+1); got != want {
+		t.Errorf("user_version = %s, want %s", got, want)
 	}
 	var def string
 	if err := raw.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE name = 'orders_work'`).Scan(&def); err != nil {
@@ -299,6 +294,94 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	rows.Close()
 	if !strings.Contains(plan, "orders_work") {
 		t.Errorf("the dispatch condition does not use orders_work after the upgrade: %s", plan)
+	}
+}
+
+// oldFile creates a database from an older schema under testdata, with its
+// user_version, then runs the statements of then on it.
+func oldFile(t *testing.T, schemaFile string, then ...string) string {
+	t.Helper()
+	old, err := os.ReadFile(filepath.Join("testdata", schemaFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "old.db")
+	w := rawFile(t, path)
+	for _, q := range append([]string{string(old)}, then...) {
+		if _, err := w.ExecContext(ctx, q); err != nil {
+			t.Fatalf("old file: %v\n%s", err, q)
+		}
+	}
+	w.Close()
+	return path
+}
+
+// describe lists the columns (name, type, not null, default, key) of every
+// table and every index's definition: what an upgrade must bring a file to.
+func describe(t *testing.T, db *sql.DB) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	rows, err := db.QueryContext(ctx, `SELECT m.name, group_concat(c.name || ' ' || c.type || ' ' || c."notnull" || ' ' ||
+		  coalesce(c.dflt_value, 'NULL') || ' ' || c.pk, ', ')
+		FROM sqlite_schema m JOIN pragma_table_info(m.name) c WHERE m.type = 'table' GROUP BY m.name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name, cols string
+		rows.Scan(&name, &cols)
+		out["table "+name] = cols
+	}
+	rows.Close()
+	rows, err = db.QueryContext(ctx, `SELECT name, coalesce(sql, '') FROM sqlite_schema WHERE type IN ('index', 'trigger')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name, def string
+		rows.Scan(&name, &def)
+		out["index "+name] = strings.Join(strings.Fields(def), " ")
+	}
+	rows.Close()
+	return out
+}
+
+// A file of schema version 2 with a provider, a service and an order is
+// upgraded to the columns and indexes of a fresh file; what it held keeps
+// working, with the new settings at their defaults.
+func TestUpgradeFromVersion2(t *testing.T) {
+	path := oldFile(t, "schema-v2.sql", `PRAGMA user_version = 2`,
+		`INSERT INTO accounts (name, tier, balance, created_at) VALUES ('alice', 'standard', 10000000, 0)`,
+		`INSERT INTO providers (name, url, api_key, dialect, created_at) VALUES ('up', 'https://up.example/api/v2', 'k', 'classic', 0)`,
+		`INSERT INTO services (name, category, type, rate, min, max, provider_id, provider_service, created_at, updated_at)
+		   VALUES ('F', 'I', 'Default', 1000000, 10, 1000, 1, '1', 0, 0)`)
+	db := storetest.OpenPath(t, path)
+	fresh := storetest.Open(t)
+	got, want := describe(t, storetest.Raw(t, db)), describe(t, storetest.Raw(t, fresh))
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s after the upgrade:\n  %s\nwant\n  %s", k, got[k], w)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("%s after the upgrade is not in a fresh file", k)
+		}
+	}
+	p, err := db.FindProvider(ctx, "up")
+	if err != nil || p.Settings.Concurrency != store.DefaultConcurrency || p.Settings.CatalogSync != 0 || p.State.Balance != nil {
+		t.Errorf("provider after the upgrade = %+v, %v", p, err)
+	}
+	s, err := db.Service(ctx, 1)
+	if err != nil || s.BackupProviderID != 0 || s.Warning != "" || !s.Enabled {
+		t.Errorf("service after the upgrade = %+v, %v", s, err)
+	}
+	a, err := db.FindAccount(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PlaceOrder(ctx, a.ID, store.OrderInput{ServiceID: 1, RequestID: "r", Link: "https://x.example/p", Quantity: "100"}); err != nil {
+		t.Errorf("add after the upgrade: %v", err)
 	}
 }
 
