@@ -229,8 +229,7 @@ func importCatalog(ctx context.Context, db *store.DB, p store.Provider, markupBP
 	}
 	items := make([]store.ImportedService, len(list))
 	for i, s := range list {
-		items[i] = store.ImportedService{ProviderService: s.ID, Name: s.Name, Category: s.Category, Type: s.Type,
-			Rate: s.Rate, Min: s.Min, Max: s.Max, Refill: s.Refill, Cancel: s.Cancel, Dripfeed: s.Dripfeed}
+		items[i] = s.Imported()
 	}
 	res, err = db.ImportServices(ctx, p.Name, items, markupBP)
 	return res, broken, err

@@ -22,41 +22,62 @@ const (
 )
 
 // dispatch sends due pending orders to their providers, each call in its
-// own goroutine within the provider's call slots.
+// own goroutine within the provider's budget of calls.
 func (w *Worker) dispatch(stop, work context.Context) (full bool) {
 	listed := w.pauses.Load()
-	jobs, err := w.cfg.DB.DueDispatches(work, w.now().Unix(), dispatchBatch, w.dispatching.running())
+	jobs, err := w.cfg.DB.DueDispatches(work, w.now().Unix(), dispatchBatch, w.skip(&w.dispatching))
 	if err != nil {
 		w.log.Error().Err(err).Msg("list due dispatches")
 		return false
 	}
-	tasks := map[int64][]func(){}
+	tasks := map[int64][]task{}
 	for _, j := range jobs {
-		tasks[j.Provider.ID] = append(tasks[j.Provider.ID], func() { w.send(work, j) })
+		tasks[j.Provider.ID] = append(tasks[j.Provider.ID], func(pl *place) { w.send(stop, work, pl, j) })
 	}
 	w.spread(stop, &w.dispatching, listed, tasks)
 	return len(jobs) == dispatchBatch
 }
 
-// send claims one order, calls the provider and records the outcome.
-func (w *Worker) send(ctx context.Context, j store.DispatchJob) {
+// send claims one order, calls the provider and records the outcome. When
+// the provider definitely refuses the order and cannot take it now, the
+// order goes to its service's backup provider within the same claim.
+func (w *Worker) send(stop, ctx context.Context, pl *place, j store.DispatchJob) {
 	log := w.log.With().Str("order", j.OrderID).Str("provider", j.Provider.Name).Logger()
-	claimed, err := w.cfg.DB.ClaimOrder(ctx, j.OrderID)
+	claimed, err := w.cfg.DB.ClaimFor(ctx, j.OrderID, j.Provider.ID, j.Failover)
 	if err != nil || !claimed {
 		if err != nil {
 			log.Error().Err(err).Msg("claim order")
 		}
 		return
 	}
-	fault.Hit(fault.AfterClaim, j.OrderID)
-	o := upstream.Order{RequestID: j.OrderID, Service: j.ProviderService, Link: j.Link, Runs: j.Runs,
-		Interval: j.Interval, Extra: j.Extra}
-	switch j.Type {
-	case store.TypeDefault, store.TypeCommentLikes, store.TypePoll:
-		o.Quantity = j.Quantity
+	if j.ProviderService == "" {
+		// Bound to a provider that may hold it, which no longer serves
+		// the service: only the operator can tell where it is.
+		reason := fmt.Sprintf("may be at provider %s, which no longer serves its service; check there", j.Provider.Name)
+		log.Warn().Msg("order " + reason + ": parked for review")
+		if err := w.cfg.DB.ParkOrder(ctx, j.OrderID, reason); err != nil {
+			log.Error().Err(err).Msg("park order")
+		}
+		return
 	}
-	upstreamID, err := w.client(j.Provider).Add(ctx, o)
-	w.called(ctx, j.Provider, "add", err)
+	if j.Failover != "" {
+		log.Warn().Str("reason", j.Failover).Msg("order sent to its service's backup provider")
+	}
+	fault.Hit(fault.AfterClaim, j.OrderID)
+	p := j.Provider
+	upstreamID, err := w.add(ctx, pl, p, j.ProviderService, j)
+	if err != nil && w.mayFailOver(j, p, err) {
+		switch bpl, ok, ferr := w.failOver(stop, ctx, log, pl, j, err); {
+		case ferr != nil: // the provider's refusal is recorded below
+			log.Error().Err(ferr).Msg("send order to the backup provider")
+		case !ok:
+			return
+		default:
+			defer bpl.release()
+			p, log = j.Backup, log.With().Str("provider", j.Backup.Name).Logger()
+			upstreamID, err = w.add(ctx, bpl, p, j.BackupService, j)
+		}
+	}
 	if err == nil {
 		fault.Hit(fault.AfterAdd, j.OrderID)
 		if err := w.cfg.DB.DispatchAccepted(ctx, j.OrderID, upstreamID, w.at(w.cfg.SyncInterval)); err != nil {
@@ -77,6 +98,8 @@ func (w *Worker) send(ctx context.Context, j store.DispatchJob) {
 		record = w.cfg.DB.ParkOrder(ctx, j.OrderID, err.Error())
 	case upstream.Account: // paused by called
 		record = w.cfg.DB.DispatchRetry(ctx, j.OrderID, err.Error(), w.at(retryBase))
+	case upstream.Busy: // the pace was lowered by called; the try does not count
+		record = w.cfg.DB.DispatchBusy(ctx, j.OrderID, err.Error(), w.busyRetry(err))
 	default:
 		// After an unknown outcome a notpanel provider may hold the order:
 		// it is resent (request_id), but never failed or cancelled here.
@@ -97,6 +120,47 @@ func (w *Worker) send(ctx context.Context, j store.DispatchJob) {
 	if record != nil {
 		log.Error().Err(record).Msg("record dispatch failure")
 	}
+}
+
+// add sends order j to provider p as its service service there.
+func (w *Worker) add(ctx context.Context, pl *place, p store.Provider, service string, j store.DispatchJob) (string, error) {
+	o := upstream.Order{RequestID: j.OrderID, Service: service, Link: j.Link, Runs: j.Runs, Interval: j.Interval, Extra: j.Extra}
+	switch j.Type {
+	case store.TypeDefault, store.TypeCommentLikes, store.TypePoll:
+		o.Quantity = j.Quantity
+	}
+	id, err := w.client(p).Add(ctx, o)
+	w.called(ctx, pl, p, "add", err)
+	return id, err
+}
+
+// mayFailOver reports whether order j, refused by p with err, goes to its
+// service's backup: only when p is the service's own provider, the order
+// cannot be at any provider already, the backup is there to take it, and
+// err says for certain that p did not take the order and cannot take the
+// service's orders now. An unknown outcome never fails over: the order may
+// be at p, and at most one provider may hold it.
+func (w *Worker) mayFailOver(j store.DispatchJob, p store.Provider, err error) bool {
+	return j.Backup.ID != 0 && j.Backup.ID != p.ID && j.BackupService != "" && !j.Pinned &&
+		j.Backup.Status == "active" && !w.isPaused(j.Backup.ID) && upstream.Unavailable(err)
+}
+
+// failOver switches claimed order j from its provider, which refused it
+// with refusal, to its service's backup, and takes a place in the backup's
+// budget for the call, giving back pl first. When no place comes (the
+// worker stops, or the backup is held) the order is released for a later
+// pass, without counting a failed try (ok false).
+func (w *Worker) failOver(stop, ctx context.Context, log zerolog.Logger, pl *place, j store.DispatchJob, refusal error) (bpl *place, ok bool, err error) {
+	reason := fmt.Sprintf("provider %s refused the order (%v); sent to the backup %s", j.Provider.Name, refusal, j.Backup.Name)
+	if err := w.cfg.DB.DispatchFailover(ctx, j.OrderID, j.Provider.ID, j.Backup.ID, reason); err != nil {
+		return nil, true, err
+	}
+	log.Warn().Err(refusal).Str("backup", j.Backup.Name).Msg("provider refused the order and cannot take it now; sending it to the backup provider")
+	pl.release()
+	if bpl, ok = w.pacer(j.Backup.ID).acquire(stop); !ok {
+		return nil, false, w.cfg.DB.DispatchBusy(ctx, j.OrderID, reason+"; the backup had no room, will retry", w.at(busyDelay))
+	}
+	return bpl, true, nil
 }
 
 // fail ends a dispatch that will not succeed: failed and refunded, or

@@ -60,9 +60,7 @@ func (e *env) eventually(id, status string) {
 func TestHangingProviderHoldsUpOnlyItself(t *testing.T) {
 	e := newEnv(t, classic)
 	other := newFakeProvider(t, false)
-	if _, err := e.db.AddProvider(ctx, store.Provider{Name: "other", URL: other.srv.URL, APIKey: "k"}); err != nil {
-		t.Fatal(err)
-	}
+	addProvider(t, e.db, store.Provider{Name: "other", URL: other.srv.URL, APIKey: "k"})
 	svc, err := e.db.AddService(ctx, store.Service{Name: "Likes", Category: "Instagram", Type: store.TypeDefault,
 		Rate: 100_000, Min: 10, Max: 1000, ProviderService: "7"}, "other")
 	if err != nil {
@@ -161,8 +159,8 @@ func TestLanesReportRunningWork(t *testing.T) {
 		return out
 	}
 	got := byKind()
-	if len(got) != 5 {
-		t.Fatalf("Lanes = %+v, want the five kinds", got)
+	if len(got) != 6 {
+		t.Fatalf("Lanes = %+v, want the six kinds", got)
 	}
 	if d := got["dispatch"]; d.Running != 1 || d.Oldest < 20*time.Millisecond {
 		t.Errorf("dispatch lanes = %+v while the add is held, want 1 running for 20 ms or more", d)

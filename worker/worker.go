@@ -7,6 +7,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -35,8 +36,10 @@ type Config struct {
 	// SyncInterval is how soon an in-flight order or refill is asked about
 	// again (60 s); failures back off beyond it.
 	SyncInterval time.Duration
-	// PerProvider caps the calls in flight to one provider (4).
-	PerProvider int
+	// PaceStep is how often a pace lowered by a provider's "too busy" wins
+	// back one call at once (DefaultPaceStep). Each provider's calls at once
+	// and a minute are its settings (provider set).
+	PaceStep time.Duration
 	// CallTimeout bounds one call to a provider (30 s).
 	CallTimeout time.Duration
 	// MaxAttempts is how often a dispatch that keeps failing for a reason
@@ -46,8 +49,8 @@ type Config struct {
 	// development and tests only.
 	WebhookInsecure bool
 	// Observe, when set, is told of every call to a provider: the call
-	// (add, status, cancel, refill, refill_status) and its outcome ("ok",
-	// or the error class).
+	// (add, status, cancel, refill, refill_status, services, balance) and
+	// its outcome ("ok", or the error class).
 	Observe func(provider, call, outcome string)
 }
 
@@ -60,8 +63,13 @@ type Worker struct {
 	hooks    *http.Client // for webhook deliveries: no redirects, no proxy, safe dialer
 
 	mu      sync.Mutex
-	clients map[int64]clientEntry   // by provider id
-	slots   map[int64]chan struct{} // per-provider call slots
+	clients map[int64]clientEntry // by provider id
+	// pacers hold each provider's budget of calls; providers is the
+	// providers as the last pass read them, and recorded the pace changes
+	// written to the database for provider list.
+	pacers    map[int64]*pacer
+	providers map[int64]store.Provider
+	recorded  map[int64]uint64
 	// paused: providers that refused our account, with the pauses count
 	// once the pause was written (pausing while it is being written); a
 	// listing that began after that write and still finds the provider
@@ -71,10 +79,10 @@ type Worker struct {
 
 	// Each provider's work of one kind, and each webhook's deliveries, runs
 	// in a lane of its own that passes do not wait for.
-	dispatching, cancelling, syncing, refilling lanes[int64]
-	delivering                                  lanes[string]
-	inflight                                    sync.WaitGroup // every lane
-	wake                                        chan struct{}  // a lane has finished (see Run)
+	dispatching, cancelling, syncing, refilling, upkeeping lanes[int64]
+	delivering                                             lanes[string]
+	inflight                                               sync.WaitGroup // every lane
+	wake                                                   chan struct{}  // a lane has finished (see Run)
 }
 
 type clientEntry struct {
@@ -96,8 +104,8 @@ func New(cfg Config) *Worker {
 	if cfg.SyncInterval <= 0 {
 		cfg.SyncInterval = time.Minute
 	}
-	if cfg.PerProvider <= 0 {
-		cfg.PerProvider = 4
+	if cfg.PaceStep <= 0 {
+		cfg.PaceStep = DefaultPaceStep
 	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = upstream.DefaultTimeout
@@ -111,8 +119,8 @@ func New(cfg Config) *Worker {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	return &Worker{cfg: cfg, log: cfg.Log.With().Str("component", "worker").Logger(), hooks: hooks,
-		clients: map[int64]clientEntry{}, slots: map[int64]chan struct{}{}, paused: map[int64]uint64{},
-		wake: make(chan struct{}, 1)}
+		clients: map[int64]clientEntry{}, pacers: map[int64]*pacer{}, providers: map[int64]store.Provider{},
+		recorded: map[int64]uint64{}, paused: map[int64]uint64{}, wake: make(chan struct{}, 1)}
 }
 
 // wakeUp tells Run that a lane has finished; wakes that come while one is
@@ -177,7 +185,9 @@ func (w *Worker) Tick(ctx context.Context) (more bool) {
 // up only its own lane, never the passes.
 func (w *Worker) pass(ctx context.Context) (more bool) {
 	work := context.WithoutCancel(ctx)
-	for _, step := range []func(stop, work context.Context) bool{w.dispatch, w.cancels, w.syncs, w.refills, w.deliveries} {
+	w.refresh(work)
+	defer w.recordPaces(work)
+	for _, step := range []func(stop, work context.Context) bool{w.dispatch, w.cancels, w.syncs, w.refills, w.upkeep, w.deliveries} {
 		if ctx.Err() != nil {
 			break
 		}
@@ -263,7 +273,7 @@ func (l *lanes[K]) start(wg *sync.WaitGroup, k K, fn func(), idle func()) {
 // oldest has run. A lane that runs far longer than its calls can take
 // points at a provider or receiver that holds calls open.
 type LaneStats struct {
-	Kind    string // dispatch, cancel, sync, refill or delivery
+	Kind    string // dispatch, cancel, sync, refill, upkeep or delivery
 	Running int
 	Oldest  time.Duration // 0 when none runs
 }
@@ -282,7 +292,7 @@ func (w *Worker) Lanes() []LaneStats {
 	for _, k := range []struct {
 		kind string
 		l    *lanes[int64]
-	}{{"dispatch", &w.dispatching}, {"cancel", &w.cancelling}, {"sync", &w.syncing}, {"refill", &w.refilling}} {
+	}{{"dispatch", &w.dispatching}, {"cancel", &w.cancelling}, {"sync", &w.syncing}, {"refill", &w.refilling}, {"upkeep", &w.upkeeping}} {
 		n, oldest := k.l.stats()
 		out = append(out, stat(k.kind, n, oldest))
 	}
@@ -316,15 +326,40 @@ func (w *Worker) observe(p store.Provider, call string, err error) {
 	w.cfg.Observe(p.Name, call, outcome)
 }
 
-// called takes in the outcome of a call to p that every call shares: it is
-// observed, and a provider that refused our account is paused. What the
+// called takes in the outcome of a call to p, made with place pl, that
+// every call shares: it is observed, a provider that refused our account is
+// paused, and one that was too busy is called at a slower pace. What the
 // outcome means for the work is the caller's.
-func (w *Worker) called(ctx context.Context, p store.Provider, call string, err error) {
+func (w *Worker) called(ctx context.Context, pl *place, p store.Provider, call string, err error) {
 	w.observe(p, call, err)
-	if err != nil && upstream.ClassOf(err) == upstream.Account {
-		w.pause(ctx, p, err)
+	switch upstream.ClassOf(err) {
+	case upstream.Account:
+		if err != nil {
+			w.pause(ctx, p, err)
+		}
+	case upstream.Busy:
+		msg := err.Error()
+		var e *upstream.Error
+		if errors.As(err, &e) {
+			msg = e.Msg
+		}
+		if pl.p.busy(pl, fmt.Sprintf("%s at %s UTC: %s", call, w.now().UTC().Format(time.TimeOnly), msg), upstream.RetryAfter(err)) {
+			w.log.Warn().Str("provider", p.Name).Err(err).Stringer("pace", pl.p.state()).
+				Msg("provider is too busy; calling it at a slower pace (see notpanel provider list)")
+		}
 	}
 }
+
+// busyRetry is when work a provider was too busy for is tried again: after
+// its Retry-After when it gave one, else after busyDelay; the pace, lowered
+// meanwhile, keeps the provider from being called too often.
+func (w *Worker) busyRetry(err error) int64 {
+	return w.at(w.jitter(max(min(upstream.RetryAfter(err), maxRetryAfter), busyDelay)))
+}
+
+// busyDelay is the least wait before work a provider was too busy for is
+// tried again.
+const busyDelay = 5 * time.Second
 
 func (w *Worker) now() time.Time { return w.cfg.Now() }
 
@@ -338,22 +373,6 @@ func (w *Worker) client(p store.Provider) *upstream.Client {
 	c := upstream.New(p, w.cfg.CallTimeout)
 	w.clients[p.ID] = clientEntry{p: p, c: c}
 	return c
-}
-
-// slot waits for a free call slot of provider id; release it when done. It
-// returns false when stop ended first.
-func (w *Worker) slot(stop context.Context, id int64) (release func(), ok bool) {
-	w.mu.Lock()
-	s, found := w.slots[id]
-	if !found {
-		s = make(chan struct{}, w.cfg.PerProvider)
-		w.slots[id] = s
-	}
-	w.mu.Unlock()
-	if !take(stop, s) {
-		return nil, false
-	}
-	return func() { <-s }, true
 }
 
 // take waits for a place in slots, or for stop to end. Once stop has ended
@@ -371,6 +390,134 @@ func take(stop context.Context, slots chan struct{}) bool {
 	}
 }
 
+// pacer returns the budget of calls to provider id.
+func (w *Worker) pacer(id int64) *pacer {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pacerLocked(id)
+}
+
+// pacerLocked is pacer with w.mu held.
+func (w *Worker) pacerLocked(id int64) *pacer {
+	pc, ok := w.pacers[id]
+	if !ok {
+		pc = newPacer(w.cfg.Now, w.cfg.PaceStep)
+		if p, known := w.providers[id]; known {
+			pc.configure(p.Settings)
+			pc.resume(p.State)
+		}
+		w.pacers[id] = pc
+	}
+	return pc
+}
+
+// refresh reads the providers for this pass: a running server applies the
+// operator's changes to a provider's pace within a pass.
+func (w *Worker) refresh(ctx context.Context) {
+	ps, err := w.cfg.DB.ListProviders(ctx)
+	if err != nil {
+		w.log.Error().Err(err).Msg("read providers")
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, p := range ps {
+		_, known := w.pacers[p.ID]
+		w.providers[p.ID] = p
+		pc := w.pacerLocked(p.ID)
+		if known {
+			pc.configure(p.Settings)
+		}
+	}
+}
+
+// skip lists the providers whose work of lanes l a listing leaves out:
+// those whose lane is running, and those whose calls are held.
+func (w *Worker) skip(l *lanes[int64]) []int64 {
+	out := l.running()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for id, pc := range w.pacers {
+		if !pc.state().heldUntil.IsZero() {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// recordPaces writes each pace that changed since it was last written, so
+// that provider list shows it.
+func (w *Worker) recordPaces(ctx context.Context) {
+	type change struct {
+		p store.Provider
+		s paceState
+	}
+	var changes []change
+	w.mu.Lock()
+	for id, pc := range w.pacers {
+		s := pc.state()
+		if p, ok := w.providers[id]; ok && s.changes != w.recorded[id] {
+			changes = append(changes, change{p, s})
+		}
+	}
+	w.mu.Unlock()
+	for _, c := range changes {
+		pace, reason := c.s.window, c.s.reason
+		if !c.s.lowered() {
+			pace, reason = 0, ""
+			if c.p.State.Pace > 0 || c.p.State.PaceHold > 0 {
+				w.log.Info().Str("provider", c.p.Name).Int("concurrency", c.s.limit).Msg("provider is back at its full pace")
+			}
+		}
+		if err := w.cfg.DB.RecordPace(ctx, c.p.ID, pace, c.s.hold, reason, c.s.since.Unix()); err != nil {
+			w.log.Error().Err(err).Str("provider", c.p.Name).Msg("record pace")
+			continue
+		}
+		w.mu.Lock()
+		w.recorded[c.p.ID] = c.s.changes
+		p := w.providers[c.p.ID]
+		p.State.Pace, p.State.PaceHold, p.State.PaceReason = pace, c.s.hold, reason
+		w.providers[c.p.ID] = p
+		w.mu.Unlock()
+	}
+}
+
+// PaceStats is the pace of calls to one provider, for monitoring.
+type PaceStats struct {
+	Provider string
+	// Concurrency is the operator's calls at once; Pace the calls at once
+	// allowed now (lower after the provider said it was too busy).
+	Concurrency, Pace int
+	// PerMinute is the operator's cap a minute (0: none).
+	PerMinute int
+	// InFlight is the calls under way.
+	InFlight int
+	// Held is how much longer every call is held (0 when not).
+	Held time.Duration
+	// Cuts counts the times the provider made the worker slow down.
+	Cuts uint64
+	// Reason says why the pace is low ("" at full pace).
+	Reason string
+}
+
+// Paces reports the pace of calls to each provider the worker knows.
+func (w *Worker) Paces() []PaceStats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := w.now()
+	out := make([]PaceStats, 0, len(w.providers))
+	for id, p := range w.providers {
+		s := w.pacerLocked(id).state()
+		ps := PaceStats{Provider: p.Name, Concurrency: s.limit, Pace: s.window, PerMinute: s.perMin, InFlight: s.inUse,
+			Cuts: s.cuts, Reason: s.reason}
+		if !s.heldUntil.IsZero() {
+			ps.Held = s.heldUntil.Sub(now)
+		}
+		out = append(out, ps)
+	}
+	return out
+}
+
 // isPaused reports whether provider id refused our account; work for it is
 // then left for when the operator resumes it.
 func (w *Worker) isPaused(id int64) bool {
@@ -380,12 +527,17 @@ func (w *Worker) isPaused(id int64) bool {
 	return paused
 }
 
+// task is one call's work; pl is its place in the provider's budget,
+// released when the task returns (or earlier, by the task).
+type task func(pl *place)
+
 // spread runs each provider's tasks in that provider's lane of l, within
-// its call slots, one goroutine a task; the lane ends when its tasks are
-// done. A slow provider holds up only its own tasks. listed is the pauses
-// count read before the tasks were listed. Once stop ends, or the provider
-// refuses our account, tasks not yet started are dropped.
-func (w *Worker) spread(stop context.Context, l *lanes[int64], listed uint64, tasks map[int64][]func()) {
+// its budget of calls, one goroutine a task; the lane ends when its tasks
+// are done. A slow provider holds up only its own tasks. listed is the
+// pauses count read before the tasks were listed. Once stop ends, the
+// provider refuses our account, or its calls are held because it is too
+// busy, tasks not yet started are dropped (listed again later).
+func (w *Worker) spread(stop context.Context, l *lanes[int64], listed uint64, tasks map[int64][]task) {
 	for pid, list := range tasks {
 		l.start(&w.inflight, pid, func() {
 			w.mu.Lock()
@@ -395,18 +547,19 @@ func (w *Worker) spread(stop context.Context, l *lanes[int64], listed uint64, ta
 			w.mu.Unlock()
 			var wg sync.WaitGroup
 			defer wg.Wait()
-			for _, task := range list {
-				release, ok := w.slot(stop, pid)
+			pc := w.pacer(pid)
+			for _, t := range list {
+				pl, ok := pc.acquire(stop)
 				if !ok {
 					return
 				}
 				if w.isPaused(pid) {
-					release()
+					pl.release()
 					return
 				}
 				wg.Go(func() {
-					defer release()
-					task()
+					defer pl.release()
+					t(pl)
 				})
 			}
 		}, w.wakeUp)
