@@ -36,15 +36,15 @@ func (p *fakeProvider) busyAbove(n int, d time.Duration) handler {
 }
 
 // paceOf returns the worker's pace of calls to provider name.
-func paceOf(t *testing.T, w *worker.Worker, name string) worker.PaceStats {
+func paceOf(t *testing.T, w *worker.Worker, name string) worker.ProviderStats {
 	t.Helper()
-	for _, p := range w.Paces() {
+	for _, p := range w.Providers() {
 		if p.Provider == name {
 			return p
 		}
 	}
-	t.Fatalf("no pace for %s in %+v", name, w.Paces())
-	return worker.PaceStats{}
+	t.Fatalf("no pace for %s in %+v", name, w.Providers())
+	return worker.ProviderStats{}
 }
 
 // Against a slow provider every place of its budget is used: with 16

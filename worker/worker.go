@@ -12,6 +12,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -482,8 +484,9 @@ func (w *Worker) recordPaces(ctx context.Context) {
 	}
 }
 
-// PaceStats is the pace of calls to one provider, for monitoring.
-type PaceStats struct {
+// ProviderStats is how the worker stands with one provider, for
+// monitoring: the pace of its calls and our balance there.
+type ProviderStats struct {
 	Provider string
 	// Concurrency is the operator's calls at once; Pace the calls at once
 	// allowed now (lower after the provider said it was too busy).
@@ -498,23 +501,32 @@ type PaceStats struct {
 	Cuts uint64
 	// Reason says why the pace is low ("" at full pace).
 	Reason string
+	// Balance is our balance there as last read (nil: not read yet), in
+	// Currency; Low tells that it is below the operator's mark.
+	Balance  *int64
+	Currency string
+	Low      bool
 }
 
-// Paces reports the pace of calls to each provider the worker knows.
-func (w *Worker) Paces() []PaceStats {
+// Providers reports how the worker stands with each provider it knows.
+func (w *Worker) Providers() []ProviderStats {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	now := w.now()
-	out := make([]PaceStats, 0, len(w.providers))
+	out := make([]ProviderStats, 0, len(w.providers))
 	for id, p := range w.providers {
 		s := w.pacerLocked(id).state()
-		ps := PaceStats{Provider: p.Name, Concurrency: s.limit, Pace: s.window, PerMinute: s.perMin, InFlight: s.inUse,
-			Cuts: s.cuts, Reason: s.reason}
+		ps := ProviderStats{Provider: p.Name, Concurrency: s.limit, Pace: s.window, PerMinute: s.perMin, InFlight: s.inUse,
+			Cuts: s.cuts, Reason: s.reason, Balance: p.State.Balance, Currency: p.State.BalanceCurrency}
 		if !s.heldUntil.IsZero() {
 			ps.Held = s.heldUntil.Sub(now)
 		}
+		if low := p.Settings.LowBalance; low != nil && ps.Balance != nil {
+			ps.Low = *ps.Balance < *low
+		}
 		out = append(out, ps)
 	}
+	slices.SortFunc(out, func(a, b ProviderStats) int { return strings.Compare(a.Provider, b.Provider) })
 	return out
 }
 
