@@ -33,6 +33,11 @@ type benchCmd struct {
 	Keep     bool          `help:"Keep the scratch database (its path is printed)."`
 	Pprof    string        `placeholder:"ADDR" help:"Have the scratch server serve pprof profiles on this address, to profile it under load."`
 	Sync     int           `placeholder:"N" help:"Also time the worker: N preloaded orders in flight at a fast local provider, one status-sync pass over all of them, while the status action runs under load."`
+
+	Dispatch       bool          `help:"Measure the worker's dispatch instead of the API: pending orders for a simulated provider whose adds take --add-latency, sent at --concurrency calls at once; prints orders a second beside the ideal (concurrency ÷ latency)."`
+	AddLatency     time.Duration `name:"add-latency" default:"1s" help:"How long the simulated provider takes to answer an add (--dispatch); real providers take 0.5 to 3 s."`
+	Concurrency    int           `default:"16" help:"The simulated provider's calls at once (provider set --concurrency), for --dispatch."`
+	DispatchOrders int           `name:"dispatch-orders" placeholder:"N" help:"Pending orders for --dispatch (default: 20 times --concurrency)."`
 }
 
 // benchReport is what bench prints with --json.
@@ -49,6 +54,9 @@ type benchReport struct {
 }
 
 func (c *benchCmd) Run(ctx context.Context, a *app) error {
+	if c.Dispatch {
+		return c.runDispatch(ctx, a)
+	}
 	dir, err := os.MkdirTemp("", "notpanel-bench-")
 	if err != nil {
 		return err

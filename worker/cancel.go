@@ -48,6 +48,7 @@ func (w *Worker) cancelChunk(ctx context.Context, pl *place, p store.Provider, j
 	}
 	answers, err := w.client(p).Cancels(ctx, ids)
 	w.called(ctx, pl, p, "cancel", err)
+	pl.release() // the answers are recorded outside the provider's budget
 	if err != nil {
 		switch upstream.ClassOf(err) {
 		case upstream.Busy: // the pace was lowered by called; the try does not count

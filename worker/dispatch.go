@@ -73,7 +73,6 @@ func (w *Worker) send(stop, ctx context.Context, pl *place, j store.DispatchJob)
 		case !ok:
 			return
 		default:
-			defer bpl.release()
 			p, log = j.Backup, log.With().Str("provider", j.Backup.Name).Logger()
 			upstreamID, err = w.add(ctx, bpl, p, j.BackupService, j)
 		}
@@ -122,7 +121,9 @@ func (w *Worker) send(stop, ctx context.Context, pl *place, j store.DispatchJob)
 	}
 }
 
-// add sends order j to provider p as its service service there.
+// add sends order j to provider p as its service service there, and gives
+// back the place pl once the provider has answered: recording the answer
+// is no call, and the next order need not wait for it.
 func (w *Worker) add(ctx context.Context, pl *place, p store.Provider, service string, j store.DispatchJob) (string, error) {
 	o := upstream.Order{RequestID: j.OrderID, Service: service, Link: j.Link, Runs: j.Runs, Interval: j.Interval, Extra: j.Extra}
 	switch j.Type {
@@ -131,6 +132,9 @@ func (w *Worker) add(ctx context.Context, pl *place, p store.Provider, service s
 	}
 	id, err := w.client(p).Add(ctx, o)
 	w.called(ctx, pl, p, "add", err)
+	if err == nil || !w.mayFailOver(j, p, err) {
+		pl.release()
+	}
 	return id, err
 }
 
@@ -141,8 +145,9 @@ func (w *Worker) add(ctx context.Context, pl *place, p store.Provider, service s
 // service's orders now. An unknown outcome never fails over: the order may
 // be at p, and at most one provider may hold it.
 func (w *Worker) mayFailOver(j store.DispatchJob, p store.Provider, err error) bool {
+	refused := upstream.Unavailable(err) || fault.Broken(fault.FailoverUnknown) && upstream.ClassOf(err) == upstream.Unknown
 	return j.Backup.ID != 0 && j.Backup.ID != p.ID && j.BackupService != "" && !j.Pinned &&
-		j.Backup.Status == "active" && !w.isPaused(j.Backup.ID) && upstream.Unavailable(err)
+		j.Backup.Status == "active" && !w.isPaused(j.Backup.ID) && refused
 }
 
 // failOver switches claimed order j from its provider, which refused it
@@ -155,6 +160,7 @@ func (w *Worker) failOver(stop, ctx context.Context, log zerolog.Logger, pl *pla
 	if err := w.cfg.DB.DispatchFailover(ctx, j.OrderID, j.Provider.ID, j.Backup.ID, reason); err != nil {
 		return nil, true, err
 	}
+	fault.Hit(fault.AfterFailover, j.OrderID)
 	log.Warn().Err(refusal).Str("backup", j.Backup.Name).Msg("provider refused the order and cannot take it now; sending it to the backup provider")
 	pl.release()
 	if bpl, ok = w.pacer(j.Backup.ID).acquire(stop); !ok {

@@ -41,6 +41,7 @@ func (w *Worker) sendRefill(ctx context.Context, pl *place, j store.RefillJob) {
 	log := w.log.With().Str("refill", j.RefillID).Str("provider", j.Provider.Name).Logger()
 	id, err := w.client(j.Provider).Refill(ctx, j.OrderUpstreamID)
 	w.called(ctx, pl, j.Provider, "refill", err)
+	pl.release() // the answer is recorded outside the provider's budget
 	var record error
 	switch {
 	case err == nil:
@@ -72,6 +73,7 @@ func (w *Worker) askRefills(ctx context.Context, pl *place, p store.Provider, jo
 	}
 	answers, err := w.client(p).RefillStatuses(ctx, ids)
 	w.called(ctx, pl, p, "refill_status", err)
+	pl.release() // the answers are recorded outside the provider's budget
 	for _, j := range jobs {
 		a, ok := answers[j.UpstreamRefillID]
 		var record error

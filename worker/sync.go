@@ -42,6 +42,7 @@ func (w *Worker) syncChunk(ctx context.Context, pl *place, p store.Provider, job
 	}
 	answers, err := w.client(p).Statuses(ctx, ids)
 	w.called(ctx, pl, p, "status", err)
+	pl.release() // the answer is applied outside the provider's budget
 	if err != nil {
 		switch upstream.ClassOf(err) {
 		case upstream.Busy: // the pace was lowered by called; the try does not count
