@@ -492,7 +492,7 @@ func (h *harness) check(round int) {
 	}
 	for link, n := range h.backup.Links() {
 		if n > 1 {
-			t.Fatalf("after kill %d: the backup provider holds %d orders for %s", round, n, link)
+			t.Fatalf("after kill %d: the backup holds %d orders for %s", round, n, link)
 		}
 		if held[link] > 0 {
 			t.Fatalf("after kill %d: the provider and its backup both hold an order for %s", round, link)
@@ -588,7 +588,7 @@ func TestHarnessCatchesBrokenVariants(t *testing.T) {
 		{fault.UnguardedCancel, "timer", "cancelled-failed-fully-refunded-once"},
 		// The provider took the add, the process died before recording it,
 		// and the restarted one sends it again.
-		{fault.ResendUnknown, fault.AfterAdd, "the provider holds 2 orders"},
+		{fault.ResendUnknown, fault.AfterAdd, "holds 2 orders for"}, // the provider or its backup
 		// The provider took an order but its answer was lost, and the
 		// order is sent to the backup as if it had been refused.
 		{fault.FailoverUnknown, "timer", "the provider and its backup both hold an order"},

@@ -464,14 +464,14 @@ func (w *Worker) recordPaces(ctx context.Context) {
 	}
 	w.mu.Unlock()
 	for _, c := range changes {
-		pace, reason := c.s.window, c.s.reason
+		pace, reason, at := c.s.window, c.s.reason, c.s.since
 		if !c.s.lowered() {
-			pace, reason = 0, ""
+			pace, reason, at = 0, "", w.now()
 			if c.p.State.Pace > 0 || c.p.State.PaceHold > 0 {
 				w.log.Info().Str("provider", c.p.Name).Int("concurrency", c.s.limit).Msg("provider is back at its full pace")
 			}
 		}
-		if err := w.cfg.DB.RecordPace(ctx, c.p.ID, pace, c.s.hold, reason, c.s.since.Unix()); err != nil {
+		if err := w.cfg.DB.RecordPace(ctx, c.p.ID, pace, c.s.hold, reason, at.Unix()); err != nil {
 			w.log.Error().Err(err).Str("provider", c.p.Name).Msg("record pace")
 			continue
 		}
