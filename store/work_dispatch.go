@@ -40,6 +40,17 @@ type DispatchJob struct {
 // not parked, and whose provider (see DispatchJob) is active and not among
 // skip, oldest first.
 func (db *DB) DueDispatches(ctx context.Context, now int64, limit int, skip []int64) ([]DispatchJob, error) {
+	return db.dueDispatches(ctx, `p.id NOT IN (SELECT value FROM json_each(?))`, jsonList(skip), now, limit)
+}
+
+// DueDispatchesFor is DueDispatches of the orders that go to provider
+// providerID only.
+func (db *DB) DueDispatchesFor(ctx context.Context, now int64, limit int, providerID int64) ([]DispatchJob, error) {
+	return db.dueDispatches(ctx, `p.id = ?`, providerID, now, limit)
+}
+
+// dueDispatches lists due orders whose provider, p, meets cond with arg.
+func (db *DB) dueDispatches(ctx context.Context, cond string, arg any, now int64, limit int) ([]DispatchJob, error) {
 	rows, err := db.read.QueryContext(ctx,
 		`SELECT o.id, o.number, s.type, o.link, o.quantity, coalesce(o.runs, 0), coalesce(o.interval, 0),
 		   coalesce(o.extra, ''), o.attempts, o.maybe_sent,
@@ -54,8 +65,8 @@ func (db *DB) DueDispatches(ctx context.Context, now int64, limit int, skip []in
 		     WHEN pp.status = 'active' OR b.id IS NULL THEN s.provider_id
 		     ELSE b.id END
 		 WHERE o.status = 'pending' AND o.next_at <= ? AND o.claimed_at IS NULL AND o.review IS NULL
-		   AND p.status = 'active' AND p.id NOT IN (SELECT value FROM json_each(?))
-		 ORDER BY o.next_at, o.number LIMIT ?`, now, jsonList(skip), limit)
+		   AND p.status = 'active' AND `+cond+`
+		 ORDER BY o.next_at, o.number LIMIT ?`, now, arg, limit)
 	if err != nil {
 		return nil, internal("list due dispatches", err)
 	}

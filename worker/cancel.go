@@ -31,7 +31,7 @@ func (w *Worker) cancels(stop, work context.Context) (full bool) {
 			tasks[pid] = append(tasks[pid], func(pl *place) { w.cancelChunk(work, pl, chunk[0].Provider, chunk) })
 		}
 	}
-	w.spread(stop, &w.cancelling, listed, tasks)
+	w.spread(stop, &w.cancelling, listed, tasks, nil)
 	return len(jobs) == cancelBatch
 }
 

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -22,7 +23,9 @@ const (
 )
 
 // dispatch sends due pending orders to their providers, each call in its
-// own goroutine within the provider's budget of calls.
+// own goroutine within the provider's budget of calls. When the listing
+// was full (a backlog), each provider's lane lists its next batch itself
+// once it has started the last of its orders.
 func (w *Worker) dispatch(stop, work context.Context) (full bool) {
 	listed := w.pauses.Load()
 	jobs, err := w.cfg.DB.DueDispatches(work, w.now().Unix(), dispatchBatch, w.skip(&w.dispatching))
@@ -30,12 +33,71 @@ func (w *Worker) dispatch(stop, work context.Context) (full bool) {
 		w.log.Error().Err(err).Msg("list due dispatches")
 		return false
 	}
+	q := &dispatchQueue{w: w, stop: stop, work: work, started: map[string]bool{}, drained: map[int64]bool{}}
 	tasks := map[int64][]task{}
 	for _, j := range jobs {
-		tasks[j.Provider.ID] = append(tasks[j.Provider.ID], func(pl *place) { w.send(stop, work, pl, j) })
+		q.add(tasks, j)
 	}
-	w.spread(stop, &w.dispatching, listed, tasks)
+	var more func(int64) []task
+	if len(jobs) == dispatchBatch {
+		more = q.more
+	}
+	w.spread(stop, &w.dispatching, listed, tasks, more)
 	return len(jobs) == dispatchBatch
+}
+
+// dispatchQueue hands a pass's orders to the providers' lanes and lists a
+// lane's next batch while the last of its orders are still being sent.
+type dispatchQueue struct {
+	w          *Worker
+	stop, work context.Context
+
+	mu      sync.Mutex
+	started map[string]bool // orders whose task has begun and not ended
+	drained map[int64]bool  // providers whose last listing was not full
+}
+
+// add makes order j a task of its provider in tasks, unless its task of an
+// earlier batch is still under way.
+func (q *dispatchQueue) add(tasks map[int64][]task, j store.DispatchJob) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.started[j.OrderID] {
+		return
+	}
+	q.started[j.OrderID] = true
+	tasks[j.Provider.ID] = append(tasks[j.Provider.ID], func(pl *place) {
+		defer func() {
+			q.mu.Lock()
+			delete(q.started, j.OrderID)
+			q.mu.Unlock()
+		}()
+		q.w.send(q.stop, q.work, pl, j)
+	})
+}
+
+// more lists provider pid's next batch of due orders, as long as its last
+// one was full.
+func (q *dispatchQueue) more(pid int64) []task {
+	q.mu.Lock()
+	drained := q.drained[pid]
+	q.mu.Unlock()
+	if drained || q.stop.Err() != nil {
+		return nil
+	}
+	jobs, err := q.w.cfg.DB.DueDispatchesFor(q.work, q.w.now().Unix(), dispatchBatch, pid)
+	if err != nil {
+		q.w.log.Error().Err(err).Msg("list due dispatches")
+		return nil
+	}
+	q.mu.Lock()
+	q.drained[pid] = len(jobs) < dispatchBatch
+	q.mu.Unlock()
+	tasks := map[int64][]task{}
+	for _, j := range jobs {
+		q.add(tasks, j)
+	}
+	return tasks[pid]
 }
 
 // send claims one order, calls the provider and records the outcome. When

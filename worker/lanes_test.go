@@ -179,3 +179,25 @@ func TestLanesReportRunningWork(t *testing.T) {
 		t.Errorf("dispatch lanes = %+v after the add was answered, want none", byKind()["dispatch"])
 	}
 }
+
+// A provider's lane lists its next batch before its last orders are sent,
+// instead of draining and waiting for the next pass: one pass sends a
+// backlog of 1,200 orders (more than two listings), each once, and the
+// places stay busy across the batches.
+func TestDispatchLaneRefillsItself(t *testing.T) {
+	e := newEnv(t, classic)
+	e.up.setAlways("add", e.up.slowly(5*time.Millisecond))
+	for range 1200 {
+		e.place("", 100)
+	}
+	e.tick()
+	if n := e.up.count("add"); n != 1200 {
+		t.Fatalf("%d adds in one pass, want all 1200", n)
+	}
+	for id, link := range e.links {
+		if n := e.up.addsFor(link); n != 1 {
+			t.Errorf("order %s sent %d times", id, n)
+		}
+	}
+	e.check()
+}

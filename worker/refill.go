@@ -33,7 +33,7 @@ func (w *Worker) refills(stop, work context.Context) (full bool) {
 			tasks[pid] = append(tasks[pid], func(pl *place) { w.askRefills(work, pl, chunk[0].Provider, chunk) })
 		}
 	}
-	w.spread(stop, &w.refilling, listed, tasks)
+	w.spread(stop, &w.refilling, listed, tasks, nil)
 	return len(jobs) == refillBatch
 }
 

@@ -30,7 +30,7 @@ func (w *Worker) syncs(stop, work context.Context) (full bool) {
 			tasks[pid] = append(tasks[pid], func(pl *place) { w.syncChunk(work, pl, chunk[0].Provider, chunk) })
 		}
 	}
-	w.spread(stop, &w.syncing, listed, tasks)
+	w.spread(stop, &w.syncing, listed, tasks, nil)
 	return len(jobs) == syncBatch
 }
 

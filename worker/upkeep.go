@@ -30,7 +30,7 @@ func (w *Worker) upkeep(stop, work context.Context) bool {
 		}
 	}
 	w.mu.Unlock()
-	w.spread(stop, &w.upkeeping, listed, tasks)
+	w.spread(stop, &w.upkeeping, listed, tasks, nil)
 	return false
 }
 

@@ -229,6 +229,16 @@ func (l *lanes[K]) running() []K {
 	return out
 }
 
+// renew marks k's running lane as starting afresh on new work, so that its
+// age tells of its current batch.
+func (l *lanes[K]) renew(k K) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ln, ok := l.busy[k]; ok {
+		ln.since = time.Now()
+	}
+}
+
 // stats returns how many lanes run and since when the oldest has.
 func (l *lanes[K]) stats() (n int, oldest time.Time) {
 	l.mu.Lock()
@@ -546,10 +556,13 @@ type task func(pl *place)
 // spread runs each provider's tasks in that provider's lane of l, within
 // its budget of calls, one goroutine a task; the lane ends when its tasks
 // are done. A slow provider holds up only its own tasks. listed is the
-// pauses count read before the tasks were listed. Once stop ends, the
-// provider refuses our account, or its calls are held because it is too
-// busy, tasks not yet started are dropped (listed again later).
-func (w *Worker) spread(stop context.Context, l *lanes[int64], listed uint64, tasks map[int64][]task) {
+// pauses count read before the tasks were listed. more, when set, is asked
+// for a provider's next tasks once its lane has started all it had, so
+// that a backlog keeps every place of the budget busy instead of draining
+// the lane between listings. Once stop ends, the provider refuses our
+// account, or its calls are held because it is too busy, tasks not yet
+// started are dropped (listed again later).
+func (w *Worker) spread(stop context.Context, l *lanes[int64], listed uint64, tasks map[int64][]task, more func(pid int64) []task) {
 	for pid, list := range tasks {
 		l.start(&w.inflight, pid, func() {
 			w.mu.Lock()
@@ -560,19 +573,26 @@ func (w *Worker) spread(stop context.Context, l *lanes[int64], listed uint64, ta
 			var wg sync.WaitGroup
 			defer wg.Wait()
 			pc := w.pacer(pid)
-			for _, t := range list {
-				pl, ok := pc.acquire(stop)
-				if !ok {
+			for len(list) > 0 {
+				for _, t := range list {
+					pl, ok := pc.acquire(stop)
+					if !ok {
+						return
+					}
+					if w.isPaused(pid) {
+						pl.release()
+						return
+					}
+					wg.Go(func() {
+						defer pl.release()
+						t(pl)
+					})
+				}
+				if more == nil {
 					return
 				}
-				if w.isPaused(pid) {
-					pl.release()
-					return
-				}
-				wg.Go(func() {
-					defer pl.release()
-					t(pl)
-				})
+				list = more(pid)
+				l.renew(pid)
 			}
 		}, w.wakeUp)
 	}
