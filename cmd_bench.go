@@ -57,14 +57,11 @@ func (c *benchCmd) Run(ctx context.Context, a *app) error {
 	if c.Dispatch {
 		return c.runDispatch(ctx, a)
 	}
-	dir, err := os.MkdirTemp("", "notpanel-bench-")
+	path, cleanup, err := c.scratch("bench.db")
 	if err != nil {
 		return err
 	}
-	if !c.Keep {
-		defer os.RemoveAll(dir)
-	}
-	path := filepath.Join(dir, "bench.db")
+	defer cleanup()
 	fmt.Fprintf(a.stderr, "bench: seeding %s with %d accounts and %d orders\n", path, c.Accounts, c.Orders)
 	db, err := store.Open(ctx, path, store.Options{Schema: schema})
 	if err != nil {
@@ -142,6 +139,19 @@ func (c *benchCmd) Run(ctx context.Context, a *app) error {
 		fmt.Fprintf(a.stderr, "bench: kept %s\n", path)
 	}
 	return nil
+}
+
+// scratch makes a temporary folder for a scratch database named name and
+// returns its path; cleanup removes the folder unless --keep.
+func (c *benchCmd) scratch(name string) (path string, cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", "notpanel-bench-")
+	if err != nil {
+		return "", nil, err
+	}
+	if c.Keep {
+		return filepath.Join(dir, name), func() {}, nil
+	}
+	return filepath.Join(dir, name), func() { os.RemoveAll(dir) }, nil
 }
 
 func find(rs []bench.Result, target, action string) *bench.Result {

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -39,14 +37,11 @@ func (c *benchCmd) runDispatch(ctx context.Context, a *app) error {
 	if n <= 0 {
 		n = 20 * c.Concurrency
 	}
-	dir, err := os.MkdirTemp("", "notpanel-bench-")
+	path, cleanup, err := c.scratch("dispatch.db")
 	if err != nil {
 		return err
 	}
-	if !c.Keep {
-		defer os.RemoveAll(dir)
-	}
-	path := filepath.Join(dir, "dispatch.db")
+	defer cleanup()
 
 	sim := simulator.New("bench-key", nil, 1)
 	sim.AddLatency = c.AddLatency

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -15,12 +14,8 @@ import (
 // the markup, the balance is read, exported and warned about below the
 // mark; provider list shows all of it.
 func TestProviderSetAppliedByRunningServer(t *testing.T) {
-	fake := &fakeCatalog{}
+	fake, db := withCatalogProvider(t)
 	fake.set(`[{"service":101,"name":"Followers","type":"Default","category":"Instagram","rate":"0.80","min":"50","max":"10000"}]`)
-	up := httptest.NewServer(fake)
-	defer up.Close()
-	db := dbPath(t)
-	ok(t, db, "provider", "add", "bigsmm", "--url", up.URL, "--key", "k")
 	s := startServe(t, db, "--worker-interval", "50ms")
 	metric := func(want string) bool {
 		resp, err := http.Get("http://" + s.addr + "/metrics")

@@ -24,6 +24,18 @@ type fakeCatalog struct {
 
 func (f *fakeCatalog) set(s string) { f.mu.Lock(); f.services = s; f.mu.Unlock() }
 
+// withCatalogProvider starts a fakeCatalog and adds it to a new database
+// as provider bigsmm; it returns the fake and the database's path.
+func withCatalogProvider(t *testing.T) (*fakeCatalog, string) {
+	t.Helper()
+	fake := &fakeCatalog{}
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	db := dbPath(t)
+	ok(t, db, "provider", "add", "bigsmm", "--url", srv.URL, "--key", "k")
+	return fake, db
+}
+
 func (f *fakeCatalog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -38,11 +50,7 @@ func (f *fakeCatalog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestServiceImport(t *testing.T) {
-	fake := &fakeCatalog{}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	db := dbPath(t)
-	ok(t, db, "provider", "add", "bigsmm", "--url", srv.URL, "--key", "k")
+	fake, db := withCatalogProvider(t)
 	fake.set(`[{"service":101,"name":"Followers","type":"Default","category":"Instagram","rate":"0.90","min":"50","max":"10000","refill":true,"cancel":"1"},
 		{"service":"102","name":"Likes","type":"Default","category":"Instagram","rate":0.3,"min":10,"max":5000},
 		{"service":103,"name":"Subs","type":"Subscriptions","category":"YouTube","rate":"5","min":"1","max":"10"},
@@ -86,10 +94,7 @@ func TestServiceImport(t *testing.T) {
 func (s serviceJSON) serviceID() string { return count(s.Service.Service) }
 
 func TestProviderBalanceAndResume(t *testing.T) {
-	srv := httptest.NewServer(&fakeCatalog{})
-	defer srv.Close()
-	db := dbPath(t)
-	ok(t, db, "provider", "add", "bigsmm", "--url", srv.URL, "--key", "k")
+	_, db := withCatalogProvider(t)
 	if got := ok(t, db, "provider", "balance", "bigsmm"); got != "12.345678 USD\n" {
 		t.Errorf("provider balance = %q", got)
 	}
@@ -268,11 +273,7 @@ func TestServiceBackupAndFailoverShown(t *testing.T) {
 // which services it disabled for selling below the provider's rate;
 // service list shows the warning.
 func TestServiceImportWarnsOfLosses(t *testing.T) {
-	fake := &fakeCatalog{}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	db := dbPath(t)
-	ok(t, db, "provider", "add", "bigsmm", "--url", srv.URL, "--key", "k")
+	fake, db := withCatalogProvider(t)
 	fake.set(`[{"service":101,"name":"Followers","type":"Default","category":"Instagram","rate":"1.00","min":"50","max":"10000"}]`)
 	r := failing(t, db, "service", "import", "--provider", "bigsmm")
 	if !strings.Contains(r.stderr, "provider set bigsmm --markup") {

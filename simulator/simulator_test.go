@@ -16,11 +16,18 @@ import (
 func setup(t *testing.T) (*storetest.Clock, func(params ...string) any) {
 	t.Helper()
 	c := storetest.NewClock(time.Unix(1_800_000_000, 0))
-	srv := httptest.NewServer(New("k", c.Now, 1))
+	return c, caller(t, New("k", c.Now, 1))
+}
+
+// caller serves p and returns a function that posts name, value, … pairs
+// with p's key and decodes the answer.
+func caller(t *testing.T, p *Provider) func(params ...string) any {
+	t.Helper()
+	srv := httptest.NewServer(p)
 	t.Cleanup(srv.Close)
-	return c, func(params ...string) any {
+	return func(params ...string) any {
 		t.Helper()
-		v := url.Values{"key": {"k"}}
+		v := url.Values{"key": {p.Key}}
 		for i := 0; i+1 < len(params); i += 2 {
 			v.Set(params[i], params[i+1])
 		}
@@ -133,21 +140,10 @@ func TestCancelAndErrors(t *testing.T) {
 // panels refuse it, and taken again once funds are added.
 func TestFunds(t *testing.T) {
 	p := New("k", nil, 1)
-	srv := httptest.NewServer(p)
-	t.Cleanup(srv.Close)
+	post := caller(t, p)
 	call := func(params ...string) map[string]any {
 		t.Helper()
-		v := url.Values{"key": {"k"}}
-		for i := 0; i+1 < len(params); i += 2 {
-			v.Set(params[i], params[i+1])
-		}
-		resp, err := http.PostForm(srv.URL, v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		json.NewDecoder(resp.Body).Decode(&out)
+		out, _ := post(params...).(map[string]any)
 		return out
 	}
 	p.AddFunds(-p.Balance() + 1_000_000) // 1.00 left: 1000 followers at 0.90 cost 0.90
@@ -172,22 +168,14 @@ func TestFunds(t *testing.T) {
 	}
 }
 
-// An add takes AddLatency to answer; other calls do not wait.
+// An add takes AddLatency to answer.
 func TestAddLatency(t *testing.T) {
 	p := New("k", nil, 1)
 	p.AddLatency = 200 * time.Millisecond
-	srv := httptest.NewServer(p)
-	t.Cleanup(srv.Close)
-	post := func(v url.Values) time.Duration {
-		start := time.Now()
-		resp, err := http.PostForm(srv.URL, v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return time.Since(start)
-	}
-	if d := post(url.Values{"key": {"k"}, "action": {"add"}, "service": {"1"}, "link": {"https://x"}, "quantity": {"100"}}); d < 200*time.Millisecond {
+	call := caller(t, p)
+	start := time.Now()
+	call("action", "add", "service", "1", "link", "https://x", "quantity", "100")
+	if d := time.Since(start); d < 200*time.Millisecond {
 		t.Errorf("add answered in %v, want 200 ms or more", d)
 	}
 	if n := p.Orders(); n != 1 {
