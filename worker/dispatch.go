@@ -216,7 +216,9 @@ func (w *Worker) mayFailOver(j store.DispatchJob, p store.Provider, err error) b
 // with refusal, to its service's backup, and takes a place in the backup's
 // budget for the call, giving back pl first. When no place comes (the
 // worker stops, or the backup is held) the order is released for a later
-// pass, without counting a failed try (ok false).
+// pass, without counting a failed try (ok false). An error means the
+// switch could not be recorded: the order is still its provider's, and the
+// refusal is to be recorded as if there were no backup.
 func (w *Worker) failOver(stop, ctx context.Context, log zerolog.Logger, pl *place, j store.DispatchJob, refusal error) (bpl *place, ok bool, err error) {
 	reason := fmt.Sprintf("provider %s refused the order (%v); sent to the backup %s", j.Provider.Name, refusal, j.Backup.Name)
 	if err := w.cfg.DB.DispatchFailover(ctx, j.OrderID, j.Provider.ID, j.Backup.ID, reason); err != nil {
