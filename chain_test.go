@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"notpanel/httpapi"
+	"notpanel/server"
 	"notpanel/simulator"
 	"notpanel/store"
 	"notpanel/store/storetest"
@@ -45,7 +46,7 @@ func chain(t *testing.T, dialect string) {
 	_, resellerKey := storetest.Account(t, b, "reseller", 1_000_000_000)
 	b.SetTier(ctx, store.Tier{Name: "wide", KeyPerMin: 1e6, AccountPerMin: 1e6})
 	b.SetAccountTier(ctx, "reseller", "wide")
-	bSrv := httptest.NewServer(httpapi.New(httpapi.Config{DB: b, Log: zerolog.Nop(), Now: clock.Now}))
+	bSrv := httptest.NewServer(server.New(server.Config{DB: b, Log: zerolog.Nop(), Now: clock.Now}, httpapi.New(httpapi.Config{DB: b, Log: zerolog.Nop(), Now: clock.Now})))
 	defer bSrv.Close()
 
 	// A: a panel buying from B.
@@ -101,7 +102,7 @@ func chain(t *testing.T, dialect string) {
 	}
 	cancelled := place("c", 2000) // cancelled while it is under way at the simulator
 	tick(3)
-	if res, err := a.CancelOrders(ctx, alice.ID, []string{cancelled}); err != nil || res[0].Err != nil {
+	if res, err := a.CancelOrders(ctx, store.Customer(alice.ID), []string{cancelled}); err != nil || res[0].Err != nil {
 		t.Fatalf("cancel: %v %v", err, res)
 	}
 	tick(40) // a few minutes: everything ends

@@ -31,7 +31,7 @@ func (c *auditCmd) Run(ctx context.Context, a *app) error {
 	// Orders are never deleted (the ledger refers to them), so the newest
 	// order's number is how many there are.
 	var orders int64
-	newest, err := db.ListOrders(ctx, store.OrderFilter{Limit: 1})
+	newest, err := db.ListOrders(ctx, store.OrderFilter{Scope: store.Operator, Limit: 1})
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ import (
 )
 
 type benchCmd struct {
-	Actions  []string      `default:"add,status,status100,cancel100,services,mix" help:"Actions to measure: add, status, status100, cancel100, services, balance, mix."`
+	Actions  []string      `default:"add,status,status100,cancel100,services,mix" help:"Actions to measure: add, status, status100, cancel100, services, balance, mix, web-order (the storefront's order form), web-orders (the first page of /orders of account 1; with --accounts 1 it holds every preloaded order)."`
 	Clients  int           `default:"32" help:"Concurrent clients per action."`
 	Duration time.Duration `default:"10s" help:"How long each action is measured."`
 	MaxCalls int64         `name:"max-calls" placeholder:"N" help:"Stop an action after N calls even before --duration (0: no limit)."`
@@ -31,7 +31,7 @@ type benchCmd struct {
 	Limitref string        `placeholder:"URL" help:"Also measure the reference server (../shared/limitref) at this base URL, e.g. http://127.0.0.1:8089, and print the ratios."`
 	JSON     bool          `name:"json" help:"Print the results as JSON."`
 	Keep     bool          `help:"Keep the scratch database (its path is printed)."`
-	Pprof    string        `placeholder:"ADDR" help:"Have the scratch server serve pprof profiles on this address, to profile it under load."`
+	Pprof    string        `placeholder:"ADDR" help:"Have the scratch server serve pprof profiles (and its metrics) on this address, to profile it under load."`
 	Sync     int           `placeholder:"N" help:"Also time the worker: N preloaded orders in flight at a fast local provider, one status-sync pass over all of them, while the status action runs under load."`
 
 	Dispatch       bool          `help:"Measure the worker's dispatch instead of the API: pending orders for a simulated provider whose adds take --add-latency, sent at --concurrency calls at once; prints orders a second beside the ideal (concurrency ÷ latency)."`
@@ -206,13 +206,16 @@ func startBenchServer(ctx context.Context, path, pprofAddr string, worker bool) 
 	defer logFile.Close() // the child has its own copy
 	// Every client is on loopback and the accounts are on a tier without
 	// practical limits: the bench measures the server, not its rate limits.
-	args := []string{"--db", path, "serve", "--listen", addr, "--ip-per-min", "1000000000", "--worker=false"}
+	args := []string{"--db", path, "serve", "--listen", addr, "--ip-per-min", "1000000000",
+		"--max-conns-per-client", "100000", "--max-conns", "100000", "--worker=false"}
 	if worker {
 		// One pass: an order is not asked about again within the run.
 		args = append(args[:len(args)-1], "--worker-interval", "1s", "--sync-interval", "1h")
 	}
 	if pprofAddr != "" {
-		args = append(args, "--pprof", pprofAddr)
+		args = append(args, "--ops-listen", pprofAddr, "--pprof")
+	} else {
+		args = append(args, "--ops-listen", "off")
 	}
 	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Stderr = logFile

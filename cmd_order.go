@@ -106,7 +106,7 @@ func (c *orderListCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	f := store.OrderFilter{Status: c.Status, Review: c.Review, Limit: c.Limit}
-	if f.AccountID, err = accountOf(ctx, db, c.User); err != nil {
+	if f.Scope, err = scopeOf(ctx, db, c.User); err != nil {
 		return err
 	}
 	orders, err := db.ListOrders(ctx, f)
@@ -248,7 +248,7 @@ func (c *orderCancelCmd) Run(ctx context.Context, a *app) error {
 			}
 		}
 	}
-	results, err := db.CancelOrders(ctx, store.Everyone, ids)
+	results, err := db.CancelOrders(ctx, store.Operator, ids)
 	if err != nil {
 		return err
 	}

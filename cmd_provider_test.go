@@ -18,7 +18,7 @@ func TestProviderSetAppliedByRunningServer(t *testing.T) {
 	fake.set(`[{"service":101,"name":"Followers","type":"Default","category":"Instagram","rate":"0.80","min":"50","max":"10000"}]`)
 	s := startServe(t, db, "--worker-interval", "50ms")
 	metric := func(want string) bool {
-		resp, err := http.Get("http://" + s.addr + "/metrics")
+		resp, err := http.Get("http://" + s.ops + "/metrics")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/pprof"
+	"net/netip"
 	"os"
 	"runtime/debug"
 	"time"
 
 	"notpanel/httpapi"
+	"notpanel/payment"
 	"notpanel/ratelimit"
+	"notpanel/server"
 	"notpanel/store"
+	"notpanel/storefront"
 	"notpanel/worker"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,14 +28,20 @@ import (
 const shutdownTimeout = 15 * time.Second
 
 type serveCmd struct {
-	Listen          string        `default:":8080" help:"Address to listen on, host:port."`
+	Listen          string        `default:":8080" help:"Address to listen on, host:port: the storefront and the API."`
+	OpsListen       string        `name:"ops-listen" default:"127.0.0.1:9090" help:"The operator's address: /metrics, /healthz and, with --pprof, Go's profiles. Keep it off the public side; \"off\" serves none of them."`
 	Worker          bool          `default:"true" negatable:"" help:"Run the background worker beside the API; --worker=false serves the API alone (maintenance, API-only nodes)."`
 	WorkerInterval  time.Duration `default:"2s" help:"How often the worker looks for new work: dispatch, cancel requests, refills, webhook deliveries."`
 	SyncInterval    time.Duration `default:"60s" help:"How soon an in-flight order or refill is asked about upstream again (failures back off beyond it)."`
-	Pprof           string        `placeholder:"ADDR" help:"Serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060) for performance work; keep it on loopback."`
+	Pprof           bool          `help:"Serve Go's pprof profiles under /debug/pprof/ on the --ops-listen address, for performance work."`
 	IPPerMin        int           `name:"ip-per-min" default:"300" help:"Requests a client address may make a minute, counted before its key is looked up."`
 	TrustedProxy    []string      `name:"trusted-proxy" placeholder:"CIDR" help:"A reverse proxy (address or CIDR, repeatable) whose X-Forwarded-For names the client; other peers are the client themselves."`
+	MaxConns        int           `name:"max-conns" default:"1024" help:"Open connections the public address holds at most; beyond, the one idle longest is closed to answer a new client."`
+	MaxConnsPerPeer int           `name:"max-conns-per-client" default:"64" help:"Open connections one client address holds at most (trusted proxies are not limited): beyond, its own idle ones are closed first."`
 	WebhookInsecure bool          `name:"webhook-allow-insecure" help:"Admit http and every address (loopback, private…) as webhook targets: for development and tests only."`
+	Signup          string        `default:"open" enum:"open,invite,closed" help:"Who may create an account on the storefront: anyone (open), holders of a code from notpanel invite create (invite), nobody (closed; accounts come from user add)."`
+	SMTPURL         string        `name:"smtp-url" env:"NOTPANEL_SMTP_URL" placeholder:"URL" help:"SMTP server for password reset mails: smtp://user:password@host:587 (STARTTLS), smtps://…:465, or smtp+insecure://host:25 for a local relay. Without it, the forgot-password page says to contact the panel."`
+	MailFrom        string        `name:"mail-from" placeholder:"ADDRESS" help:"The address reset mails come from, e.g. \"Panel <noreply@panel.example.com>\"."`
 }
 
 // tuneGC trades memory the server barely uses for less time collecting
@@ -62,15 +71,23 @@ func (c *serveCmd) Run(ctx context.Context, a *app) error {
 	if c.IPPerMin < 1 {
 		return fmt.Errorf("--ip-per-min must be at least 1")
 	}
+	if c.MaxConns < 1 || c.MaxConnsPerPeer < 1 {
+		return fmt.Errorf("--max-conns and --max-conns-per-client must be at least 1")
+	}
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
 		return err
 	}
-	if c.Pprof != "" {
-		if err := servePprof(ctx, a, c.Pprof); err != nil {
+	var ops net.Listener
+	switch {
+	case c.OpsListen != "off" && c.OpsListen != "":
+		if ops, err = net.Listen("tcp", c.OpsListen); err != nil {
 			ln.Close()
-			return err
+			return fmt.Errorf("--ops-listen %s: %w (give another address, or \"off\")", c.OpsListen, err)
 		}
+	case c.Pprof:
+		ln.Close()
+		return fmt.Errorf("--pprof serves on the --ops-listen address, which is off")
 	}
 	var wc *worker.Config
 	if c.Worker {
@@ -79,18 +96,51 @@ func (c *serveCmd) Run(ctx context.Context, a *app) error {
 	if c.WebhookInsecure {
 		a.log.Warn().Msg("--webhook-allow-insecure: webhooks may target http and private addresses; for development only")
 	}
-	return serve(ctx, a, db, ln, httpapi.Config{IPPerMin: c.IPPerMin, TrustedProxies: trusted, WebhookInsecure: c.WebhookInsecure}, wc)
+	sc := siteConfig{
+		ipPerMin: c.IPPerMin, trusted: trusted, webhookInsecure: c.WebhookInsecure, pprof: c.Pprof,
+		limits: server.Limits{MaxConns: c.MaxConns, PerClient: c.MaxConnsPerPeer, Exempt: trusted},
+		signup: c.Signup,
+	}
+	if c.SMTPURL != "" {
+		if sc.mailer, err = storefront.NewSMTP(c.SMTPURL, c.MailFrom); err != nil {
+			ln.Close()
+			if ops != nil {
+				ops.Close()
+			}
+			return err
+		}
+	}
+	return serve(ctx, a, db, listeners{public: ln, ops: ops}, sc, wc)
 }
 
-// serve answers the API on ln and, unless wc is nil, runs the worker, until
-// ctx ends. It then stops accepting, lets requests in flight finish (within
-// shutdownTimeout), and stops the worker once its calls in flight are
-// recorded.
-func serve(ctx context.Context, a *app, db *store.DB, ln net.Listener, api httpapi.Config, wc *worker.Config) error {
+// listeners are serve's addresses: the public one, and the operator's
+// (nil when off).
+type listeners struct{ public, ops net.Listener }
+
+// siteConfig is what serve's rooms and server are made with.
+type siteConfig struct {
+	ipPerMin        int
+	trusted         []netip.Prefix
+	webhookInsecure bool
+	pprof           bool
+	limits          server.Limits
+	signup          string
+	mailer          storefront.Mailer
+}
+
+// serve answers the public address and the operator's and, unless wc is
+// nil, runs the worker, until ctx ends. It then stops accepting, lets
+// requests in flight finish (within shutdownTimeout), and stops the worker
+// once its calls in flight are recorded.
+func serve(ctx context.Context, a *app, db *store.DB, ls listeners, sc siteConfig, wc *worker.Config) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	payments := payment.New(payment.Config{DB: db, Log: a.log, Registry: reg})
 	var w *worker.Worker
+	scfg := server.Config{DB: db, Log: a.log, TrustedProxies: sc.trusted, IPs: ratelimit.New(server.MaxBuckets),
+		IPPerMin: sc.ipPerMin, Registry: reg}
 	if wc != nil {
+		wc.Deposits = payments
 		calls := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "notpanel_upstream_calls_total",
 			Help: "Calls to providers by provider, call and outcome (ok, temporary, permanent, account, unknown-outcome, busy)."},
 			[]string{"provider", "call", "outcome"})
@@ -98,13 +148,35 @@ func serve(ctx context.Context, a *app, db *store.DB, ln net.Listener, api httpa
 		wc.DB, wc.Log = db, a.log
 		wc.Observe = func(provider, call, outcome string) { calls.WithLabelValues(provider, call, outcome).Inc() }
 		w = worker.New(*wc)
-		api.Health = w.Alive
+		scfg.Health = w.Alive
 		reg.MustRegister(laneGauges{w}, providerGauges{w})
 	}
-	api.DB, api.Log, api.Registry = db, a.log, reg
-	srv := httpapi.NewServer(ln.Addr().String(), httpapi.New(api))
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	api := httpapi.New(httpapi.Config{DB: db, Log: a.log, IPs: scfg.IPs, IPPerMin: sc.ipPerMin,
+		WebhookInsecure: sc.webhookInsecure})
+	shop, err := storefront.New(storefront.Config{DB: db, Log: a.log, TrustedProxies: sc.trusted, Signup: sc.signup,
+		Mailer: sc.mailer, WebhookInsecure: sc.webhookInsecure})
+	if err != nil {
+		ls.public.Close()
+		if ls.ops != nil {
+			ls.ops.Close()
+		}
+		return err
+	}
+	sc.limits.Registry, sc.limits.Log = reg, a.log
+	srv := server.NewHTTP(server.New(scfg, api, payments.Room(), shop), sc.limits)
+	servers := []*http.Server{srv}
+	served := make(chan error, 2)
+	go func() { served <- srv.Serve(ls.public) }()
+	if ls.ops != nil {
+		opsSrv := &http.Server{Handler: server.Ops(scfg, sc.pprof), ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, opsSrv)
+		go func() { served <- opsSrv.Serve(ls.ops) }()
+		ev := a.log.Info()
+		if sc.pprof {
+			ev = a.log.Warn().Bool("pprof", true)
+		}
+		ev.Str("addr", ls.ops.Addr().String()).Msg("operator address: /metrics, /healthz")
+	}
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
@@ -116,54 +188,45 @@ func serve(ctx context.Context, a *app, db *store.DB, ln net.Listener, api httpa
 		worked <- nil
 		watch = nil
 	}
-	a.log.Info().Str("addr", ln.Addr().String()).Str("db", db.Path()).Bool("worker", w != nil).Msg("listening")
+	a.log.Info().Str("addr", ls.public.Addr().String()).Str("db", db.Path()).Bool("worker", w != nil).Msg("listening")
 
+	closeAll := func() {
+		for _, s := range servers {
+			s.Close()
+		}
+	}
 	select {
 	case err := <-served:
+		closeAll()
 		stopWork()
 		<-worked
 		return err
 	case err := <-watch: // the worker could not start
-		srv.Close()
-		<-served
+		closeAll()
 		return err
 	case <-ctx.Done():
 	}
 	a.log.Info().Dur("timeout", shutdownTimeout).Msg("shutting down")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
-	shutdownErr := srv.Shutdown(sctx)
-	if shutdownErr != nil {
-		srv.Close()
+	var shutdownErr error
+	for _, s := range servers {
+		if err := s.Shutdown(sctx); err != nil {
+			s.Close()
+			shutdownErr = errors.Join(shutdownErr, err)
+		}
 	}
 	stopWork()
 	workErr := <-worked
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for range servers {
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
 	}
 	if err := errors.Join(shutdownErr, workErr); err != nil {
 		return err
 	}
 	a.log.Info().Msg("stopped")
-	return nil
-}
-
-// servePprof serves the profiling endpoints on their own listener, apart
-// from the API, until ctx ends.
-func servePprof(ctx context.Context, a *app, addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("--pprof: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	go func() { <-ctx.Done(); srv.Close() }()
-	a.log.Warn().Str("addr", ln.Addr().String()).Msg("pprof profiles served")
 	return nil
 }
 

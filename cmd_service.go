@@ -48,6 +48,7 @@ type serviceAddCmd struct {
 	Dripfeed        bool   `help:"Customers may split orders into runs (Default services only)."`
 	Provider        string `required:"" placeholder:"NAME" help:"Provider name or id that fulfils the orders."`
 	ProviderService string `required:"" name:"provider-service" placeholder:"ID" help:"The provider's service id."`
+	Description     string `placeholder:"TEXT" help:"What customers get (speed, quality, refill terms), shown in the storefront's catalog."`
 }
 
 func (c *serviceAddCmd) Run(ctx context.Context, a *app) error {
@@ -62,6 +63,7 @@ func (c *serviceAddCmd) Run(ctx context.Context, a *app) error {
 	s, err := db.AddService(ctx, store.Service{
 		Name: c.Name, Category: c.Category, Type: c.Type, Rate: rate, Min: c.Min, Max: c.Max,
 		Refill: c.Refill, Cancel: c.Cancel, Dripfeed: c.Dripfeed, ProviderService: c.ProviderService,
+		Description: c.Description,
 	}, c.Provider)
 	if err != nil {
 		return err
@@ -145,13 +147,14 @@ type serviceSetCmd struct {
 	Dripfeed        *bool   `negatable:"" help:"Allow or (--no-dripfeed) refuse drip-feed."`
 	Enabled         *bool   `negatable:"" help:"Show or (--no-enabled) hide the service in the catalog."`
 	ProviderService *string `name:"provider-service" placeholder:"ID" help:"New provider service id."`
+	Description     *string `placeholder:"TEXT" help:"New description for customers (\"\" for none)."`
 	BackupProvider  *string `name:"backup-provider" placeholder:"NAME" help:"Provider (name or id) that takes the orders the service's provider definitely refuses and cannot take now (service gone, no funds there, provider paused); an order whose outcome there is unknown never moves. \"\" removes the backup."`
 	BackupService   *string `name:"backup-provider-service" placeholder:"ID" help:"The service's id at the backup provider."`
 }
 
 func (c *serviceSetCmd) Run(ctx context.Context, a *app) error {
 	p := store.ServicePatch{
-		Name: c.Name, Category: c.Category, Type: c.Type, ProviderService: c.ProviderService,
+		Name: c.Name, Category: c.Category, Type: c.Type, ProviderService: c.ProviderService, Description: c.Description,
 		Min: c.Min, Max: c.Max, Refill: c.Refill, Cancel: c.Cancel, Dripfeed: c.Dripfeed, Enabled: c.Enabled,
 		BackupProvider: c.BackupProvider, BackupProviderService: c.BackupService,
 	}

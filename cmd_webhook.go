@@ -33,11 +33,11 @@ func (c *webhookListCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	account, err := accountOf(ctx, db, c.User)
+	scope, err := scopeOf(ctx, db, c.User)
 	if err != nil {
 		return err
 	}
-	hooks, err := db.Webhooks(ctx, account, "")
+	hooks, err := db.Webhooks(ctx, scope, "")
 	if err != nil {
 		return err
 	}

@@ -26,13 +26,15 @@ import (
 	"time"
 
 	"notpanel/fault"
+	"notpanel/payment"
+	"notpanel/payment/paymenttest"
 	"notpanel/simulator"
 	"notpanel/store"
 	"notpanel/store/storetest"
 )
 
 var (
-	kills  = flag.Int("kills", 20, "how often TestKillHarness kills the server")
+	kills  = flag.Int("kills", 24, "how often TestKillHarness kills the server")
 	killAt = flag.String("kill-at", "", "where TestKillHarness kills the server, in turn: crash points of package fault, "+
 		"comma-separated, and \"timer\" for a random moment (default: every point and the timer)")
 )
@@ -107,6 +109,12 @@ func TestKillHarness(t *testing.T) {
 		wg.Go(func() { h.place(c, stop, late) })
 	}
 	wg.Go(func() { h.cancelLate(stop, late) })
+	// A customer tops up too while the server may be killed where a
+	// credit is decided; runs aimed at other points leave payments out.
+	topUps := slices.Contains(modes, fault.AfterPaid)
+	if topUps {
+		wg.Go(func() { h.topUp(stop) })
+	}
 
 	// A point the server did not reach in its round is armed again in the
 	// next, up to three times in a row, before the harness moves on.
@@ -136,12 +144,18 @@ func TestKillHarness(t *testing.T) {
 	// due must have reached the receiver.
 	srv = h.start("")
 	h.drain()
+	if topUps {
+		h.drainDeposits()
+	}
 	srv.kill()
 	h.check(*kills + 1)
 	h.checkDelivered()
+	if topUps {
+		h.checkDeposits()
+	}
 
-	t.Logf("%d orders acknowledged, %d at the provider, %d at its backup, %d kills; crash points reached: %v",
-		len(h.acked), len(h.sim.Links()), len(h.backup.Links()), *kills, reached)
+	t.Logf("%d orders acknowledged, %d at the provider, %d at its backup, %d deposits paid, %d kills; crash points reached: %v",
+		len(h.acked), len(h.sim.Links()), len(h.backup.Links()), len(h.deposits), *kills, reached)
 	if len(h.backup.Links()) == 0 || len(h.sim.Links()) == 0 {
 		t.Error("the provider or its backup took no order: the failover was not exercised")
 	}
@@ -172,6 +186,10 @@ type harness struct {
 	mu       sync.Mutex
 	acked    map[string]string // order id → link
 	received map[string]int    // webhook-id → deliveries
+
+	gateway  *paymenttest.BTCPay // the payment gateway, paying every deposit at once
+	payments *store.DB           // the harness's own handle, to start deposits as the storefront does
+	deposits map[string]store.Deposit
 }
 
 type lateCancel struct {
@@ -186,9 +204,12 @@ const simLatency = 20 * time.Millisecond
 
 func newHarness(t *testing.T) *harness {
 	h := &harness{t: t, path: dbPath(t), sim: simulator.New("sim-key", time.Now, 3), backup: simulator.New("backup-key", time.Now, 4),
-		client: &http.Client{Timeout: 5 * time.Second}, acked: map[string]string{}, received: map[string]int{}}
+		client: &http.Client{Timeout: 5 * time.Second}, acked: map[string]string{}, received: map[string]int{},
+		gateway: paymenttest.NewBTCPay("btc-key", "store", "btc-secret"), deposits: map[string]store.Deposit{}}
 	h.sim.AddLatency, h.backup.AddLatency = simLatency, simLatency
 	h.sim.LoseAnswers = 0.02 // parked for review, never sent elsewhere
+	gwSrv := httptest.NewServer(h.gateway)
+	t.Cleanup(gwSrv.Close)
 	simSrv := httptest.NewServer(h.sim)
 	t.Cleanup(simSrv.Close)
 	backupSrv := httptest.NewServer(h.backup)
@@ -247,12 +268,17 @@ func newHarness(t *testing.T) *harness {
 	if _, err := db.SetAccountTier(ctx, "alice", "wide"); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := db.AddGateway(ctx, store.Gateway{Name: "btc", Kind: store.GatewayBTCPay, URL: gwSrv.URL, APIKey: "btc-key",
+		StoreID: "store", WebhookSecret: "btc-secret", Min: 1, Max: store.MaxAmount}); err != nil {
+		t.Fatal(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.addr = ln.Addr().String()
 	ln.Close()
+	h.payments = openStore(t, h.path)
 	return h
 }
 
@@ -273,7 +299,7 @@ func (s *proc) kill() {
 // and waits until it listens, or has already killed itself.
 func (h *harness) start(point string) *proc {
 	h.t.Helper()
-	cmd := exec.Command(os.Args[0], "--db", h.path, "--log-level", "error", "serve", "--listen", h.addr,
+	cmd := exec.Command(os.Args[0], "--db", h.path, "--log-level", "error", "serve", "--listen", h.addr, "--ops-listen", "127.0.0.1:0",
 		"--ip-per-min", "1000000000", "--worker-interval", "50ms", "--sync-interval", "1s", "--webhook-allow-insecure")
 	cmd.Env = append(os.Environ(), "NOTPANEL_RUN_MAIN=1")
 	if point != "" && point != "timer" {
@@ -592,6 +618,10 @@ func TestHarnessCatchesBrokenVariants(t *testing.T) {
 		// The provider took an order but its answer was lost, and the
 		// order is sent to the backup as if it had been refused.
 		{fault.FailoverUnknown, "timer", "the provider and its backup both hold an order"},
+		// A deposit's credit is committed, the process dies before the
+		// deposit is marked credited, and the webhook sent again credits
+		// it again.
+		{fault.SplitCredit, fault.AfterPaid, "deposit-rows-name-a-credited-deposit"},
 	} {
 		t.Run(tt.variant, func(t *testing.T) {
 			cmd := exec.Command(bin, "-test.run", "^TestKillHarness$", "-test.v", "-kills", "6", "-kill-at", tt.killAt)
@@ -604,5 +634,91 @@ func TestHarnessCatchesBrokenVariants(t *testing.T) {
 				t.Errorf("the harness failed against %s, but not with %q:\n%s", tt.variant, tt.want, out)
 			}
 		})
+	}
+}
+
+// topUp is a customer topping up, one deposit after another, as the
+// storefront starts them, each paid at once at the gateway, whose webhook
+// is posted until the server answers it (as a gateway retries).
+func (h *harness) topUp(stop <-chan struct{}) {
+	svc := payment.New(payment.Config{DB: h.payments})
+	for seq := int64(1); ; seq++ {
+		select {
+		case <-stop:
+			return
+		case <-time.After(100 * time.Millisecond): // a few top-ups a second: the orders stay the main load
+		}
+		d, err := svc.StartDeposit(context.Background(), 1, "btc", seq*10_000,
+			payment.ReturnURLs{Success: "https://panel.test/r", Cancel: "https://panel.test/c"})
+		if err != nil {
+			h.t.Errorf("start deposit: %v", err)
+			return
+		}
+		h.gateway.Set(d.Reference, paymenttest.Paid)
+		h.mu.Lock()
+		h.deposits[d.ID] = d
+		h.mu.Unlock()
+		h.notify(d, stop)
+	}
+}
+
+// notify posts the gateway's webhook about d until the server answers it
+// with a 2xx, or stop closes.
+func (h *harness) notify(d store.Deposit, stop <-chan struct{}) {
+	body, hdr := h.gateway.Webhook(d.Reference, "InvoiceSettled")
+	for {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+h.addr+"/payments/btc/webhook", strings.NewReader(string(body)))
+		req.Header = hdr.Clone()
+		if resp, err := h.client.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode/100 == 2 {
+				return
+			}
+		}
+		select {
+		case <-stop:
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// drainDeposits posts the webhook of every deposit not credited yet to the
+// running server, as the gateway would go on retrying it.
+func (h *harness) drainDeposits() {
+	h.mu.Lock()
+	deps := make([]store.Deposit, 0, len(h.deposits))
+	for _, d := range h.deposits {
+		deps = append(deps, d)
+	}
+	h.mu.Unlock()
+	never := make(chan struct{})
+	for _, d := range deps {
+		got, err := h.payments.FindDeposit(context.Background(), d.ID)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if got.Status == store.DepositPending {
+			h.notify(d, never)
+		}
+	}
+}
+
+// checkDeposits checks that every deposit the customer paid was credited,
+// once, for its amount (the audit checks the ledger rows).
+func (h *harness) checkDeposits() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.deposits) == 0 {
+		h.t.Error("no deposits at all")
+	}
+	for id, d := range h.deposits {
+		got, err := h.payments.FindDeposit(context.Background(), id)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if got.Status != store.DepositCredited || got.Credited != d.Amount {
+			h.t.Errorf("paid deposit %s: %s with %d credited, want credited %d", id, got.Status, got.Credited, d.Amount)
+		}
 	}
 }

@@ -33,8 +33,8 @@ type cli struct {
 	DB       string `name:"db" default:"${db}" help:"SQLite database file, created when missing; the default comes from $$NOTPANEL_DB, else ./notpanel.db."`
 	LogLevel string `name:"log-level" default:"${loglevel}" enum:"debug,info,warn,error" help:"Least severe log lines written to stderr: debug, info (one line per request), warn or error; the default comes from $$NOTPANEL_LOG_LEVEL, else info."`
 
-	Serve    serveCmd    `cmd:"" help:"Serve the customer API and run the worker until SIGINT or SIGTERM."`
-	Demo     demoCmd     `cmd:"" help:"Try notpanel: a fresh demo database, a simulated provider, a funded demo account; prints an API key."`
+	Serve    serveCmd    `cmd:"" help:"Serve the storefront and the API, and run the worker, until SIGINT or SIGTERM."`
+	Demo     demoCmd     `cmd:"" help:"Try notpanel: a fresh demo database, a simulated provider, a funded demo account; prints the storefront's address with a sign-in, and an API key."`
 	User     userCmd     `cmd:"" help:"Manage customer accounts."`
 	Key      keyCmd      `cmd:"" help:"Manage customers' API keys."`
 	Funds    fundsCmd    `cmd:"" help:"Credit or debit a customer's balance."`
@@ -47,6 +47,8 @@ type cli struct {
 	Backup   backupCmd   `cmd:"" help:"Write a consistent copy of the database, safe while serve runs."`
 	Currency currencyCmd `cmd:"" help:"Show or set the panel currency."`
 	Webhook  webhookCmd  `cmd:"" help:"Inspect customers' webhooks and their deliveries."`
+	Gateway  gatewayCmd  `cmd:"" help:"Manage the payment gateways customers top up through."`
+	Payment  paymentCmd  `cmd:"" help:"Inspect, refresh and settle customers' deposits."`
 }
 
 // app is what every command's Run receives: where to write, the logger, and
@@ -184,4 +186,14 @@ func accountOf(ctx context.Context, db *store.DB, user string) (int64, error) {
 	}
 	acc, err := db.FindAccount(ctx, user)
 	return acc.ID, err
+}
+
+// scopeOf is the scope of an operator's listing: the account named by
+// --user, or every account.
+func scopeOf(ctx context.Context, db *store.DB, user string) (store.Scope, error) {
+	if user == "" {
+		return store.Operator, nil
+	}
+	acc, err := db.FindAccount(ctx, user)
+	return store.Customer(acc.ID), err
 }

@@ -45,7 +45,8 @@ CREATE TABLE api_keys (
     hash       BLOB NOT NULL UNIQUE,
     prefix     TEXT NOT NULL,
     created_at INTEGER NOT NULL,
-    revoked_at INTEGER
+    revoked_at INTEGER,
+    label      TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 
 CREATE INDEX api_keys_account ON api_keys (account_id);
@@ -103,6 +104,7 @@ CREATE TABLE services (
     enabled          INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
     provider_id      INTEGER NOT NULL REFERENCES providers (id),
     provider_service TEXT NOT NULL,
+    description      TEXT NOT NULL DEFAULT '',
     -- imported holds, as JSON, the values the last service import set, so a
     -- re-import can tell the operator's own edits (kept) from stale values
     imported         TEXT,
@@ -171,9 +173,11 @@ CREATE TABLE orders (
     failover    TEXT
 );
 
--- one add per request_id and account; also an account's orders, for the
--- operator's listings (an add writes one index at a random place, not two)
+-- one add per request_id and account
 CREATE UNIQUE INDEX orders_request ON orders (account_id, request_id);
+-- an account's orders newest first, for the storefront's pages and the
+-- operator's listings (an add appends to its account's end of it)
+CREATE INDEX orders_account ON orders (account_id, number);
 -- the worker's queue: open orders by when they are due. A query uses it
 -- only when one of its terms is one of these equalities, or the whole
 -- condition word for word: SQLite does not see that an IN implies it.
@@ -192,15 +196,16 @@ CREATE TABLE ledger (
     balance_after INTEGER NOT NULL CHECK (balance_after >= 0),
     order_id      TEXT REFERENCES orders (id),
     note          TEXT NOT NULL DEFAULT '',
-    created_at    INTEGER NOT NULL
+    created_at    INTEGER NOT NULL,
+    -- the deposit a 'deposit' row credits, when it came through a payment
+    -- gateway (a credit by funds add names none)
+    deposit_id    TEXT REFERENCES deposits (id)
 );
 
--- An account's rows are found in two parts: those of its orders through
--- orders_request and ledger_order, the others (deposits, adjustments)
--- through ledger_account. Indexing every row by account would cost each add
--- a write to a random page of one more index.
-CREATE INDEX ledger_account ON ledger (account_id, id) WHERE order_id IS NULL;
+-- An account's rows newest first (its transactions page), and an order's.
+CREATE INDEX ledger_account ON ledger (account_id, id);
 CREATE INDEX ledger_order ON ledger (order_id) WHERE order_id IS NOT NULL;
+CREATE INDEX ledger_deposit ON ledger (deposit_id) WHERE deposit_id IS NOT NULL;
 
 CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
 BEGIN
@@ -288,3 +293,111 @@ CREATE TABLE deliveries (
 ) WITHOUT ROWID;
 
 CREATE INDEX deliveries_due ON deliveries (next_at) WHERE status = 'pending';
+
+-- The storefront. credentials holds a customer's sign-in: the password as
+-- an argon2id PHC string ('' until one is set), the e-mail address reset
+-- links go to ('' for none), the two-factor secret ('' when
+-- off) and the last time step whose code was taken (a code works once);
+-- changed_at is when the password last changed.
+CREATE TABLE credentials (
+    account_id  INTEGER PRIMARY KEY REFERENCES accounts (id),
+    password    TEXT NOT NULL DEFAULT '',
+    email       TEXT NOT NULL DEFAULT '',
+    totp_secret TEXT NOT NULL DEFAULT '',
+    totp_used   INTEGER NOT NULL DEFAULT 0,
+    changed_at  INTEGER NOT NULL
+);
+
+-- one-time two-factor recovery codes, by their SHA-256
+CREATE TABLE recovery_codes (
+    account_id INTEGER NOT NULL REFERENCES accounts (id),
+    hash       BLOB NOT NULL,
+    used_at    INTEGER,
+    PRIMARY KEY (account_id, hash)
+) WITHOUT ROWID;
+
+-- Signed-in browsers. The cookie holds a random token; only its SHA-256 is
+-- kept. A session ends when idle too long (seen_at), at expires_at in any
+-- case, at sign-out, and when its account's password changes. second_factor
+-- is 1 while the password was right and the code is still awaited.
+CREATE TABLE sessions (
+    hash          BLOB PRIMARY KEY,
+    account_id    INTEGER NOT NULL REFERENCES accounts (id),
+    created_at    INTEGER NOT NULL,
+    seen_at       INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL,
+    second_factor INTEGER NOT NULL DEFAULT 0 CHECK (second_factor IN (0, 1)),
+    ip            TEXT NOT NULL DEFAULT '',
+    user_agent    TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+
+CREATE INDEX credentials_email ON credentials (email COLLATE NOCASE) WHERE email != '';
+CREATE INDEX sessions_account ON sessions (account_id);
+CREATE INDEX sessions_expiry ON sessions (expires_at);
+
+-- One-time tokens by their SHA-256: password resets (an account's) and
+-- sign-up invitations (for whoever holds the code).
+CREATE TABLE tokens (
+    hash       BLOB PRIMARY KEY,
+    kind       TEXT NOT NULL CHECK (kind IN ('reset', 'invite')),
+    account_id INTEGER REFERENCES accounts (id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at    INTEGER
+) WITHOUT ROWID;
+
+-- gateways are the payment gateways customers top up their balance through.
+-- api_key and webhook_secret are never printed. A removed gateway keeps its
+-- row, without its secrets, for the deposits that name it; its name is free
+-- for a new one.
+CREATE TABLE gateways (
+    id             INTEGER PRIMARY KEY,
+    name           TEXT NOT NULL,
+    kind           TEXT NOT NULL CHECK (kind IN ('stripe', 'btcpay', 'cryptomus')),
+    url            TEXT NOT NULL,
+    api_key        TEXT NOT NULL,
+    webhook_secret TEXT NOT NULL DEFAULT '',
+    store_id       TEXT NOT NULL DEFAULT '',
+    merchant       TEXT NOT NULL DEFAULT '',
+    min_amount     INTEGER NOT NULL CHECK (min_amount > 0),
+    max_amount     INTEGER NOT NULL CHECK (max_amount >= min_amount),
+    status         TEXT NOT NULL DEFAULT 'enabled' CHECK (status IN ('enabled', 'disabled', 'removed')),
+    created_at     INTEGER NOT NULL
+);
+
+CREATE UNIQUE INDEX gateways_name ON gateways (name) WHERE status != 'removed';
+
+-- deposits are customers' top-ups through a gateway. reference is the
+-- gateway's id of the checkout (a Stripe Checkout Session, a BTCPay or
+-- Cryptomus invoice): one deposit per checkout, however often the gateway
+-- tells of it. A deposit is written only once the gateway made its
+-- checkout, and moves from pending to credited, expired or failed by
+-- guarded updates; credited is the amount credited, by the ledger row
+-- (ledger.deposit_id) written in the same transaction. review parks a
+-- pending deposit for the operator (a wrong amount paid, a gateway that
+-- never settled). next_at and attempts are the reconciler's schedule of
+-- read-backs.
+CREATE TABLE deposits (
+    id             TEXT PRIMARY KEY,
+    account_id     INTEGER NOT NULL REFERENCES accounts (id),
+    gateway_id     INTEGER NOT NULL REFERENCES gateways (id),
+    amount         INTEGER NOT NULL CHECK (amount > 0),
+    currency       TEXT NOT NULL,
+    reference      TEXT NOT NULL,
+    checkout_url   TEXT NOT NULL,
+    status         TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'credited', 'expired', 'failed')),
+    credited       INTEGER NOT NULL DEFAULT 0 CHECK (credited >= 0),
+    gateway_status TEXT NOT NULL DEFAULT '',
+    review         TEXT,
+    note           TEXT NOT NULL DEFAULT '',
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    next_at        INTEGER NOT NULL DEFAULT 0,
+    last_error     TEXT NOT NULL DEFAULT '',
+    created_at     INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE UNIQUE INDEX deposits_reference ON deposits (gateway_id, reference);
+CREATE INDEX deposits_account ON deposits (account_id, id);
+-- the reconciler's queue: pending deposits not parked, by when they are due
+CREATE INDEX deposits_due ON deposits (next_at) WHERE status = 'pending' AND review IS NULL;

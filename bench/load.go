@@ -20,9 +20,14 @@ import (
 // Call is one request: a form posted to a path. Check, when set, judges the
 // answer body; a non-nil error counts the call as failed.
 type Call struct {
-	Path  string
-	Form  url.Values
-	Check func(status int, body []byte) error
+	// Method is POST when empty; a GET sends Form as its query.
+	Method string
+	Path   string
+	Form   url.Values
+	// Cookie, when set, is sent as the Cookie header (a storefront
+	// session).
+	Cookie string
+	Check  func(status int, body []byte) error
 }
 
 // Action is something to measure. Prepare, when set, runs before each timed
@@ -72,6 +77,8 @@ type Runner struct {
 func NewRunner(base string, clients int) *Runner {
 	return &Runner{Base: base, Client: &http.Client{
 		Timeout: 30 * time.Second,
+		// A storefront form answers 303: that answer is the measured one.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		// Plain answers, as most panel clients take them: a gzipped catalog
 		// is measured by bench/wrk/run.sh.
 		Transport: &http.Transport{Proxy: nil, MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2,
@@ -81,11 +88,26 @@ func NewRunner(base string, clients int) *Runner {
 
 // Do posts one call and returns the body.
 func (r *Runner) Do(ctx context.Context, c Call) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.Base+c.Path, strings.NewReader(c.Form.Encode()))
+	var req *http.Request
+	var err error
+	if c.Method == http.MethodGet {
+		u := r.Base + c.Path
+		if len(c.Form) > 0 {
+			u += "?" + c.Form.Encode()
+		}
+		req, err = http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	} else {
+		req, err = http.NewRequestWithContext(ctx, http.MethodPost, r.Base+c.Path, strings.NewReader(c.Form.Encode()))
+		if req != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+	}
 	if err != nil {
 		return 0, nil, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if c.Cookie != "" {
+		req.Header.Set("Cookie", c.Cookie)
+	}
 	resp, err := r.Client.Do(req)
 	if err != nil {
 		return 0, nil, err

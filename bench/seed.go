@@ -11,8 +11,11 @@ import (
 
 // Scratch describes a seeded scratch database.
 type Scratch struct {
-	Keys     []string // one API key per account; account i+1 has Keys[i]
-	Orders   int      // preloaded orders
+	Keys []string // one API key per account; account i+1 has Keys[i]
+	// Sessions are signed-in storefront sessions, one per account, as
+	// Keys: the cookie's token.
+	Sessions []string
+	Orders   int // preloaded orders
 	Accounts int
 }
 
@@ -60,6 +63,11 @@ func Seed(ctx context.Context, db *store.DB, accounts, services, orders int) (Sc
 			return s, err
 		}
 		s.Keys = append(s.Keys, key)
+		session, err := db.CreateSession(ctx, int64(i+1), false, "127.0.0.1", "notpanel bench")
+		if err != nil {
+			return s, err
+		}
+		s.Sessions = append(s.Sessions, session)
 	}
 	if orders == 0 {
 		return s, nil

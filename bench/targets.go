@@ -70,8 +70,35 @@ func (n *Notpanel) add(client, _ int) Call {
 		"link", "https://instagram.com/p/bench", "quantity", "100")
 }
 
+// webOrder posts the storefront's new-order form with the client's
+// session, as a browser does; the answer is a 303 to the new order.
+func (n *Notpanel) webOrder(client, _ int) Call {
+	return Call{Path: "/order", Cookie: "np_session=" + n.Scratch.Sessions[client%len(n.Scratch.Sessions)],
+		Form: url.Values{"service": {"1"}, "request_id": {fmt.Sprintf("%s-w%d", n.Run, n.seq.Add(1))},
+			"link": {"https://instagram.com/p/bench"}, "quantity": {"100"}},
+		Check: func(status int, body []byte) error {
+			if status != 303 {
+				return fmt.Errorf("HTTP %d, want 303 to the order: %.200s", status, body)
+			}
+			return nil
+		}}
+}
+
+// webOrders loads the first page of /orders of the first account, which
+// holds every preloaded order when the scratch has one account.
+func (n *Notpanel) webOrders(int, int) Call {
+	return Call{Method: "GET", Path: "/orders", Cookie: "np_session=" + n.Scratch.Sessions[0],
+		Check: func(status int, body []byte) error {
+			if status != 200 || !bytes.Contains(body, []byte(`class="orders stack"`)) {
+				return fmt.Errorf("HTTP %d: %.200s", status, body)
+			}
+			return nil
+		}}
+}
+
 // Actions returns the actions by name: add, status, status100, cancel100,
-// services, balance and mix.
+// services, balance, mix, and the storefront's web-order (the new-order
+// form) and web-orders (the first page of /orders).
 func (n *Notpanel) Actions() map[string]Action {
 	status := func(client, _ int) Call {
 		return n.post(client, `"status"`, "action", "status", "order", n.randomOrders(client, 1)[0])
@@ -97,8 +124,10 @@ func (n *Notpanel) Actions() map[string]Action {
 			}
 			return n.post(client, `"cancel"`, "action", "cancel", "orders", strings.Join(ids, ",")), nil
 		}},
-		"services": {Name: "services", Next: services},
-		"balance":  {Name: "balance", Next: balance},
+		"services":   {Name: "services", Next: services},
+		"web-order":  {Name: "web-order", Next: n.webOrder},
+		"web-orders": {Name: "web-orders", Next: n.webOrders},
+		"balance":    {Name: "balance", Next: balance},
 		"mix": {Name: "mix", Next: func(client, seq int) Call {
 			switch r := rand.IntN(10); {
 			case r < 6:

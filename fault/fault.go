@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 )
 
-// The points, in the order an order meets them.
+// The points, in the order an order meets them, then a deposit's.
 const (
 	// AfterDebit: an add's debit is written, its transaction not committed.
 	AfterDebit = "after-debit"
@@ -36,10 +36,13 @@ const (
 	// BeforeDelivery: a state change and its webhook event are committed,
 	// the event is about to be posted to the receiver.
 	BeforeDelivery = "before-delivery"
+	// AfterPaid: a gateway answered that a deposit is paid, and its credit
+	// is written, not committed.
+	AfterPaid = "after-paid"
 )
 
 // Points lists every point, for harnesses that pick among them.
-var Points = []string{AfterDebit, AfterClaim, AfterFailover, AfterAdd, AfterRecord, AfterCancel, AfterApply, BeforeDelivery}
+var Points = []string{AfterDebit, AfterClaim, AfterFailover, AfterAdd, AfterRecord, AfterCancel, AfterApply, BeforeDelivery, AfterPaid}
 
 var (
 	mu  sync.Mutex                              // serializes Set
@@ -98,13 +101,16 @@ const (
 	// ResendUnknown releases a classic dispatch whose outcome is unknown
 	// for sending again, instead of parking it for review.
 	ResendUnknown = "resend-unknown"
+	// SplitCredit credits a paid deposit's ledger row and marks the deposit
+	// credited in two transactions.
+	SplitCredit = "split-credit"
 	// FailoverUnknown sends an order whose outcome at its provider is
 	// unknown to its service's backup provider, as if it had been refused.
 	FailoverUnknown = "failover-unknown"
 )
 
 // Variants lists every broken variant.
-var Variants = []string{SplitDebit, UnguardedCancel, ResendUnknown, FailoverUnknown}
+var Variants = []string{SplitDebit, UnguardedCancel, ResendUnknown, SplitCredit, FailoverUnknown}
 
 // EnvBroken names the broken variant a notpanel_broken build runs.
 const EnvBroken = "NOTPANEL_BROKEN"

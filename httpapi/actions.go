@@ -60,24 +60,22 @@ func (a *api) services(_ context.Context, c *call) (any, error) {
 }
 
 func (a *api) add(ctx context.Context, c *call) (any, error) {
-	o, err := placeOrder(ctx, c)
+	o, err := a.placeOrder(ctx, c)
 	if err != nil {
 		return nil, err
 	}
 	return object{{"order", o.ID}}, nil
 }
 
-// placeOrder places the order an add call asks for.
-func placeOrder(ctx context.Context, c *call) (store.Placed, error) {
+// placeOrder places the order an add call asks for, authenticating the
+// call first on the snapshot the store places it on.
+func (a *api) placeOrder(ctx context.Context, c *call) (store.Placed, error) {
 	raw, err := c.f.require("service")
-	if err != nil {
-		return store.Placed{}, err
+	var svc int64
+	if err == nil {
+		svc, err = store.ParseCount("service", raw)
 	}
-	svc, err := store.ParseCount("service", raw)
-	if err != nil {
-		return store.Placed{}, err
-	}
-	return c.snap.PlaceOrder(ctx, c.p.AccountID, store.OrderInput{
+	in := store.OrderInput{
 		ServiceID:    svc,
 		RequestID:    c.f["request_id"],
 		Link:         c.f["link"],
@@ -88,7 +86,13 @@ func placeOrder(ctx context.Context, c *call) (store.Placed, error) {
 		Usernames:    c.f["usernames"],
 		Username:     c.f["username"],
 		AnswerNumber: c.f["answer_number"],
-	})
+	}
+	return a.db.PlaceOrderAs(ctx, func(ctx context.Context, snap *store.Snapshot) (int64, error) {
+		if aerr := c.auth(ctx, snap); aerr != nil {
+			return 0, aerr
+		}
+		return c.p.AccountID, err // a bad service parameter is answered once the key is known good
+	}, in)
 }
 
 func (a *api) status(ctx context.Context, c *call) (any, error) {
@@ -143,7 +147,7 @@ func (a *api) cancel(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.db.CancelOrders(ctx, c.p.AccountID, ids)
+	res, err := a.db.CancelOrders(ctx, store.Customer(c.p.AccountID), ids)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +165,7 @@ func (a *api) refill(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.db.RequestRefills(ctx, c.p.AccountID, ids)
+	res, err := a.db.RequestRefills(ctx, store.Customer(c.p.AccountID), ids)
 	if err != nil {
 		return nil, err
 	}

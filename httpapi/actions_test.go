@@ -131,7 +131,7 @@ func TestAddErrors(t *testing.T) {
 	if b := e.balance(); b != startBalance {
 		t.Errorf("balance after refused adds = %d, want %d", b, startBalance)
 	}
-	if orders, _ := e.db.ListOrders(ctx, store.OrderFilter{}); len(orders) != 0 {
+	if orders, _ := e.db.ListOrders(ctx, store.OrderFilter{Scope: store.Operator}); len(orders) != 0 {
 		t.Errorf("refused adds left %d orders", len(orders))
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -15,26 +15,23 @@ import (
 	"github.com/rs/zerolog"
 
 	"notpanel/ratelimit"
+	"notpanel/server"
 	"notpanel/store"
 	"notpanel/webhook"
 )
 
-// api serves POST /api/v2.
+// api serves POST /api/v2 and POST /classic/api/v2.
 type api struct {
 	db      *store.DB
 	log     zerolog.Logger
 	now     func() time.Time
 	catalog atomic.Pointer[catalog]
 
-	metrics *metrics
-	health  func() error
-
 	resolver        webhook.Resolver
 	webhookInsecure bool
 
 	ipPerMin int
-	trusted  []netip.Prefix
-	ips      *ratelimit.Buckets // by client address
+	ips      *ratelimit.Buckets // by client address, shared with the server
 	keys     *ratelimit.Buckets // by key id
 	accounts *ratelimit.Buckets // by account, across its keys: the "tier" bucket
 }
@@ -48,6 +45,9 @@ type call struct {
 	snap *store.Snapshot
 	p    store.Principal
 	f    form
+	// auth authenticates the call on a snapshot (and counts it against
+	// its buckets, once), setting snap and p.
+	auth func(context.Context, *store.Snapshot) error
 }
 
 // action handles one API action and returns the value to answer with, or
@@ -68,40 +68,49 @@ var actions = map[string]action{
 	"webhook.test":   (*api).webhookTest,
 }
 
-// New returns the HTTP handler of the API: the routes, JSON answers for
-// unknown paths, wrong methods and panics, the body limit, request ids and
-// the access log.
-func New(cfg Config) http.Handler {
-	a := &api{db: cfg.DB, log: cfg.Log, now: cfg.Now, ipPerMin: cfg.IPPerMin, trusted: cfg.TrustedProxies,
-		ips: ratelimit.New(maxBuckets), keys: ratelimit.New(maxBuckets), accounts: ratelimit.New(maxBuckets)}
+// New returns the API room: its two endpoints, and JSON answers for
+// unknown paths under /api/ and /classic/, wrong methods and panics.
+func New(cfg Config) server.Room {
+	a := &api{db: cfg.DB, log: cfg.Log, now: cfg.Now, ipPerMin: cfg.IPPerMin, ips: cfg.IPs,
+		keys: ratelimit.New(maxBuckets), accounts: ratelimit.New(maxBuckets)}
 	if a.now == nil {
 		a.now = time.Now
 	}
 	if a.ipPerMin <= 0 {
 		a.ipPerMin = 300
 	}
-	a.health = cfg.Health
+	if a.ips == nil {
+		a.ips = ratelimit.New(maxBuckets)
+	}
 	a.resolver, a.webhookInsecure = cfg.Resolver, cfg.WebhookInsecure
 	if a.resolver == nil {
 		a.resolver = net.DefaultResolver
 	}
-	r := httprouter.New()
-	r.POST("/api/v2", a.v2)
-	r.POST("/classic/api/v2", a.classicV2)
-	r.GET("/healthz", a.healthz)
-	if cfg.Registry != nil {
-		a.metrics = newMetrics(cfg.Registry, cfg.DB)
-		r.GET("/metrics", metricsHandler(cfg.Registry))
+	return server.Room{
+		Name: "api",
+		Routes: func(m server.Mux) {
+			m.Handle(http.MethodPost, "/api/v2", a.v2)
+			m.Handle(http.MethodPost, "/classic/api/v2", a.classicV2)
+		},
+		Owns: ownsPath,
+		NotFound: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusNotFound, errorBody("Not found"))
+		}),
+		MethodNotAllowed: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusMethodNotAllowed, errorBody("Method not allowed: use POST"))
+		}),
+		Panicked: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusInternalServerError, errorBody("Internal error"))
+		}),
 	}
-	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, errorBody("Not found"))
-	})
-	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusMethodNotAllowed, errorBody("Method not allowed: use POST"))
-	})
-	r.PanicHandler = a.panicked
-	r.HandleOPTIONS = false
-	return a.middleware(r)
+}
+
+// ownsPath claims the paths a client of the API may get slightly wrong
+// (/api/v2/, /API/V2, //api/v2, /classic/…), so that they are answered in
+// JSON like the API, not with a page.
+func ownsPath(path string) bool {
+	p := strings.ToLower(strings.TrimLeft(path, "/"))
+	return strings.HasPrefix(p, "api/") || strings.HasPrefix(p, "classic/") || p == "classic"
 }
 
 // dialect is what differs between the native endpoint and the classic
@@ -132,10 +141,11 @@ func (a *api) v2(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 // endpoint reads the form, authenticates, and dispatches on action.
 func (a *api) endpoint(w http.ResponseWriter, r *http.Request, d *dialect) {
 	ctx := r.Context()
-	info := infoFrom(ctx)
+	info := server.InfoFrom(ctx)
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 	// The client's address is limited first, before the key is looked up,
 	// so that guessing keys is limited too.
-	if st := a.ips.Take(info.ip, a.ipPerMin, a.now()); !st.OK {
+	if st := a.ips.Take(info.IP, a.ipPerMin, a.now()); !st.OK {
 		d.fail(a, w, r, &limited{by: "ip", retry: st.RetryIn})
 		return
 	}
@@ -144,7 +154,10 @@ func (a *api) endpoint(w http.ResponseWriter, r *http.Request, d *dialect) {
 		d.fail(a, w, r, err)
 		return
 	}
-	info.action = f["action"]
+	info.Action, info.Label = f["action"], "other"
+	if _, known := d.actions[info.Action]; known {
+		info.Label = info.Action
+	}
 	out, err := a.serve(ctx, info, d, f, w.Header())
 	if err != nil {
 		d.fail(a, w, r, err)
@@ -157,59 +170,42 @@ func (a *api) endpoint(w http.ResponseWriter, r *http.Request, d *dialect) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// serve authenticates and runs the action. Most actions first check that
-// the snapshot of keys and catalog is current (one small read). An add
-// skips that read: it runs on the snapshot it has and the writer checks the
-// snapshot's version inside the transaction, so a stale snapshot can never
-// write. Whatever goes wrong on that optimistic path is tried once more on a
-// fresh snapshot, unless the snapshot was current after all, so a customer
-// never sees an answer from stale data.
-func (a *api) serve(ctx context.Context, info *reqInfo, d *dialect, f form, h http.Header) (any, error) {
-	snap := a.db.Current()
-	fresh := false
-	if snap == nil || f["action"] != "add" {
-		var err error
-		if snap, err = a.db.Refresh(ctx); err != nil {
-			return nil, err
-		}
-		fresh = true
-	}
+// serve authenticates and runs the action. An add places its order
+// through store.PlaceOrderAs, which authenticates on the latest snapshot
+// without reading the config version first and retries on a fresh one
+// whatever may have been decided on stale data. Every other action first
+// makes sure the snapshot is current (one small read).
+func (a *api) serve(ctx context.Context, info *server.Info, d *dialect, f form, h http.Header) (any, error) {
 	counted := false // a request is counted against its buckets once, retried or not
-	for {
-		out, err := a.run(ctx, info, d, snap, f, h, &counted)
-		var l *limited
-		if err == nil || fresh || errors.As(err, &l) || store.ErrorCode(err) == store.Internal && !errors.Is(err, store.ErrStale) {
-			return out, err
+	c := &call{f: f}
+	c.auth = func(ctx context.Context, snap *store.Snapshot) error {
+		p, err := snap.Authenticate(ctx, f["key"])
+		if err != nil {
+			return err
 		}
-		next, rerr := a.db.Refresh(ctx)
-		if rerr != nil {
-			return nil, rerr
+		c.snap, c.p = snap, p
+		info.Account = p.AccountID
+		if !counted {
+			counted = true
+			return a.limit(snap, p, h)
 		}
-		if next == snap && !errors.Is(err, store.ErrStale) {
-			return out, err // the snapshot was current: the answer stands
-		}
-		snap, fresh = next, true
+		return nil
 	}
-}
-
-func (a *api) run(ctx context.Context, info *reqInfo, d *dialect, snap *store.Snapshot, f form, h http.Header,
-	counted *bool) (any, error) {
-	p, err := snap.Authenticate(ctx, f["key"])
+	act, known := d.actions[f["action"]]
+	if known && f["action"] == "add" {
+		return act(a, ctx, c)
+	}
+	snap, err := a.db.Refresh(ctx)
 	if err != nil {
 		return nil, err
 	}
-	info.account = p.AccountID
-	if !*counted {
-		*counted = true
-		if err := a.limit(snap, p, h); err != nil {
-			return nil, err
-		}
+	if err := c.auth(ctx, snap); err != nil {
+		return nil, err
 	}
-	act, ok := d.actions[f["action"]]
-	if !ok {
+	if !known {
 		return nil, d.unknown(f["action"])
 	}
-	return act(a, ctx, &call{snap: snap, p: p, f: f})
+	return act(a, ctx, c)
 }
 
 // errorBody is an error answer: {"error": message}.
@@ -233,6 +229,8 @@ func statusOf(err error) int {
 		return http.StatusForbidden
 	case store.Conflict:
 		return http.StatusConflict
+	case store.Unavailable:
+		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}
@@ -246,7 +244,7 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// The client went away mid-request: nobody reads the answer, and
 		// nothing is wrong with the server.
 		// 499 (as nginx logs it) marks that in the access log.
-		a.log.Debug().Err(err).Str("req", infoFrom(r.Context()).id).Msg("client gone")
+		a.log.Debug().Err(err).Str("req", server.InfoFrom(r.Context()).ID).Msg("client gone")
 		writeJSON(w, 499, errorBody("Request cancelled"))
 		return
 	}
@@ -258,7 +256,7 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	if code == http.StatusInternalServerError {
-		a.log.Error().Err(err).Str("req", infoFrom(r.Context()).id).Msg("internal error")
+		a.log.Error().Err(err).Str("req", server.InfoFrom(r.Context()).ID).Msg("internal error")
 	}
 	writeJSON(w, code, errorBody(store.ErrorMessage(err)))
 }

@@ -41,7 +41,7 @@ func benchAPI(b *testing.B) (srv *httptest.Server, key string, orders []string) 
 	if _, err := db.SetAccountTier(b.Context(), "bench", "unlimited"); err != nil {
 		b.Fatal(err)
 	}
-	srv = httptest.NewServer(New(Config{DB: db, Log: zerolog.Nop(), IPPerMin: 1e9}))
+	srv = httptest.NewServer(handler(Config{DB: db, Log: zerolog.Nop(), IPPerMin: 1e9}))
 	b.Cleanup(srv.Close)
 	return srv, key, orders
 }

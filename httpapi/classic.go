@@ -79,7 +79,7 @@ func (a *api) classicAdd(ctx context.Context, c *call) (any, error) {
 		// Without a request_id there is no retry to recognise: a fresh one.
 		c.f["request_id"] = "classic-" + store.NewID("")
 	}
-	o, err := placeOrder(ctx, c)
+	o, err := a.placeOrder(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +206,7 @@ func (a *api) classicCancel(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.db.CancelOrders(ctx, c.p.AccountID, refs)
+	res, err := a.db.CancelOrders(ctx, store.Customer(c.p.AccountID), refs)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +227,7 @@ func (a *api) classicRefill(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.db.RequestRefills(ctx, c.p.AccountID, refs)
+	res, err := a.db.RequestRefills(ctx, store.Customer(c.p.AccountID), refs)
 	if err != nil {
 		return nil, err
 	}

@@ -53,6 +53,15 @@ func readForm(r *http.Request) (form, error) {
 		}
 		defer r.MultipartForm.RemoveAll()
 		values = r.MultipartForm.Value
+		// No parameter is a file. A file part named like a field would be
+		// a second value of it, and a lone one would go unread while the
+		// caller thinks it sent the field.
+		for k, files := range r.MultipartForm.File {
+			if len(files) > 1 || len(values[k]) > 0 {
+				return nil, store.Errorf(store.Invalid, "Duplicate parameter: %s", k)
+			}
+			return nil, store.Errorf(store.Invalid, "Invalid parameter: %s (a file; send it as a text field)", k)
+		}
 	default:
 		return nil, store.Errorf(store.Invalid,
 			"Unsupported Content-Type %s: send application/x-www-form-urlencoded or multipart/form-data", mediaType)

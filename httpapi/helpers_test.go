@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"notpanel/ratelimit"
+	"notpanel/server"
 	"notpanel/store"
 	"notpanel/store/storetest"
 )
@@ -38,7 +41,7 @@ func newEnv(t *testing.T) *env {
 	db := storetest.Open(t)
 	logs := &syncWriter{b: &strings.Builder{}}
 	e := &env{t: t, db: db, logs: logs}
-	e.srv = httptest.NewServer(New(Config{DB: db, Log: zerolog.New(logs), IPPerMin: 1e6}))
+	e.srv = httptest.NewServer(handler(Config{DB: db, Log: zerolog.New(logs), IPPerMin: 1e6}))
 	t.Cleanup(e.srv.Close)
 	e.svc = storetest.Service(t, db, store.Service{Name: "Followers", Rate: 900_000, Min: 50, Max: 10_000, Refill: true, Cancel: true})
 	e.acct, e.key = storetest.Account(t, db, "alice", startBalance)
@@ -171,4 +174,13 @@ func sameJSON(t *testing.T, got any, want string) bool {
 		t.Fatalf("bad expected JSON %s: %v", want, err)
 	}
 	return jsonString(t, got) == jsonString(t, w)
+}
+
+// handler serves the API room the way serve does: inside the server, which
+// owns request ids, the access log and health, with trusted as the
+// reverse proxies.
+func handler(cfg Config, trusted ...netip.Prefix) http.Handler {
+	cfg.IPs = ratelimit.New(1000)
+	return server.New(server.Config{DB: cfg.DB, Log: cfg.Log, Now: cfg.Now, TrustedProxies: trusted,
+		IPs: cfg.IPs, IPPerMin: cfg.IPPerMin}, New(cfg))
 }

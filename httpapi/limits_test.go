@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -49,8 +47,8 @@ func newLimitEnv(t *testing.T, ipPerMin int, trusted ...string) *limitEnv {
 	for _, p := range trusted {
 		prefixes = append(prefixes, netip.MustParsePrefix(p))
 	}
-	e.srv = httptest.NewServer(New(Config{DB: db, Log: zerolog.Nop(), IPPerMin: ipPerMin, TrustedProxies: prefixes,
-		Now: func() time.Time { e.mu.Lock(); defer e.mu.Unlock(); return e.now }}))
+	e.srv = httptest.NewServer(handler(Config{DB: db, Log: zerolog.Nop(), IPPerMin: ipPerMin,
+		Now: func() time.Time { e.mu.Lock(); defer e.mu.Unlock(); return e.now }}, prefixes...))
 	t.Cleanup(e.srv.Close)
 	return e
 }
@@ -160,34 +158,5 @@ func TestRetriedAddCountsOnce(t *testing.T) {
 	if resp.StatusCode != 400 || resp.Header.Get("X-RateLimit-Remaining") != "1" {
 		t.Errorf("add after an admin change: %d, remaining %q; want 400 and 1 (two requests counted)",
 			resp.StatusCode, resp.Header.Get("X-RateLimit-Remaining"))
-	}
-}
-
-func TestHealthz(t *testing.T) {
-	db := storetest.Open(t)
-	var sick error
-	srv := httptest.NewServer(New(Config{DB: db, Log: zerolog.Nop(), Health: func() error { return sick }}))
-	defer srv.Close()
-	get := func() (int, string) {
-		resp, err := http.Get(srv.URL + "/healthz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b := new(strings.Builder)
-		io.Copy(b, resp.Body)
-		return resp.StatusCode, b.String()
-	}
-	if code, body := get(); code != 200 || !strings.Contains(body, `"ok"`) {
-		t.Errorf("healthy: %d %s", code, body)
-	}
-	sick = errors.New("worker's last pass ended 5m0s ago")
-	if code, body := get(); code != 503 || !strings.Contains(body, "5m0s ago") {
-		t.Errorf("worker stuck: %d %s", code, body)
-	}
-	sick = nil
-	db.Close()
-	if code, body := get(); code != 503 || !strings.Contains(body, "database unreachable") {
-		t.Errorf("database closed: %d %s", code, body)
 	}
 }

@@ -105,6 +105,59 @@ func TestMultipartForm(t *testing.T) {
 	}
 	code, got = decode(t, resp)
 	wantError(t, code, got, 413, "Request body too large (limit 1 MiB)")
+
+	// A file part is never a parameter: beside a field of its name it is
+	// a duplicate (curl -F key=@file -F key=…), alone it is refused rather
+	// than left unread.
+	for _, tt := range []struct {
+		name   string
+		fields []string
+		files  []string
+		msg    string
+	}{
+		{"FileBesideField", []string{"key", "action"}, []string{"key"}, "Duplicate parameter: key"},
+		{"FileBeforeField", nil, []string{"action"}, "Invalid parameter: action (a file; send it as a text field)"},
+		{"TwoFiles", []string{"key"}, []string{"comments", "comments"}, "Duplicate parameter: comments"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var body bytes.Buffer
+			mw := multipart.NewWriter(&body)
+			for _, f := range tt.files {
+				w, _ := mw.CreateFormFile(f, "value.txt")
+				w.Write([]byte("balance"))
+			}
+			for _, f := range tt.fields {
+				v := map[string]string{"key": e.key, "action": "balance"}[f]
+				mw.WriteField(f, v)
+			}
+			mw.Close()
+			resp, err := http.Post(e.srv.URL+"/api/v2", mw.FormDataContentType(), &body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, got := decode(t, resp)
+			wantError(t, code, got, 400, tt.msg)
+		})
+	}
+}
+
+// A path that is almost the API's is a JSON 404, never a redirect that a
+// POST client may follow as a GET or not at all.
+func TestNearMissPathsAre404(t *testing.T) {
+	e := newEnv(t)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, path := range []string{"/api/v2/", "/API/V2", "//api/v2", "/api//v2", "/api/v2/.", "/classic/api/v2/", "/Classic/Api/V2"} {
+		resp, err := client.Post(e.srv.URL+path, "application/x-www-form-urlencoded", strings.NewReader("key="+e.key+"&action=balance"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, got := decode(t, resp)
+		if code != 404 || resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s: %d %s %v, want a JSON 404", path, code, resp.Header.Get("Content-Type"), got)
+			continue
+		}
+		wantError(t, code, got, 404, "Not found")
+	}
 }
 
 func TestRequestIDAndAccessLog(t *testing.T) {
@@ -265,7 +318,7 @@ func TestAddRightAfterAdminChange(t *testing.T) {
 	code, got := e.call("action", "add", "service", itoa(e.svc.ID), "request_id", "after-revoke",
 		"link", "https://x.com/a", "quantity", "100")
 	wantError(t, code, got, 401, "Invalid API key")
-	if orders, _ := e.db.ListOrders(ctx, store.OrderFilter{}); len(orders) != 2 {
+	if orders, _ := e.db.ListOrders(ctx, store.OrderFilter{Scope: store.Operator}); len(orders) != 2 {
 		t.Errorf("%d orders, want 2: the revoked key placed one", len(orders))
 	}
 }

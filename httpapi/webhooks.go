@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 
+	"notpanel/server"
 	"notpanel/store"
 	"notpanel/webhook"
 )
@@ -21,6 +22,9 @@ func (a *api) webhookAdd(ctx context.Context, c *call) (any, error) {
 		return nil, err
 	}
 	if err := webhook.CheckURL(ctx, a.resolver, url, a.webhookInsecure); err != nil {
+		// The customer gets one message for every refused destination;
+		// the operator's log says what the host was and why.
+		a.log.Info().Str("req", server.InfoFrom(ctx).ID).Int64("account", c.p.AccountID).Err(err).Msg("webhook URL refused")
 		return nil, err
 	}
 	w, secret, err := a.db.AddWebhook(ctx, c.p, url, events)
@@ -31,7 +35,7 @@ func (a *api) webhookAdd(ctx context.Context, c *call) (any, error) {
 }
 
 func (a *api) webhookList(ctx context.Context, c *call) (any, error) {
-	hooks, err := a.db.Webhooks(ctx, c.p.AccountID, c.p.KeyID)
+	hooks, err := a.db.Webhooks(ctx, store.Customer(c.p.AccountID), c.p.KeyID)
 	if err != nil {
 		return nil, err
 	}

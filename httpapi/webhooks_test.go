@@ -3,6 +3,8 @@ package httpapi
 import (
 	"strings"
 	"testing"
+
+	"notpanel/webhook"
 )
 
 func TestWebhookActions(t *testing.T) {
@@ -29,14 +31,22 @@ func TestWebhookActions(t *testing.T) {
 		msg    string
 	}{
 		{[]string{"url", "http://93.184.216.34/hook"}, "Webhook URL must use https"},
-		{[]string{"url", "https://10.0.0.1/hook"}, "Webhook URL must not point to a loopback, private or special-purpose address (10.0.0.1 is private)"},
-		{[]string{"url", "https://[::1]/hook"}, "Webhook URL must not point to a loopback, private or special-purpose address (::1 is loopback)"},
+		{[]string{"url", "https://10.0.0.1/hook"}, webhook.ErrDestination},
+		{[]string{"url", "https://[::1]/hook"}, webhook.ErrDestination},
+		{[]string{"url", "https://[::1%25lo]:18443/x"}, webhook.ErrDestination},
+		{[]string{"url", "https://[fe80::1%25eth0]/x"}, webhook.ErrDestination},
+		{[]string{"url", "https://[fd00::2%25eth0]/x"}, webhook.ErrDestination},
+		{[]string{"url", "https://[::127.0.0.1]/x"}, webhook.ErrDestination},
+		{[]string{"url", "https://localhost/x"}, webhook.ErrDestination},
 		{[]string{"url", "https://93.184.216.34/hook", "events", "order.teleported"}, "Unknown event: order.teleported"},
 		{nil, "Missing required parameter: url"},
 	}
 	for _, r := range refused {
 		code, got := e.call(append([]string{"action", "webhook.add"}, r.params...)...)
 		wantError(t, code, got, 400, r.msg)
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, `fe80::1%eth0`) || !strings.Contains(logs, "webhook URL refused") {
+		t.Errorf("the log does not say which destination was refused and why:\n%s", logs)
 	}
 	for range 4 {
 		e.call("action", "webhook.add", "url", "https://93.184.216.34/more")

@@ -58,26 +58,35 @@ func (db *DB) CreateAccount(ctx context.Context, name, tier string) (Account, er
 	}
 	var a Account
 	err := db.Update(ctx, func(ctx context.Context, tx *Tx) error {
-		if err := tierExists(ctx, tx, tier); err != nil {
-			return err
-		}
-		var exists int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE name = ?`, name).Scan(&exists); err != nil {
-			return internal("read account", err)
-		}
-		if exists > 0 {
-			return Errorf(Conflict, "User %q already exists", name)
-		}
-		err := tx.QueryRowContext(ctx,
-			`INSERT INTO accounts (name, tier, created_at) VALUES (?, ?, ?)
-			 RETURNING id, name, tier, status, balance, low_balance, created_at`,
-			name, tier, db.unix()).Scan(&a.ID, &a.Name, &a.Tier, &a.Status, &a.Balance, &a.LowBalance, &a.Created)
-		if err != nil {
-			return internal("insert account", err)
-		}
-		return bumpConfig(ctx, tx)
+		var err error
+		a, err = createAccount(ctx, tx, name, tier, db.unix())
+		return err
 	})
 	return a, err
+}
+
+// createAccount inserts an account in tx; a name taken already, in any
+// case, is a conflict (customers sign in by name).
+func createAccount(ctx context.Context, tx *Tx, name, tier string, now int64) (Account, error) {
+	var a Account
+	if err := tierExists(ctx, tx, tier); err != nil {
+		return a, err
+	}
+	var exists int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE name = ? COLLATE NOCASE`, name).Scan(&exists); err != nil {
+		return a, internal("read account", err)
+	}
+	if exists > 0 {
+		return a, Errorf(Conflict, "User %q already exists", name)
+	}
+	err := tx.QueryRowContext(ctx,
+		`INSERT INTO accounts (name, tier, created_at) VALUES (?, ?, ?)
+		 RETURNING id, name, tier, status, balance, low_balance, created_at`,
+		name, tier, now).Scan(&a.ID, &a.Name, &a.Tier, &a.Status, &a.Balance, &a.LowBalance, &a.Created)
+	if err != nil {
+		return a, internal("insert account", err)
+	}
+	return a, bumpConfig(ctx, tx)
 }
 
 func tierExists(ctx context.Context, tx *Tx, tier string) error {

@@ -202,7 +202,7 @@ func TestConfigVersion(t *testing.T) {
 		bumps bool
 	}{
 		{"PlaceOrder", func() error { f.add(t, f.acct.ID, store.TypeDefault, 100); return nil }, false},
-		{"Cancel", func() error { _, err := f.db.CancelOrders(ctx, f.acct.ID, []string{id}); return err }, false},
+		{"Cancel", func() error { _, err := f.db.CancelOrders(ctx, store.Customer(f.acct.ID), []string{id}); return err }, false},
 		{"AddFunds", func() error { _, err := f.db.AddFunds(ctx, "alice", 1, ""); return err }, false},
 		{"CreateAccount", func() error { _, err := f.db.CreateAccount(ctx, "bob", ""); return err }, true},
 		{"CreateKey", func() error { _, _, err := f.db.CreateKey(ctx, "bob"); return err }, true},

@@ -75,6 +75,17 @@ var auditRules = []struct{ rule, query string }{
 		FROM orders o JOIN ledger l ON l.order_id = o.id AND l.kind = 'refund'
 		WHERE o.status IN ('pending', 'processing', 'in_progress', 'completed')
 		GROUP BY o.id`},
+	{"credited-deposit-credited-once", `
+		SELECT 'deposit ' || d.id, 'credited ' || d.credited || ' with ' || count(l.id) || ' ledger rows totalling ' || coalesce(sum(l.amount), 0)
+		FROM deposits d LEFT JOIN ledger l ON l.deposit_id = d.id
+		WHERE d.status = 'credited'
+		GROUP BY d.id HAVING count(l.id) != 1 OR sum(l.amount) != d.credited
+		   OR min(l.account_id) != d.account_id OR min(l.kind) != 'deposit' OR max(l.kind) != 'deposit'`},
+	{"deposit-rows-name-a-credited-deposit", `
+		SELECT 'user ' || l.account_id || ' (' || a.name || ')',
+		       'ledger row ' || l.id || ' credits deposit ' || l.deposit_id || ', which is ' || coalesce(d.status, 'missing')
+		FROM ledger l JOIN accounts a ON a.id = l.account_id LEFT JOIN deposits d ON d.id = l.deposit_id
+		WHERE l.deposit_id IS NOT NULL AND (d.status IS NULL OR d.status != 'credited')`},
 }
 
 // Audit checks the money invariants over the whole database in one snapshot:
@@ -84,7 +95,8 @@ var auditRules = []struct{ rule, query string }{
 // and failed orders have exactly one full refund, refunded orders are
 // refunded in full, partial orders exactly one partial refund, and open or
 // completed orders none. A partial refund must equal floor(charge × remains /
-// units).
+// units). Each credited deposit has exactly one ledger row, of its amount,
+// and every ledger row that names a deposit names a credited one.
 func (db *DB) Audit(ctx context.Context) ([]Violation, error) {
 	conn, err := db.reader.Conn(ctx)
 	if err != nil {

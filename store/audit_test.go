@@ -27,7 +27,7 @@ func newAuditMix(t *testing.T) *auditMix {
 	m.pending = m.add(t, a, store.TypeDefault, 100)
 	m.processing = m.add(t, m.bob, store.TypeDefault, 200)
 	m.setStatus(t, m.processing, store.StatusProcessing)
-	if err := m.cancel(t, m.bob, m.processing); err != nil { // queued, no money
+	if err := m.cancel(t, store.Customer(m.bob), m.processing); err != nil { // queued, no money
 		t.Fatal(err)
 	}
 	m.completed = m.add(t, a, store.TypeDefault, 1000)
@@ -36,7 +36,7 @@ func newAuditMix(t *testing.T) *auditMix {
 	m.exec(t, `UPDATE orders SET status = 'partial', remains = 40 WHERE id = ?`, m.partial)
 	m.rawRefund(t, m.partial, store.PartialRefund(90_000, 40, 100))
 	m.cancelled = m.add(t, a, store.TypeDefault, 300)
-	if err := m.cancel(t, a, m.cancelled); err != nil {
+	if err := m.cancel(t, store.Customer(a), m.cancelled); err != nil {
 		t.Fatal(err)
 	}
 	m.refunded = m.add(t, a, store.TypeDefault, 400)
@@ -48,7 +48,7 @@ func newAuditMix(t *testing.T) *auditMix {
 	m.setStatus(t, m.failed, store.StatusFailed)
 	m.rawRefund(t, m.failed, 450_000)
 	free := m.add(t, a, "Free", 10)
-	if err := m.cancel(t, a, free); err != nil {
+	if err := m.cancel(t, store.Customer(a), free); err != nil {
 		t.Fatal(err)
 	}
 	return m

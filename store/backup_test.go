@@ -38,7 +38,7 @@ func TestBackupWhileWriting(t *testing.T) {
 				close(started)
 			}
 			if i%3 == 0 {
-				f.db.CancelOrders(ctx, f.acct.ID, []string{id})
+				f.db.CancelOrders(ctx, store.Customer(f.acct.ID), []string{id})
 			}
 		}
 	}()

@@ -84,7 +84,7 @@ func BenchmarkCancel100(b *testing.B) {
 			ids[i] = id
 		}
 		b.StartTimer()
-		if _, err := db.CancelOrders(ctx, a.ID, ids); err != nil {
+		if _, err := db.CancelOrders(ctx, store.Customer(a.ID), ids); err != nil {
 			b.Fatal(err)
 		}
 	}

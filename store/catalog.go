@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Service types (API.md §3).
@@ -66,6 +67,9 @@ type Service struct {
 	ProviderID      int64  `json:"provider_id"`
 	Provider        string `json:"provider"`
 	ProviderService string `json:"provider_service"`
+	// Description tells customers what they get (speed, quality, refill
+	// terms); plain text, shown on the storefront's catalog.
+	Description string `json:"description,omitempty"`
 	// BackupProviderID (0 when none) takes the orders its provider
 	// definitely refuses and cannot take now, as BackupProviderService.
 	BackupProviderID      int64  `json:"backup_provider_id,omitempty"`
@@ -179,6 +183,8 @@ func validateService(s *Service) error {
 		return Errorf(Invalid, "Service needs 1 <= min <= max <= %d (got min %d, max %d)", MaxQuantity, s.Min, s.Max)
 	case s.ProviderService == "" || len(s.ProviderService) > 100:
 		return Errorf(Invalid, "Service needs the provider's service id")
+	case len(s.Description) > 5000 || !utf8.ValidString(s.Description):
+		return Errorf(Invalid, "Service description must be text of at most 5000 bytes")
 	case s.Dripfeed && s.Type != TypeDefault:
 		return Errorf(Invalid, "Only Default services can be drip-fed")
 	}
@@ -204,10 +210,10 @@ func (db *DB) AddService(ctx context.Context, s Service, provider string) (Servi
 	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		err := tx.QueryRowContext(ctx,
 			`INSERT INTO services (name, category, type, rate, min, max, refill, cancel, dripfeed, enabled,
-			   provider_id, provider_service, created_at, updated_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?) RETURNING id`,
+			   provider_id, provider_service, description, created_at, updated_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?) RETURNING id`,
 			s.Name, s.Category, s.Type, s.Rate, s.Min, s.Max, s.Refill, s.Cancel, s.Dripfeed,
-			s.ProviderID, s.ProviderService, now, now).Scan(&s.ID)
+			s.ProviderID, s.ProviderService, s.Description, now, now).Scan(&s.ID)
 		if err != nil {
 			return internal("insert service", err)
 		}
@@ -219,16 +225,16 @@ func (db *DB) AddService(ctx context.Context, s Service, provider string) (Servi
 // serviceCols are read FROM serviceTables.
 const (
 	serviceCols = `s.id, s.name, s.type, s.category, s.rate, s.min, s.max, s.refill, s.cancel, s.dripfeed,
-	s.enabled, s.provider_id, p.name, s.provider_service, coalesce(s.backup_provider_id, 0), coalesce(b.name, ''),
-	coalesce(s.backup_provider_service, ''), s.warning`
+	s.enabled, s.provider_id, p.name, s.provider_service, s.description, coalesce(s.backup_provider_id, 0),
+	coalesce(b.name, ''), coalesce(s.backup_provider_service, ''), s.warning`
 	serviceTables = `services s JOIN providers p ON p.id = s.provider_id LEFT JOIN providers b ON b.id = s.backup_provider_id`
 )
 
 func scanService(row interface{ Scan(...any) error }, more ...any) (Service, error) {
 	var s Service
 	err := row.Scan(append([]any{&s.ID, &s.Name, &s.Type, &s.Category, &s.Rate, &s.Min, &s.Max, &s.Refill, &s.Cancel,
-		&s.Dripfeed, &s.Enabled, &s.ProviderID, &s.Provider, &s.ProviderService, &s.BackupProviderID, &s.BackupProvider,
-		&s.BackupProviderService, &s.Warning}, more...)...)
+		&s.Dripfeed, &s.Enabled, &s.ProviderID, &s.Provider, &s.ProviderService, &s.Description, &s.BackupProviderID,
+		&s.BackupProvider, &s.BackupProviderService, &s.Warning}, more...)...)
 	return s, err
 }
 
@@ -267,6 +273,7 @@ func (db *DB) Services(ctx context.Context, all bool) ([]Service, error) {
 // ServicePatch holds the fields of a service to change; nil leaves a field.
 type ServicePatch struct {
 	Name, Category, Type, ProviderService *string
+	Description                           *string
 	Rate, Min, Max                        *int64
 	Refill, Cancel, Dripfeed, Enabled     *bool
 	// BackupProvider names the backup provider ("" for none), with the
@@ -300,6 +307,7 @@ func (db *DB) UpdateService(ctx context.Context, id int64, p ServicePatch) (Serv
 	set(&s.Category, p.Category)
 	set(&s.Type, p.Type)
 	set(&s.ProviderService, p.ProviderService)
+	set(&s.Description, p.Description)
 	for _, f := range []struct {
 		dst *int64
 		src *int64
@@ -333,6 +341,11 @@ func (db *DB) UpdateService(ctx context.Context, id int64, p ServicePatch) (Serv
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return ErrServiceNotFound
+		}
+		if p.Description != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE services SET description = ? WHERE id = ?`, s.Description, s.ID); err != nil {
+				return internal("update service", err)
+			}
 		}
 		return bumpConfig(ctx, tx)
 	})

@@ -82,7 +82,7 @@ func TestConcurrentCancels(t *testing.T) {
 	id := f.add(t, f.acct.ID, store.TypeDefault, 1000)
 	var ok, already atomic.Int32
 	race(50, func(int) {
-		res, err := f.db.CancelOrders(ctx, f.acct.ID, []string{id})
+		res, err := f.db.CancelOrders(ctx, store.Customer(f.acct.ID), []string{id})
 		switch {
 		case err != nil:
 			t.Errorf("CancelOrders: %v", err)
@@ -113,7 +113,7 @@ func TestConcurrentCancelAndOperatorRefund(t *testing.T) {
 	race(40, func(i int) {
 		id := ids[i%2]
 		if i%4 < 2 {
-			f.db.CancelOrders(ctx, f.acct.ID, []string{id})
+			f.db.CancelOrders(ctx, store.Customer(f.acct.ID), []string{id})
 		} else {
 			f.db.RefundOrder(ctx, id, "")
 		}

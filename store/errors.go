@@ -9,8 +9,9 @@ import (
 // one HTTP status in a single place; the CLI prints the message.
 type Code string
 
-// The error codes. Messages of Invalid, NotFound, Conflict, Unauthorized and
-// Forbidden errors are written for the customer and sent as they are;
+// The error codes. Messages of Invalid, NotFound, Conflict, Unauthorized,
+// Forbidden and Unavailable errors are written for the customer and sent as
+// they are;
 // Internal errors are logged and answered with a generic text.
 const (
 	Invalid      Code = "invalid"
@@ -18,7 +19,10 @@ const (
 	Conflict     Code = "conflict"
 	Unauthorized Code = "unauthorized"
 	Forbidden    Code = "forbidden"
-	Internal     Code = "internal"
+	// Unavailable: a system outside notpanel (a payment gateway) did not
+	// answer usefully; trying again later may work.
+	Unavailable Code = "unavailable"
+	Internal    Code = "internal"
 )
 
 // Error is an error with a code and a customer-facing message. Err, when

@@ -55,7 +55,7 @@ func TestOrderIDMadeUpAroundANumberIsNotTheOrder(t *testing.T) {
 		if _, err := db.FindOrder(ctx, f); store.ErrorCode(err) != store.NotFound {
 			t.Errorf("FindOrder(%s) = %v; want not found", f, err)
 		}
-		res, err := db.CancelOrders(ctx, a.ID, []string{f})
+		res, err := db.CancelOrders(ctx, store.Customer(a.ID), []string{f})
 		if err != nil || len(res) != 1 || store.ErrorCode(res[0].Err) != store.NotFound {
 			t.Errorf("CancelOrders(%s) = %+v, %v; want Order not found", f, res, err)
 		}
@@ -188,7 +188,7 @@ func TestOrderWithLegacyIDIsFound(t *testing.T) {
 	if o, err := db.FindOrder(ctx, legacy); err != nil || o.Number != 7 {
 		t.Errorf("FindOrder(legacy) = %+v, %v", o, err)
 	}
-	res, err := db.CancelOrders(ctx, a.ID, []string{legacy})
+	res, err := db.CancelOrders(ctx, store.Customer(a.ID), []string{legacy})
 	if err != nil || len(res) != 1 || res[0].Err != nil {
 		t.Fatalf("CancelOrders(legacy) = %+v, %v", res, err)
 	}

@@ -88,7 +88,7 @@ func TestActiveKeyLimit(t *testing.T) {
 		}
 	}
 	_, _, err := db.CreateKey(ctx, "alice")
-	wantErr(t, err, store.Conflict, `User "alice" already has 10 active keys; revoke one first`)
+	wantErr(t, err, store.Conflict, "At most 10 active API keys per account; revoke one first")
 	if err := db.RevokeKey(ctx, first.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math"
 )
 
 // Ledger kinds.
@@ -19,6 +20,12 @@ const (
 // that writes accounts.balance. A debit that would take the balance below zero changes
 // nothing and returns ErrInsufficientBalance.
 func move(ctx context.Context, tx *Tx, accountID int64, kind string, amount int64, orderID, note string, now int64) (int64, error) {
+	return moveFor(ctx, tx, accountID, kind, amount, orderID, "", note, now)
+}
+
+// moveFor is move for a row that names the order or the deposit it is for.
+func moveFor(ctx context.Context, tx *Tx, accountID int64, kind string, amount int64, orderID, depositID, note string,
+	now int64) (int64, error) {
 	var balance, low int64
 	err := tx.QueryRowContext(ctx,
 		`UPDATE accounts SET balance = balance + ?1 WHERE id = ?2 AND balance + ?1 >= 0 RETURNING balance, low_balance`,
@@ -36,13 +43,16 @@ func move(ctx context.Context, tx *Tx, accountID int64, kind string, amount int6
 			return 0, err
 		}
 	}
-	var order any
+	var order, deposit any
 	if orderID != "" {
 		order = orderID
 	}
+	if depositID != "" {
+		deposit = depositID
+	}
 	_, err = tx.ExecContext(ctx,
-		`INSERT INTO ledger (account_id, kind, amount, balance_after, order_id, note, created_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?)`, accountID, kind, amount, balance, order, note, now)
+		`INSERT INTO ledger (account_id, kind, amount, balance_after, order_id, note, created_at, deposit_id)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, accountID, kind, amount, balance, order, note, now, deposit)
 	if err != nil {
 		return 0, internal("insert ledger row", err)
 	}
@@ -110,6 +120,7 @@ type LedgerEntry struct {
 	Amount       int64  `json:"amount"`
 	BalanceAfter int64  `json:"balance_after"`
 	OrderID      string `json:"order,omitempty"`
+	DepositID    string `json:"deposit,omitempty"`
 	Note         string `json:"note,omitempty"`
 	Created      int64  `json:"created"`
 }
@@ -117,17 +128,32 @@ type LedgerEntry struct {
 // Ledger lists the ledger rows of an account (or of an order when orderID is
 // set), oldest first.
 func (db *DB) Ledger(ctx context.Context, accountID int64, orderID string) ([]LedgerEntry, error) {
-	// The rows of the account's orders, and its other rows (see schema.sql).
-	q := `SELECT id, kind, amount, balance_after, coalesce(order_id, ''), note, created_at FROM (
-		  SELECT l.* FROM orders o JOIN ledger l ON l.order_id = o.id WHERE o.account_id = ?1
-		  UNION ALL
-		  SELECT * FROM ledger WHERE account_id = ?1 AND order_id IS NULL)
-		ORDER BY id`
+	q := `SELECT ` + ledgerCols + ` FROM ledger WHERE account_id = ? ORDER BY id`
 	args := []any{accountID}
 	if orderID != "" {
-		q = `SELECT id, kind, amount, balance_after, coalesce(order_id, ''), note, created_at FROM ledger WHERE order_id = ? ORDER BY id`
+		q = `SELECT ` + ledgerCols + ` FROM ledger WHERE order_id = ? ORDER BY id`
 		args = []any{orderID}
 	}
+	return db.ledgerRows(ctx, q, args...)
+}
+
+// AccountLedger is a page of an account's ledger, newest first: at most
+// limit rows with ids below before (0 for the newest), read by the
+// account's index however long its history.
+func (db *DB) AccountLedger(ctx context.Context, accountID, before int64, limit int) ([]LedgerEntry, error) {
+	if err := customer(accountID); err != nil {
+		return nil, err
+	}
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	return db.ledgerRows(ctx, `SELECT `+ledgerCols+` FROM ledger WHERE account_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
+		accountID, before, limit)
+}
+
+const ledgerCols = `id, kind, amount, balance_after, coalesce(order_id, ''), coalesce(deposit_id, ''), note, created_at`
+
+func (db *DB) ledgerRows(ctx context.Context, q string, args ...any) ([]LedgerEntry, error) {
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, internal("list ledger", err)
@@ -136,7 +162,7 @@ func (db *DB) Ledger(ctx context.Context, accountID int64, orderID string) ([]Le
 	out := []LedgerEntry{}
 	for rows.Next() {
 		var e LedgerEntry
-		if err := rows.Scan(&e.ID, &e.Kind, &e.Amount, &e.BalanceAfter, &e.OrderID, &e.Note, &e.Created); err != nil {
+		if err := rows.Scan(&e.ID, &e.Kind, &e.Amount, &e.BalanceAfter, &e.OrderID, &e.DepositID, &e.Note, &e.Created); err != nil {
 			return nil, internal("list ledger", err)
 		}
 		out = append(out, e)

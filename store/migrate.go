@@ -22,6 +22,90 @@ var upgrades = []string{
 	 CREATE INDEX orders_work ON orders (status, next_at)
 	     WHERE status = 'pending' OR status = 'processing' OR status = 'in_progress';
 	 INSERT INTO settings (name, value) SELECT 'legacy_order_ids', '1' WHERE EXISTS (SELECT 1 FROM orders);`,
+	// The storefront: an account's orders and ledger rows by account,
+	// labelled API keys, services' descriptions, sign-in credentials,
+	// sessions, and one-time tokens (password resets, invitations).
+	`CREATE INDEX orders_account ON orders (account_id, number);
+	 DROP INDEX ledger_account;
+	 CREATE INDEX ledger_account ON ledger (account_id, id);
+	 ALTER TABLE api_keys ADD COLUMN label TEXT NOT NULL DEFAULT '';
+	 ALTER TABLE services ADD COLUMN description TEXT NOT NULL DEFAULT '';
+	 CREATE TABLE credentials (
+	     account_id  INTEGER PRIMARY KEY REFERENCES accounts (id),
+	     password    TEXT NOT NULL DEFAULT '',
+	     email       TEXT NOT NULL DEFAULT '',
+	     totp_secret TEXT NOT NULL DEFAULT '',
+	     totp_used   INTEGER NOT NULL DEFAULT 0,
+	     changed_at  INTEGER NOT NULL
+	 );
+	 CREATE TABLE recovery_codes (
+	     account_id INTEGER NOT NULL REFERENCES accounts (id),
+	     hash       BLOB NOT NULL,
+	     used_at    INTEGER,
+	     PRIMARY KEY (account_id, hash)
+	 ) WITHOUT ROWID;
+	 CREATE TABLE sessions (
+	     hash          BLOB PRIMARY KEY,
+	     account_id    INTEGER NOT NULL REFERENCES accounts (id),
+	     created_at    INTEGER NOT NULL,
+	     seen_at       INTEGER NOT NULL,
+	     expires_at    INTEGER NOT NULL,
+	     second_factor INTEGER NOT NULL DEFAULT 0 CHECK (second_factor IN (0, 1)),
+	     ip            TEXT NOT NULL DEFAULT '',
+	     user_agent    TEXT NOT NULL DEFAULT ''
+	 ) WITHOUT ROWID;
+	 CREATE INDEX credentials_email ON credentials (email COLLATE NOCASE) WHERE email != '';
+	 CREATE INDEX sessions_account ON sessions (account_id);
+	 CREATE INDEX sessions_expiry ON sessions (expires_at);
+	 CREATE TABLE tokens (
+	     hash       BLOB PRIMARY KEY,
+	     kind       TEXT NOT NULL CHECK (kind IN ('reset', 'invite')),
+	     account_id INTEGER REFERENCES accounts (id),
+	     created_at INTEGER NOT NULL,
+	     expires_at INTEGER NOT NULL,
+	     used_at    INTEGER
+	 ) WITHOUT ROWID;`,
+	// Payments: the gateways customers top up through, their deposits, and
+	// the deposit a ledger row credits (NULL on every earlier row).
+	`CREATE TABLE gateways (
+	     id             INTEGER PRIMARY KEY,
+	     name           TEXT NOT NULL,
+	     kind           TEXT NOT NULL CHECK (kind IN ('stripe', 'btcpay', 'cryptomus')),
+	     url            TEXT NOT NULL,
+	     api_key        TEXT NOT NULL,
+	     webhook_secret TEXT NOT NULL DEFAULT '',
+	     store_id       TEXT NOT NULL DEFAULT '',
+	     merchant       TEXT NOT NULL DEFAULT '',
+	     min_amount     INTEGER NOT NULL CHECK (min_amount > 0),
+	     max_amount     INTEGER NOT NULL CHECK (max_amount >= min_amount),
+	     status         TEXT NOT NULL DEFAULT 'enabled' CHECK (status IN ('enabled', 'disabled', 'removed')),
+	     created_at     INTEGER NOT NULL
+	 );
+	 CREATE UNIQUE INDEX gateways_name ON gateways (name) WHERE status != 'removed';
+	 CREATE TABLE deposits (
+	     id             TEXT PRIMARY KEY,
+	     account_id     INTEGER NOT NULL REFERENCES accounts (id),
+	     gateway_id     INTEGER NOT NULL REFERENCES gateways (id),
+	     amount         INTEGER NOT NULL CHECK (amount > 0),
+	     currency       TEXT NOT NULL,
+	     reference      TEXT NOT NULL,
+	     checkout_url   TEXT NOT NULL,
+	     status         TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'credited', 'expired', 'failed')),
+	     credited       INTEGER NOT NULL DEFAULT 0 CHECK (credited >= 0),
+	     gateway_status TEXT NOT NULL DEFAULT '',
+	     review         TEXT,
+	     note           TEXT NOT NULL DEFAULT '',
+	     attempts       INTEGER NOT NULL DEFAULT 0,
+	     next_at        INTEGER NOT NULL DEFAULT 0,
+	     last_error     TEXT NOT NULL DEFAULT '',
+	     created_at     INTEGER NOT NULL,
+	     updated_at     INTEGER NOT NULL
+	 ) WITHOUT ROWID;
+	 CREATE UNIQUE INDEX deposits_reference ON deposits (gateway_id, reference);
+	 CREATE INDEX deposits_account ON deposits (account_id, id);
+	 CREATE INDEX deposits_due ON deposits (next_at) WHERE status = 'pending' AND review IS NULL;
+	 ALTER TABLE ledger ADD COLUMN deposit_id TEXT REFERENCES deposits (id);
+	 CREATE INDEX ledger_deposit ON ledger (deposit_id) WHERE deposit_id IS NOT NULL;`,
 
 	// Provider pace, catalog sync, balance and failover: each provider's
 	// calls at once and a minute, the pace the worker keeps after a 429, the

@@ -62,6 +62,101 @@ func hasColumn(t *testing.T, db *sql.DB, table, column string) bool {
 }
 
 // freshFile creates a notpanel database at version 1 and closes it.
+// latest is the schema version this notpanel writes.
+func latest() string { return fmt.Sprint(len(store.Upgrades) + 1) }
+
+// versionFile makes a file of a shipped schema version from its schema
+// under testdata, with an account, a funded balance, an order and its
+// ledger rows in it.
+func versionFile(t *testing.T, version int) string {
+	t.Helper()
+	old, err := os.ReadFile(filepath.Join("testdata", fmt.Sprintf("schema-v%d.sql", version)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), fmt.Sprintf("v%d.db", version))
+	w := rawFile(t, path)
+	defer w.Close()
+	for _, q := range []string{string(old), fmt.Sprintf(`PRAGMA user_version = %d`, version),
+		`INSERT INTO accounts (name, tier, balance, created_at) VALUES ('alice', 'standard', 9900000, 0)`,
+		`INSERT INTO providers (name, url, api_key, dialect, created_at) VALUES ('up', 'https://up.example/api/v2', 'k', 'classic', 0)`,
+		`INSERT INTO services (name, category, type, rate, min, max, provider_id, provider_service, created_at, updated_at)
+		   VALUES ('F', 'I', 'Default', 1000000, 10, 1000, 1, '1', 0, 0)`,
+		`INSERT INTO orders (number, id, account_id, service_id, link, quantity, units, charge, request_id, fingerprint, created_at, updated_at)
+		   VALUES (1, 'ord_01HG9X7KJP4N5Q6R7S8T9V0W1X', 1, 1, 'https://x.example/p', 100, 100, 100000, 'r-1', x'00', 0, 0)`,
+		`INSERT INTO ledger (account_id, kind, amount, balance_after, order_id, created_at) VALUES
+		   (1, 'deposit', 10000000, 10000000, NULL, 0),
+		   (1, 'charge', -100000, 9900000, 'ord_01HG9X7KJP4N5Q6R7S8T9V0W1X', 0)`,
+	} {
+		if _, err := w.ExecContext(ctx, q); err != nil {
+			t.Fatalf("version %d file: %v\n%s", version, err, q)
+		}
+	}
+	return path
+}
+
+// shape lists a file's tables with their columns, and its indexes and
+// triggers with their definitions: what an upgrade must bring a file to.
+func shape(t *testing.T, raw *sql.DB) []string {
+	t.Helper()
+	rows, err := raw.QueryContext(ctx, `SELECT type, name, coalesce(sql, '') FROM sqlite_schema
+		WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, tables []string
+	for rows.Next() {
+		var typ, name, def string
+		rows.Scan(&typ, &name, &def)
+		if typ == "table" {
+			tables = append(tables, name)
+			continue
+		}
+		out = append(out, typ+" "+name+": "+strings.Join(strings.Fields(def), " "))
+	}
+	rows.Close()
+	for _, table := range tables {
+		cols, err := raw.QueryContext(ctx, `SELECT name, type, "notnull", coalesce(dflt_value, ''), pk FROM pragma_table_info(?) ORDER BY name`, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for cols.Next() {
+			var name, typ, dflt string
+			var notNull, pk int
+			cols.Scan(&name, &typ, &notNull, &dflt, &pk)
+			out = append(out, fmt.Sprintf("table %s: %s %s notnull=%d default=%s pk=%d", table, name, typ, notNull, dflt, pk))
+		}
+		cols.Close()
+	}
+	slices.Sort(out)
+	return out
+}
+
+// A file of every shipped version from 2 on upgrades to the shape of a
+// fresh one (tables, columns, indexes, triggers), keeping its books.
+func TestUpgradedFileHasTheFreshShape(t *testing.T) {
+	fresh := shape(t, rawFile(t, freshFile(t)))
+	for v := 2; v < len(store.Upgrades)+1; v++ {
+		db := storetest.OpenPath(t, versionFile(t, v))
+		raw := storetest.Raw(t, db)
+		if got := pragma(t, raw, "user_version"); got != latest() {
+			t.Errorf("version %d: user_version = %s, want %s", v, got, latest())
+		}
+		got := shape(t, raw)
+		for _, line := range fresh {
+			if !slices.Contains(got, line) {
+				t.Errorf("version %d upgraded lacks %s", v, line)
+			}
+		}
+		for _, line := range got {
+			if !slices.Contains(fresh, line) {
+				t.Errorf("version %d upgraded has %s, which a fresh file has not", v, line)
+			}
+		}
+		storetest.Audit(t, db)
+	}
+}
+
 func freshFile(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "notpanel.db")
@@ -80,13 +175,14 @@ func TestOpenCreatesSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "notpanel.db")
 	storetest.OpenPath(t, path)
 	raw := rawFile(t, path)
-	if got, want := pragma(t, raw, "user_version"), fmt.Sprint(len(store.Upgrades)+1); got != want {
-		t.Errorf("user_version = %s, want %s", got, want)
+	if got := pragma(t, raw, "user_version"); got != latest() {
+		t.Errorf("user_version = %s, want %s", got, latest())
 	}
 	if got := pragma(t, raw, "journal_mode"); got != "wal" {
 		t.Errorf("journal_mode = %s, want wal", got)
 	}
-	want := []string{"accounts", "api_keys", "cancel_requests", "deliveries", "events", "ledger", "orders", "providers", "refills", "services", "settings", "tiers", "webhooks"}
+	want := []string{"accounts", "api_keys", "cancel_requests", "credentials", "deliveries", "deposits", "events", "gateways",
+		"ledger", "orders", "providers", "recovery_codes", "refills", "services", "sessions", "settings", "tiers", "tokens", "webhooks"}
 	if got := tableNames(t, raw); !slices.Equal(got, want) {
 		t.Errorf("tables = %v, want %v", got, want)
 	}
@@ -111,8 +207,8 @@ func TestOpenTwiceIsNoOp(t *testing.T) {
 	if got := schemaText(); got != before {
 		t.Errorf("reopening changed the schema:\n%s\nwant\n%s", got, before)
 	}
-	if got, want := pragma(t, rawFile(t, path), "user_version"), fmt.Sprint(len(store.Upgrades)+1); got != want {
-		t.Errorf("user_version = %s, want %s", got, want)
+	if got := pragma(t, rawFile(t, path), "user_version"); got != latest() {
+		t.Errorf("user_version = %s, want %s", got, latest())
 	}
 }
 
@@ -266,13 +362,18 @@ func TestOpenAfterUpgradeByNewerBinary(t *testing.T) {
 // listings do not imply) is upgraded on open: the index is rebuilt on the
 // condition they use, and its open orders are still listed.
 func TestUpgradeFromVersion1(t *testing.T) {
-	path := oldFile(t, "schema-v2.sql", `DROP INDEX orders_work;
+	path := versionFile(t, 2)
+	w := rawFile(t, path)
+	if _, err := w.ExecContext(ctx, `DROP INDEX orders_work;
 		CREATE INDEX orders_work ON orders (status, next_at) WHERE status IN ('pending', 'processing', 'in_progress');
-		PRAGMA user_version = 1`)
+		PRAGMA user_version = 1`); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
 	db := storetest.OpenPath(t, path)
 	raw := storetest.Raw(t, db)
-	if got, want := pragma(t, raw, "user_version"), fmt.Sprint(len(store.Upgrades)+1); got != want {
-		t.Errorf("user_version = %s, want %s", got, want)
+	if got := pragma(t, raw, "user_version"); got != latest() {
+		t.Errorf("user_version = %s, want %s", got, latest())
 	}
 	var def string
 	if err := raw.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE name = 'orders_work'`).Scan(&def); err != nil {
@@ -294,94 +395,6 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	rows.Close()
 	if !strings.Contains(plan, "orders_work") {
 		t.Errorf("the dispatch condition does not use orders_work after the upgrade: %s", plan)
-	}
-}
-
-// oldFile creates a database from an older schema under testdata, with its
-// user_version, then runs the statements of then on it.
-func oldFile(t *testing.T, schemaFile string, then ...string) string {
-	t.Helper()
-	old, err := os.ReadFile(filepath.Join("testdata", schemaFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "old.db")
-	w := rawFile(t, path)
-	for _, q := range append([]string{string(old)}, then...) {
-		if _, err := w.ExecContext(ctx, q); err != nil {
-			t.Fatalf("old file: %v\n%s", err, q)
-		}
-	}
-	w.Close()
-	return path
-}
-
-// describe lists the columns (name, type, not null, default, key) of every
-// table and every index's definition: what an upgrade must bring a file to.
-func describe(t *testing.T, db *sql.DB) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	rows, err := db.QueryContext(ctx, `SELECT m.name, group_concat(c.name || ' ' || c.type || ' ' || c."notnull" || ' ' ||
-		  coalesce(c.dflt_value, 'NULL') || ' ' || c.pk, ', ')
-		FROM sqlite_schema m JOIN pragma_table_info(m.name) c WHERE m.type = 'table' GROUP BY m.name`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var name, cols string
-		rows.Scan(&name, &cols)
-		out["table "+name] = cols
-	}
-	rows.Close()
-	rows, err = db.QueryContext(ctx, `SELECT name, coalesce(sql, '') FROM sqlite_schema WHERE type IN ('index', 'trigger')`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var name, def string
-		rows.Scan(&name, &def)
-		out["index "+name] = strings.Join(strings.Fields(def), " ")
-	}
-	rows.Close()
-	return out
-}
-
-// A file of schema version 2 with a provider, a service and an order is
-// upgraded to the columns and indexes of a fresh file; what it held keeps
-// working, with the new settings at their defaults.
-func TestUpgradeFromVersion2(t *testing.T) {
-	path := oldFile(t, "schema-v2.sql", `PRAGMA user_version = 2`,
-		`INSERT INTO accounts (name, tier, balance, created_at) VALUES ('alice', 'standard', 10000000, 0)`,
-		`INSERT INTO providers (name, url, api_key, dialect, created_at) VALUES ('up', 'https://up.example/api/v2', 'k', 'classic', 0)`,
-		`INSERT INTO services (name, category, type, rate, min, max, provider_id, provider_service, created_at, updated_at)
-		   VALUES ('F', 'I', 'Default', 1000000, 10, 1000, 1, '1', 0, 0)`)
-	db := storetest.OpenPath(t, path)
-	fresh := storetest.Open(t)
-	got, want := describe(t, storetest.Raw(t, db)), describe(t, storetest.Raw(t, fresh))
-	for k, w := range want {
-		if got[k] != w {
-			t.Errorf("%s after the upgrade:\n  %s\nwant\n  %s", k, got[k], w)
-		}
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			t.Errorf("%s after the upgrade is not in a fresh file", k)
-		}
-	}
-	p, err := db.FindProvider(ctx, "up")
-	if err != nil || p.Settings.Concurrency != store.DefaultConcurrency || p.Settings.CatalogSync != 0 || p.State.Balance != nil {
-		t.Errorf("provider after the upgrade = %+v, %v", p, err)
-	}
-	s, err := db.Service(ctx, 1)
-	if err != nil || s.BackupProviderID != 0 || s.Warning != "" || !s.Enabled {
-		t.Errorf("service after the upgrade = %+v, %v", s, err)
-	}
-	a, err := db.FindAccount(ctx, "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.PlaceOrder(ctx, a.ID, store.OrderInput{ServiceID: 1, RequestID: "r", Link: "https://x.example/p", Quantity: "100"}); err != nil {
-		t.Errorf("add after the upgrade: %v", err)
 	}
 }
 
@@ -445,4 +458,27 @@ func TestUpgradeFromPreReleaseVersion1(t *testing.T) {
 		t.Errorf("statuses after the upgrade = %v, %v; want all three orders", got, err)
 	}
 	storetest.Audit(t, db)
+}
+
+// A file of version 4 keeps its provider and service through the upgrade
+// that gave providers their pace, catalog sync and balance: the settings
+// start at their defaults, no backup, nothing to warn of, and orders go on.
+func TestUpgradeGivesProvidersTheirDefaults(t *testing.T) {
+	db := storetest.OpenPath(t, versionFile(t, 4))
+	p, err := db.FindProvider(ctx, "up")
+	if err != nil || p.Settings.Concurrency != store.DefaultConcurrency || p.Settings.CatalogSync != 0 ||
+		p.Settings.MarkupBP != nil || p.State.Balance != nil || p.State.Pace != 0 {
+		t.Errorf("provider after the upgrade = %+v, %v", p, err)
+	}
+	s, err := db.Service(ctx, 1)
+	if err != nil || s.BackupProviderID != 0 || s.Warning != "" || !s.Enabled {
+		t.Errorf("service after the upgrade = %+v, %v", s, err)
+	}
+	o, err := db.FindOrder(ctx, "1")
+	if err != nil || o.Failover != "" {
+		t.Errorf("order after the upgrade = %+v, %v", o, err)
+	}
+	if _, err := db.PlaceOrder(ctx, 1, store.OrderInput{ServiceID: 1, RequestID: "r-2", Link: "https://x.example/p", Quantity: "100"}); err != nil {
+		t.Errorf("add after the upgrade: %v", err)
+	}
 }

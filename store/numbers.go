@@ -19,6 +19,9 @@ func (db *DB) RefillIDsByNumber(ctx context.Context, accountID int64, nums []int
 }
 
 func (db *DB) idsByNumber(ctx context.Context, table string, accountID int64, nums []int64) (map[int64]string, error) {
+	if err := customer(accountID); err != nil {
+		return nil, err
+	}
 	out := make(map[int64]string, len(nums))
 	if len(nums) == 0 {
 		return out, nil

@@ -109,15 +109,43 @@ func ValidLink(s string) bool {
 	return u.Hostname() != ""
 }
 
-// lines splits newline-separated input into its non-empty, trimmed lines.
-func lines(s string) []string {
-	var out []string
-	for _, l := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			out = append(out, l)
-		}
+// MaxLine bounds one line of a Custom Comments or Mentions list, in
+// characters.
+const MaxLine = 1000
+
+// isLineBreak reports the characters any provider might split a list on:
+// \n, \r (so \r\n too), vertical tab, form feed, NEL and the Unicode line
+// and paragraph separators. Splitting on all of them, and forwarding the
+// lines joined by \n alone, means no provider can count more lines than
+// were billed.
+func isLineBreak(r rune) bool {
+	switch r {
+	case '\n', '\r', '\v', '\f', '\u0085', '\u2028', '\u2029':
+		return true
 	}
-	return out
+	return false
+}
+
+// lines splits a list into its non-empty, trimmed lines; it refuses a line
+// over MaxLine characters or one holding a control character other than a
+// tab.
+func lines(name, s string) ([]string, error) {
+	var out []string
+	for _, l := range strings.FieldsFunc(s, isLineBreak) {
+		if l = strings.TrimSpace(l); l == "" {
+			continue
+		}
+		if utf8.RuneCountInString(l) > MaxLine {
+			return nil, Errorf(Invalid, "Invalid parameter: %s (a line is longer than %d characters)", name, MaxLine)
+		}
+		for _, r := range l {
+			if r != '\t' && unicode.IsControl(r) {
+				return nil, Errorf(Invalid, "Invalid parameter: %s (control characters)", name)
+			}
+		}
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 func missing(name string) error { return Errorf(Invalid, "Missing required parameter: %s", name) }
@@ -155,7 +183,10 @@ func plan(svc Service, in OrderInput) (orderPlan, error) {
 		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
 			return Errorf(Invalid, "Invalid parameter: %s", name)
 		}
-		ls := lines(v)
+		ls, err := lines(name, v)
+		if err != nil {
+			return err
+		}
 		if len(ls) == 0 {
 			return missing(name)
 		}
@@ -262,6 +293,9 @@ type Placed struct {
 // check is set, check run first in the write transaction.
 func (db *DB) placeOrder(ctx context.Context, accountID int64, in OrderInput, service func(context.Context, int64) (Service, error),
 	check func(context.Context, *Tx) error) (Placed, error) {
+	if err := customer(accountID); err != nil {
+		return Placed{}, err
+	}
 	if err := ValidRequestID(in.RequestID); err != nil {
 		return Placed{}, err
 	}

@@ -16,28 +16,65 @@ type RowResult struct {
 	Err    error
 }
 
-// Everyone, passed as the account, lets the operator act on any order.
-const Everyone int64 = 0
+// Scope is whose orders a call may act on: one customer's (Customer), or,
+// for the operator's commands and the worker only, every account's
+// (Operator). The zero Scope is neither, and a call made with it fails: a
+// page that forgot to name the signed-in account can touch nobody's
+// orders, and no field left at zero means "everyone".
+type Scope struct {
+	account int64
+	all     bool
+}
 
-// CancelOrders cancels each of ids for the account (or Everyone), all in one
+// Customer is the scope of one account's own orders.
+func Customer(accountID int64) Scope { return Scope{account: accountID} }
+
+// Operator is the scope of every account's orders.
+var Operator = Scope{all: true}
+
+// errNoAccount is a customer's call made without an account: a bug in the
+// caller, answered as an internal error rather than with anyone's data.
+var errNoAccount = &Error{Code: Internal, Message: "no account", Err: errors.New("a customer's call was made without an account")}
+
+func (s Scope) check() error {
+	if !s.all && s.account <= 0 {
+		return errNoAccount
+	}
+	return nil
+}
+
+func (s Scope) owns(accountID int64) bool { return s.all || s.account == accountID }
+
+// customer checks a customer's call names its account.
+func customer(accountID int64) error {
+	if accountID <= 0 {
+		return errNoAccount
+	}
+	return nil
+}
+
+// CancelOrders cancels each of ids within scope, all in one
 // transaction. A pending order that the worker has not claimed is cancelled
 // and fully refunded at once; an order handed (or being handed) to the
 // upstream gets a cancel request for the worker to forward. Per-id problems
 // are reported in the results; only a database failure fails the call.
-func (db *DB) CancelOrders(ctx context.Context, accountID int64, ids []string) ([]RowResult, error) {
-	if fault.Broken(fault.UnguardedCancel) {
-		return db.cancelUnguarded(ctx, accountID, ids)
+func (db *DB) CancelOrders(ctx context.Context, scope Scope, ids []string) ([]RowResult, error) {
+	if err := scope.check(); err != nil {
+		return nil, err
 	}
-	return db.cancelOrders(ctx, accountID, ids)
+	if fault.Broken(fault.UnguardedCancel) {
+		return db.cancelUnguarded(ctx, scope, ids)
+	}
+	return db.cancelOrders(ctx, scope, ids)
 }
 
-func (db *DB) cancelOrders(ctx context.Context, accountID int64, ids []string) ([]RowResult, error) {
+func (db *DB) cancelOrders(ctx context.Context, scope Scope, ids []string) ([]RowResult, error) {
 	out := make([]RowResult, len(ids))
 	err := db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		for i, raw := range ids {
 			out[i] = RowResult{ID: raw}
 		}
-		orders, err := readOrderStates(ctx, tx, accountID, ids)
+		orders, err := readOrderStates(ctx, tx, scope, ids)
 		if err != nil {
 			return err
 		}
@@ -147,7 +184,7 @@ type orderState struct {
 	canRefill  bool
 }
 
-// readOrderState reads an order of the account (or of Everyone) inside tx;
+// readOrderState reads an order within scope inside tx;
 // a malformed id, an unknown one and another account's are all
 // ErrOrderNotFound.
 const orderStateCols = `o.id, o.account_id, o.status, o.claimed_at IS NOT NULL, coalesce(o.upstream_id, ''),
@@ -160,10 +197,13 @@ func scanOrderState(row interface{ Scan(...any) error }) (orderState, error) {
 	return o, err
 }
 
-// readOrderStates reads the orders among ids of the account (or of
-// Everyone) in one query, keyed by canonical id; malformed, unknown and
-// other accounts' ids are absent.
-func readOrderStates(ctx context.Context, tx *Tx, accountID int64, ids []string) (map[string]orderState, error) {
+// readOrderStates reads the orders among ids within scope in one query,
+// keyed by canonical id; malformed, unknown and other accounts' ids are
+// absent.
+func readOrderStates(ctx context.Context, tx *Tx, scope Scope, ids []string) (map[string]orderState, error) {
+	if err := scope.check(); err != nil {
+		return nil, err
+	}
 	out := make(map[string]orderState, len(ids))
 	var o orderState
 	err := lookupOrders(ctx, tx, tx.legacyIDs, ids, `SELECT `+orderStateCols+` FROM orders o JOIN services s ON s.id = o.service_id
@@ -174,7 +214,7 @@ func readOrderStates(ctx context.Context, tx *Tx, accountID int64, ids []string)
 			return o.id, err
 		},
 		func() {
-			if accountID == Everyone || o.accountID == accountID {
+			if scope.owns(o.accountID) {
 				out[o.id] = o
 			}
 		})
@@ -193,8 +233,8 @@ func CanonicalID(prefix, raw string) string {
 	return raw
 }
 
-func readOrderState(ctx context.Context, tx *Tx, accountID int64, raw string) (orderState, error) {
-	found, err := readOrderStates(ctx, tx, accountID, []string{raw})
+func readOrderState(ctx context.Context, tx *Tx, scope Scope, raw string) (orderState, error) {
+	found, err := readOrderStates(ctx, tx, scope, []string{raw})
 	if err != nil {
 		return orderState{}, err
 	}
@@ -262,7 +302,7 @@ func (db *DB) RefundOrder(ctx context.Context, ref, note string) (int64, error) 
 	}
 	var amount int64
 	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
-		s, err := readOrderState(ctx, tx, Everyone, o.ID)
+		s, err := readOrderState(ctx, tx, Operator, o.ID)
 		if err != nil {
 			return err
 		}

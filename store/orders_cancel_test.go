@@ -9,9 +9,9 @@ import (
 )
 
 // cancel cancels one order and returns the row's error.
-func (f *fixture) cancel(t *testing.T, acct int64, id string) error {
+func (f *fixture) cancel(t *testing.T, scope store.Scope, id string) error {
 	t.Helper()
-	res, err := f.db.CancelOrders(ctx, acct, []string{id})
+	res, err := f.db.CancelOrders(ctx, scope, []string{id})
 	if err != nil {
 		t.Fatalf("CancelOrders: %v", err)
 	}
@@ -34,7 +34,7 @@ func TestCancelPendingRefundsAtOnce(t *testing.T) {
 			f := newFixture(t, 10_000_000)
 			id := f.add(t, f.acct.ID, svc, 100)
 			charge := f.order(t, id).Charge
-			if err := f.cancel(t, f.acct.ID, id); err != nil {
+			if err := f.cancel(t, store.Customer(f.acct.ID), id); err != nil {
 				t.Fatalf("cancel: %v", err)
 			}
 			o := f.order(t, id)
@@ -88,7 +88,7 @@ func TestCancelQueuesRequest(t *testing.T) {
 			}
 			balance := f.balance(t, f.acct.ID)
 			for attempt := range 3 { // a repeat is a no-op success
-				err := f.cancel(t, f.acct.ID, id)
+				err := f.cancel(t, store.Customer(f.acct.ID), id)
 				if tt.wantErr != "" {
 					wantErr(t, err, store.Invalid, tt.wantErr)
 				} else if err != nil {
@@ -124,11 +124,11 @@ func TestCancelRefusedRequestIsAskedAgain(t *testing.T) {
 	f := newFixture(t, 10_000_000)
 	id := f.add(t, f.acct.ID, store.TypeDefault, 100)
 	f.setStatus(t, id, store.StatusInProgress)
-	if err := f.cancel(t, f.acct.ID, id); err != nil {
+	if err := f.cancel(t, store.Customer(f.acct.ID), id); err != nil {
 		t.Fatal(err)
 	}
 	f.exec(t, `UPDATE cancel_requests SET status = 'refused', error = 'too late' WHERE order_id = ?`, id)
-	if err := f.cancel(t, f.acct.ID, id); err != nil {
+	if err := f.cancel(t, store.Customer(f.acct.ID), id); err != nil {
 		t.Fatal(err)
 	}
 	req, _, _ := f.db.CancelRequestFor(ctx, id)
@@ -137,7 +137,7 @@ func TestCancelRefusedRequestIsAskedAgain(t *testing.T) {
 	}
 	// One that was sent upstream is not reset by a repeat.
 	f.exec(t, `UPDATE cancel_requests SET status = 'sent' WHERE order_id = ?`, id)
-	if err := f.cancel(t, f.acct.ID, id); err != nil {
+	if err := f.cancel(t, store.Customer(f.acct.ID), id); err != nil {
 		t.Fatal(err)
 	}
 	if req, _, _ := f.db.CancelRequestFor(ctx, id); req.Status != "sent" {
@@ -155,7 +155,7 @@ func TestCancelTerminal(t *testing.T) {
 			id := f.add(t, f.acct.ID, store.TypeDefault, 100)
 			f.setStatus(t, id, status)
 			balance := f.balance(t, f.acct.ID)
-			err := f.cancel(t, f.acct.ID, id)
+			err := f.cancel(t, store.Customer(f.acct.ID), id)
 			wantErr(t, err, store.Invalid, "Order cannot be cancelled (already "+status+")")
 			if got := f.balance(t, f.acct.ID); got != balance {
 				t.Errorf("balance %d → %d", balance, got)
@@ -174,7 +174,7 @@ func TestCancelOtherAccountsOrder(t *testing.T) {
 	processing := f.add(t, bob, store.TypeDefault, 100)
 	f.setStatus(t, processing, store.StatusProcessing)
 	for _, id := range []string{theirs, processing, store.NewID(store.PrefixOrder), "ord_garbage", "", store.NewID(store.PrefixRefill)} {
-		err := f.cancel(t, f.acct.ID, id)
+		err := f.cancel(t, store.Customer(f.acct.ID), id)
 		wantErr(t, err, store.NotFound, "Order not found")
 	}
 	if o := f.order(t, theirs); o.Status != store.StatusPending {
@@ -187,11 +187,43 @@ func TestCancelOtherAccountsOrder(t *testing.T) {
 		t.Errorf("balances alice %d bob %d, want 10000000 and 9820000", a, b)
 	}
 	// The operator acts for everyone.
-	if err := f.cancel(t, store.Everyone, theirs); err != nil {
+	if err := f.cancel(t, store.Operator, theirs); err != nil {
 		t.Errorf("operator cancel: %v", err)
 	}
 	if b := f.balance(t, bob); b != 9_910_000 {
 		t.Errorf("bob's balance = %d, want 9910000", b)
+	}
+	storetest.Audit(t, f.db)
+}
+
+// No call acts for everyone by default: a scope left at its zero value (a
+// page that forgot the signed-in account) touches nothing, and neither does
+// an account id of zero.
+func TestZeroScopeTouchesNothing(t *testing.T) {
+	f := newFixture(t, 10_000_000)
+	id := f.add(t, f.acct.ID, store.TypeDefault, 100)
+	for name, call := range map[string]func() error{
+		"CancelOrders":     func() error { _, err := f.db.CancelOrders(ctx, store.Scope{}, []string{id}); return err },
+		"CancelCustomer0":  func() error { _, err := f.db.CancelOrders(ctx, store.Customer(0), []string{id}); return err },
+		"RequestRefills":   func() error { _, err := f.db.RequestRefills(ctx, store.Scope{}, []string{id}); return err },
+		"ListOrders":       func() error { _, err := f.db.ListOrders(ctx, store.OrderFilter{}); return err },
+		"Order":            func() error { _, err := f.db.Order(ctx, store.Scope{}, id); return err },
+		"Webhooks":         func() error { _, err := f.db.Webhooks(ctx, store.Scope{}, ""); return err },
+		"OrderStatuses":    func() error { _, err := f.db.OrderStatuses(ctx, 0, []string{id}); return err },
+		"OrderIDsByNumber": func() error { _, err := f.db.OrderIDsByNumber(ctx, 0, []int64{1}); return err },
+		"Refills":          func() error { _, err := f.db.Refills(ctx, 0, []string{"ref_x"}); return err },
+		"PlaceOrder": func() error {
+			_, err := f.db.PlaceOrder(ctx, 0, store.OrderInput{ServiceID: f.svc[store.TypeDefault].ID, RequestID: "r0",
+				Link: "https://x.example/p", Quantity: "100"})
+			return err
+		},
+	} {
+		if err := call(); store.ErrorCode(err) != store.Internal {
+			t.Errorf("%s without an account: %v, want an internal error", name, err)
+		}
+	}
+	if o := f.order(t, id); o.Status != store.StatusPending {
+		t.Errorf("the order is %s after calls without an account", o.Status)
 	}
 	storetest.Audit(t, f.db)
 }
@@ -210,7 +242,7 @@ func TestCancelBulk(t *testing.T) {
 	lower := strings.ToLower(pending)
 
 	ids := []string{pending, processing, completed, theirs, "garbage", lower, noCancel}
-	res, err := f.db.CancelOrders(ctx, f.acct.ID, ids)
+	res, err := f.db.CancelOrders(ctx, store.Customer(f.acct.ID), ids)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +275,7 @@ func TestCancelBulk(t *testing.T) {
 	if got, want := f.balance(t, f.acct.ID), int64(10_000_000-2*90_000-100_000); got != want {
 		t.Errorf("balance = %d, want %d", got, want)
 	}
-	if res, err := f.db.CancelOrders(ctx, f.acct.ID, nil); err != nil || len(res) != 0 {
+	if res, err := f.db.CancelOrders(ctx, store.Customer(f.acct.ID), nil); err != nil || len(res) != 0 {
 		t.Errorf("empty batch = %v, %v", res, err)
 	}
 	storetest.Audit(t, f.db)

@@ -197,11 +197,17 @@ func TestOrdersLookup(t *testing.T) {
 		filter store.OrderFilter
 		want   []string
 	}{
-		{"AllNewestFirst", store.OrderFilter{}, []string{third, theirs, mine}},
-		{"ByAccount", store.OrderFilter{AccountID: f.acct.ID}, []string{third, mine}},
-		{"ByStatus", store.OrderFilter{Status: store.StatusPending}, []string{theirs, mine}},
-		{"Limit", store.OrderFilter{Limit: 1}, []string{third}},
-		{"Nothing", store.OrderFilter{Status: store.StatusFailed}, []string{}},
+		{"AllNewestFirst", store.OrderFilter{Scope: store.Operator}, []string{third, theirs, mine}},
+		{"ByAccount", store.OrderFilter{Scope: store.Customer(f.acct.ID)}, []string{third, mine}},
+		{"ByStatus", store.OrderFilter{Scope: store.Operator, Status: store.StatusPending}, []string{theirs, mine}},
+		{"Limit", store.OrderFilter{Scope: store.Operator, Limit: 1}, []string{third}},
+		{"Nothing", store.OrderFilter{Scope: store.Operator, Status: store.StatusFailed}, []string{}},
+		{"PageAfterNewest", store.OrderFilter{Scope: store.Customer(f.acct.ID), Before: f.order(t, third).Number}, []string{mine}},
+		{"SearchByID", store.OrderFilter{Scope: store.Customer(f.acct.ID), Search: strings.ToLower(mine)}, []string{mine}},
+		{"SearchByNumber", store.OrderFilter{Scope: store.Customer(f.acct.ID), Search: strconv.FormatInt(f.order(t, third).Number, 10)}, []string{third}},
+		{"SearchOthersIDFindsNothing", store.OrderFilter{Scope: store.Customer(f.acct.ID), Search: theirs}, []string{}},
+		{"SearchByLink", store.OrderFilter{Scope: store.Customer(f.acct.ID), Search: "instagram.com/p"}, []string{third, mine}},
+		{"SearchLikeIsLiteral", store.OrderFilter{Scope: store.Customer(f.acct.ID), Search: "%"}, []string{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -233,7 +239,7 @@ func TestLedgerRowPerChange(t *testing.T) {
 		{"Deposit", func(t *testing.T) { f.db.AddFunds(ctx, "alice", 5_000_000, "card") }, store.KindDeposit, 5_000_000},
 		{"Charge", func(t *testing.T) { f.add(t, f.acct.ID, store.TypeDefault, 1000) }, store.KindCharge, -900_000},
 		{"CancelRefund", func(t *testing.T) {
-			f.db.CancelOrders(ctx, f.acct.ID, []string{f.lastOrder(t)})
+			f.db.CancelOrders(ctx, store.Customer(f.acct.ID), []string{f.lastOrder(t)})
 		}, store.KindRefund, 900_000},
 		{"Adjustment", func(t *testing.T) { f.db.AddFunds(ctx, "1", -1_000_000, "chargeback") }, store.KindAdjustment, -1_000_000},
 		{"SecondCharge", func(t *testing.T) { f.add(t, f.acct.ID, store.TypeDefault, 50) }, store.KindCharge, -45_000},
@@ -257,7 +263,7 @@ func TestLedgerRowPerChange(t *testing.T) {
 
 func (f *fixture) lastOrder(t *testing.T) string {
 	t.Helper()
-	list, err := f.db.ListOrders(ctx, store.OrderFilter{Limit: 1})
+	list, err := f.db.ListOrders(ctx, store.OrderFilter{Scope: store.Operator, Limit: 1})
 	if err != nil || len(list) == 0 {
 		t.Fatalf("no last order: %v", err)
 	}

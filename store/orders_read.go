@@ -64,6 +64,9 @@ type OrderStatus struct {
 // orders among ids, keyed by canonical id: the hot read of the API. Ids
 // that are malformed, unknown or another account's are simply absent.
 func (db *DB) OrderStatuses(ctx context.Context, accountID int64, ids []string) (map[string]OrderStatus, error) {
+	if err := customer(accountID); err != nil {
+		return nil, err
+	}
 	out := make(map[string]OrderStatus, len(ids))
 	var id string
 	var o OrderStatus
@@ -85,6 +88,9 @@ const orderStatusCols = `o.status, o.charge, coalesce(o.start_count, 0), coalesc
 // OrderStatusesByNumber is OrderStatuses for the classic dialect, which
 // names orders by number: one read of the account's orders among nums.
 func (db *DB) OrderStatusesByNumber(ctx context.Context, accountID int64, nums []int64) (map[int64]OrderStatus, error) {
+	if err := customer(accountID); err != nil {
+		return nil, err
+	}
 	out := make(map[int64]OrderStatus, len(nums))
 	if len(nums) == 0 {
 		return out, nil
@@ -137,21 +143,34 @@ func (db *DB) FindOrder(ctx context.Context, ref string) (Order, error) {
 	return found, nil
 }
 
-// OrderFilter narrows ListOrders; zero fields do not filter.
+// OrderFilter narrows ListOrders; zero fields other than Scope do not
+// filter.
 type OrderFilter struct {
-	AccountID int64
-	Status    string
-	Review    bool // only orders parked for the operator
-	Limit     int
+	// Scope is whose orders are listed; the zero Scope lists nothing.
+	Scope  Scope
+	Status string
+	Review bool // only orders parked for the operator
+	// Search finds an order by its id or number, or the orders whose link
+	// contains it.
+	Search string
+	// Before pages the list: only orders numbered below it (0 for the
+	// newest). The last order of a full page gives the next page's.
+	Before int64
+	Limit  int
 }
 
-// ListOrders lists orders newest first, at most Limit (default 100).
+// ListOrders lists orders newest first, at most Limit (default 100), read
+// by the account's index (or the table's key) from Before down: a page is
+// as quick however long the history behind it.
 func (db *DB) ListOrders(ctx context.Context, f OrderFilter) ([]Order, error) {
+	if err := f.Scope.check(); err != nil {
+		return nil, err
+	}
 	q := `SELECT ` + orderCols + ` FROM orders WHERE 1 = 1`
 	var args []any
-	if f.AccountID != 0 {
+	if !f.Scope.all {
 		q += ` AND account_id = ?`
-		args = append(args, f.AccountID)
+		args = append(args, f.Scope.account)
 	}
 	if f.Status != "" {
 		q += ` AND status = ?`
@@ -159,6 +178,22 @@ func (db *DB) ListOrders(ctx context.Context, f OrderFilter) ([]Order, error) {
 	}
 	if f.Review {
 		q += ` AND review IS NOT NULL`
+	}
+	if f.Before > 0 {
+		q += ` AND number < ?`
+		args = append(args, f.Before)
+	}
+	if search := strings.TrimSpace(f.Search); search != "" {
+		if number, err := strconv.ParseInt(search, 10, 64); err == nil {
+			q += ` AND number = ?`
+			args = append(args, number)
+		} else if id, ok := ParseID(PrefixOrder, search); ok {
+			q += ` AND id = ?`
+			args = append(args, id)
+		} else {
+			q += ` AND link LIKE ? ESCAPE '\'`
+			args = append(args, "%"+strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(search)+"%")
+		}
 	}
 	if f.Limit <= 0 {
 		f.Limit = 100
@@ -177,4 +212,20 @@ func (db *DB) ListOrders(ctx context.Context, f OrderFilter) ([]Order, error) {
 		out = append(out, o)
 	}
 	return out, internal("list orders", rows.Err())
+}
+
+// Order returns one order within scope: another account's order is
+// ErrOrderNotFound, exactly like one that does not exist.
+func (db *DB) Order(ctx context.Context, scope Scope, ref string) (Order, error) {
+	if err := scope.check(); err != nil {
+		return Order{}, err
+	}
+	o, err := db.FindOrder(ctx, ref)
+	if err != nil {
+		return Order{}, err
+	}
+	if !scope.owns(o.AccountID) {
+		return Order{}, ErrOrderNotFound
+	}
+	return o, nil
 }

@@ -33,7 +33,7 @@ func TestRefundOrder(t *testing.T) {
 			f.exec(t, `UPDATE orders SET claimed_at = 1 WHERE id = ?`, id)
 		}, 0, store.Conflict, "Order %s is being sent to its provider; try again when it has been"},
 		{"Cancelled", func(t *testing.T, f *fixture, id string) {
-			if err := f.cancel(t, f.acct.ID, id); err != nil {
+			if err := f.cancel(t, store.Customer(f.acct.ID), id); err != nil {
 				t.Fatal(err)
 			}
 		}, 0, store.Invalid, "Order %s is already cancelled and fully refunded"},

@@ -87,7 +87,7 @@ func (db *DB) ResolveUpstreamID(ctx context.Context, ref, upstreamID string, nex
 
 // failUnsentID is failUnsent for an order known by its id.
 func failUnsentID(ctx context.Context, tx *Tx, id, reason string, now int64) error {
-	o, err := readOrderState(ctx, tx, Everyone, id)
+	o, err := readOrderState(ctx, tx, Operator, id)
 	if err != nil {
 		return err
 	}

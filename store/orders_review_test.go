@@ -43,7 +43,7 @@ func TestResolveParkedOrder(t *testing.T) {
 			f := newFixture(t, 10_000_000)
 			id := f.parkedOrder(t)
 			if tt.cancelFirst {
-				if err := f.cancel(t, f.acct.ID, id); err != nil {
+				if err := f.cancel(t, store.Customer(f.acct.ID), id); err != nil {
 					t.Fatal(err)
 				}
 			}

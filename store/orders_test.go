@@ -35,6 +35,15 @@ func TestPlaceOrder(t *testing.T) {
 		{name: "CustomCommentsCountsNonEmptyLines", svc: store.TypeComments,
 			in:           store.OrderInput{Quantity: "50", Comments: "Nice!\n\n  Great post \r\nwow\n\n"},
 			wantQuantity: 3, wantUnits: 3, wantCharge: 6000, wantExtra: `{"comments":"Nice!\nGreat post\nwow"}`},
+		// A lone \r, a vertical tab, a form feed, NEL and U+2028 split lines
+		// as \n does: a provider splitting on any of them must not deliver
+		// more than was billed. What is forwarded is joined by \n alone.
+		{name: "CustomCommentsSplitOnEveryLineBreak", svc: store.TypeComments,
+			in:           store.OrderInput{Comments: "one\rtwo\r\nthree\vfour\ffive\u0085six\u2028seven\u2029eight\tstill eight"},
+			wantQuantity: 8, wantUnits: 8, wantCharge: 16_000, wantExtra: `{"comments":"one\ntwo\nthree\nfour\nfive\nsix\nseven\neight\tstill eight"}`},
+		{name: "CustomCommentsLineOf1000Characters", svc: store.TypeComments,
+			in:           store.OrderInput{Comments: strings.Repeat("я", 1000) + "\rb"},
+			wantQuantity: 2, wantUnits: 2, wantCharge: 4000, wantExtra: `{"comments":"` + strings.Repeat("я", 1000) + `\nb"}`},
 		{name: "MentionsCustomList", svc: store.TypeMentionsList, in: store.OrderInput{Usernames: "bob\ncarol\n"},
 			wantQuantity: 2, wantUnits: 2, wantCharge: 3000, wantExtra: `{"usernames":"bob\ncarol"}`},
 		{name: "CommentLikes", svc: store.TypeCommentLikes, in: store.OrderInput{Quantity: "100", Username: "bob"},
@@ -143,6 +152,11 @@ func TestPlaceOrderRefuses(t *testing.T) {
 		{"IntervalZero", 0, store.OrderInput{ServiceID: def, Quantity: "100", Runs: "2", Interval: "0"}, store.Invalid, invalid("interval (minutes, a whole number from 1 to 43200)")},
 		{"AnswerNumberZero", 0, store.OrderInput{ServiceID: f.svc[store.TypePoll].ID, Quantity: "100", AnswerNumber: "0"}, store.Invalid, invalid("answer_number (must be a whole number from 1)")},
 		{"UsernameWithNewline", 0, store.OrderInput{ServiceID: f.svc[store.TypeCommentLikes].ID, Quantity: "100", Username: "bob\nroot"}, store.Invalid, invalid("username")},
+		{"CommentsLoneCRAboveMax", 0, store.OrderInput{ServiceID: comments, Comments: strings.Repeat("hi\r", 500)}, store.Invalid, "Quantity more than maximal 100"},
+		{"CommentsLineTooLong", 0, store.OrderInput{ServiceID: comments, Comments: "ok\n" + strings.Repeat("a", 1001)}, store.Invalid, invalid("comments (a line is longer than 1000 characters)")},
+		{"CommentsOneHugeLine", 0, store.OrderInput{ServiceID: comments, Comments: strings.Repeat("spam ", 180_000)}, store.Invalid, invalid("comments (a line is longer than 1000 characters)")},
+		{"CommentsControlCharacter", 0, store.OrderInput{ServiceID: comments, Comments: "a\x1bb\nc"}, store.Invalid, invalid("comments (control characters)")},
+		{"UsernamesLineTooLong", 0, store.OrderInput{ServiceID: f.svc[store.TypeMentionsList].ID, Usernames: "bob\n" + strings.Repeat("c", 1001)}, store.Invalid, invalid("usernames (a line is longer than 1000 characters)")},
 		{"CommentsWithNUL", 0, store.OrderInput{ServiceID: comments, Comments: "a\x00b"}, store.Invalid, invalid("comments")},
 		{"RequestIDTooLong", 0, store.OrderInput{ServiceID: def, Quantity: "100", RequestID: strings.Repeat("r", 129)}, store.Invalid, invalid("request_id (at most 128 characters)")},
 		{"RequestIDOf129Characters", 0, store.OrderInput{ServiceID: def, Quantity: "100", RequestID: strings.Repeat("я", 129)}, store.Invalid, invalid("request_id (at most 128 characters)")},

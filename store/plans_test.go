@@ -43,19 +43,19 @@ func TestQueryPlansStayFlat(t *testing.T) {
 	}
 	db.OrderStatuses(ctx, a.ID, ids)
 	db.Balance(ctx, a.ID)
-	db.CancelOrders(ctx, a.ID, ids[:1])
+	db.CancelOrders(ctx, store.Customer(a.ID), ids[:1])
 	jobs, _ := db.DueDispatches(ctx, 1<<40, 10, nil)
 	db.DueDispatchesFor(ctx, 1<<40, 10, svc.ProviderID)
 	for _, j := range jobs[:2] {
 		db.ClaimOrder(ctx, j.OrderID)
 		db.DispatchAccepted(ctx, j.OrderID, "u-"+j.OrderID, 0)
 	}
-	db.CancelOrders(ctx, a.ID, ids[1:2])
+	db.CancelOrders(ctx, store.Customer(a.ID), ids[1:2])
 	db.DueCancels(ctx, 1<<40, 10, nil)
 	db.CancelAccepted(ctx, ids[1])
 	db.DueSyncs(ctx, 1<<40, 10, nil)
 	db.ApplyStatuses(ctx, []store.StatusUpdate{{OrderID: ids[2], UpstreamStatus: store.UpstreamStatus{Status: store.StatusCompleted, Raw: "Completed"}}}, 0)
-	res, _ := db.RequestRefills(ctx, a.ID, ids[2:3])
+	res, _ := db.RequestRefills(ctx, store.Customer(a.ID), ids[2:3])
 	db.Refills(ctx, a.ID, []string{res[0].Result})
 	db.DueRefills(ctx, 1<<40, 10, nil)
 	db.DueDeliveries(ctx, 1<<40, 10, nil)

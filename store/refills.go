@@ -32,14 +32,17 @@ type Refill struct {
 // completed or partial orders of services with refill qualify, at most
 // MaxRefills per order and one unfinished at a time. Each successful row's
 // Result is the new refill id.
-func (db *DB) RequestRefills(ctx context.Context, accountID int64, ids []string) ([]RowResult, error) {
+func (db *DB) RequestRefills(ctx context.Context, scope Scope, ids []string) ([]RowResult, error) {
+	if err := scope.check(); err != nil {
+		return nil, err
+	}
 	return db.eachRow(ctx, ids, func(tx *Tx, raw string, now int64) (string, error) {
-		return refillOne(ctx, tx, accountID, raw, now)
+		return refillOne(ctx, tx, scope, raw, now)
 	})
 }
 
-func refillOne(ctx context.Context, tx *Tx, accountID int64, raw string, now int64) (string, error) {
-	o, err := readOrderState(ctx, tx, accountID, raw)
+func refillOne(ctx context.Context, tx *Tx, scope Scope, raw string, now int64) (string, error) {
+	o, err := readOrderState(ctx, tx, scope, raw)
 	if err != nil {
 		return "", err
 	}
@@ -71,6 +74,9 @@ func refillOne(ctx context.Context, tx *Tx, accountID int64, raw string, now int
 // Refills returns the account's refills among ids, keyed by id; ids that are
 // malformed, unknown or another account's are absent.
 func (db *DB) Refills(ctx context.Context, accountID int64, ids []string) (map[string]Refill, error) {
+	if err := customer(accountID); err != nil {
+		return nil, err
+	}
 	out := make(map[string]Refill, len(ids))
 	in, args, ok := ownIDs(accountID, PrefixRefill, ids)
 	if !ok {
@@ -109,4 +115,27 @@ func ownIDs(accountID int64, prefix string, ids []string) (where string, args []
 		return "", nil, false
 	}
 	return `+account_id = ? AND id IN (?` + strings.Repeat(",?", len(args)-2) + `)`, args, true
+}
+
+// OrderRefills lists the refills of one order within scope, oldest first.
+func (db *DB) OrderRefills(ctx context.Context, scope Scope, orderID string) ([]Refill, error) {
+	o, err := db.Order(ctx, scope, orderID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT id, number, order_id, account_id, status, created_at, updated_at
+		FROM refills WHERE order_id = ? ORDER BY created_at, id`, o.ID)
+	if err != nil {
+		return nil, internal("list refills", err)
+	}
+	defer rows.Close()
+	out := []Refill{}
+	for rows.Next() {
+		var r Refill
+		if err := rows.Scan(&r.ID, &r.Number, &r.OrderID, &r.AccountID, &r.Status, &r.Created, &r.Updated); err != nil {
+			return nil, internal("list refills", err)
+		}
+		out = append(out, r)
+	}
+	return out, internal("list refills", rows.Err())
 }

@@ -11,7 +11,7 @@ import (
 // refill asks for one refill and returns the new id or the row's error.
 func (f *fixture) refill(t *testing.T, acct int64, id string) (string, error) {
 	t.Helper()
-	res, err := f.db.RequestRefills(ctx, acct, []string{id})
+	res, err := f.db.RequestRefills(ctx, store.Customer(acct), []string{id})
 	if err != nil {
 		t.Fatalf("RequestRefills: %v", err)
 	}
@@ -153,7 +153,7 @@ func TestRequestRefillsBulk(t *testing.T) {
 		f.setStatus(t, id, store.StatusCompleted)
 	}
 	ids := []string{a, b, c, a, "nope"}
-	res, err := f.db.RequestRefills(ctx, f.acct.ID, ids)
+	res, err := f.db.RequestRefills(ctx, store.Customer(f.acct.ID), ids)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ type Snapshot struct {
 	db       *DB
 	version  int64
 	currency string
+	site     Site
 	catalog  []Service         // enabled, by category then id
 	services map[int64]Service // all, by id
 	tiers    map[string]Tier
@@ -62,6 +63,9 @@ func (db *DB) Refresh(ctx context.Context) (*Snapshot, error) {
 	if s.currency, err = db.Currency(ctx); err != nil {
 		return nil, err
 	}
+	if s.site, err = db.Site(ctx); err != nil {
+		return nil, err
+	}
 	tiers, err := db.Tiers(ctx)
 	if err != nil {
 		return nil, err
@@ -88,6 +92,9 @@ func (s *Snapshot) Version() int64 { return s.version }
 
 // Currency is the panel's currency code.
 func (s *Snapshot) Currency() string { return s.currency }
+
+// Site is the operator's shop window.
+func (s *Snapshot) Site() Site { return s.site }
 
 // Catalog lists the enabled services, by category then id. The slice is
 // shared: do not change it.
@@ -148,6 +155,47 @@ func (s *Snapshot) PlaceOrder(ctx context.Context, accountID int64, in OrderInpu
 		})
 }
 
+// PlaceOrderAs places an order for the account authorize names. It runs
+// on the latest snapshot without first reading the config version (the hot
+// path of an add): the write checks the version inside its transaction, so
+// nothing decided on a stale snapshot is written. When anything fails while
+// the snapshot may have been stale (ErrStale, or an answer decided on old
+// data: an unknown key, an old price, a service since enabled), it runs
+// once more on a fresh snapshot, authorize included, so that a customer
+// never gets an answer from stale data. An error that is not the store's
+// (a rate limit in authorize) is returned as it is. The API and the
+// storefront both place orders through it.
+func (db *DB) PlaceOrderAs(ctx context.Context, authorize func(context.Context, *Snapshot) (int64, error), in OrderInput) (Placed, error) {
+	s := db.Current()
+	fresh := false
+	if s == nil {
+		var err error
+		if s, err = db.Refresh(ctx); err != nil {
+			return Placed{}, err
+		}
+		fresh = true
+	}
+	for {
+		account, err := authorize(ctx, s)
+		var placed Placed
+		if err == nil {
+			placed, err = s.PlaceOrder(ctx, account, in)
+		}
+		var own *Error
+		if err == nil || fresh || !errors.Is(err, ErrStale) && (!errors.As(err, &own) || own.Code == Internal) {
+			return placed, err
+		}
+		next, rerr := db.Refresh(ctx)
+		if rerr != nil {
+			return Placed{}, rerr
+		}
+		if next == s && !errors.Is(err, ErrStale) {
+			return placed, err // the snapshot was current: the answer stands
+		}
+		s, fresh = next, true
+	}
+}
+
 // lookupKey reads an active key and its account; a missing or revoked key
 // is ErrInvalidKey.
 func (db *DB) lookupKey(ctx context.Context, hash []byte) (keyEntry, error) {
@@ -171,4 +219,29 @@ func (e keyEntry) check(want []byte) (Principal, error) {
 		return Principal{}, ErrAccountSuspended
 	}
 	return e.p, nil
+}
+
+// Quote is what an add would place: its units and its charge.
+type Quote struct {
+	Service  Service
+	Quantity int64
+	Units    int64
+	Charge   int64
+}
+
+// Quote checks an add as PlaceOrder would and prices it, placing nothing:
+// for a form that shows the charge before the customer commits.
+func (s *Snapshot) Quote(in OrderInput) (Quote, error) {
+	svc, err := s.Service(in.ServiceID)
+	if err == nil && !svc.Enabled {
+		err = ErrServiceNotFound
+	}
+	if err != nil {
+		return Quote{}, err
+	}
+	p, err := plan(svc, in)
+	if err != nil {
+		return Quote{}, err
+	}
+	return Quote{Service: svc, Quantity: p.quantity, Units: p.units, Charge: p.charge}, nil
 }

@@ -86,16 +86,19 @@ func (db *DB) AddWebhook(ctx context.Context, p Principal, url string, events []
 	return w, secret, nil
 }
 
-// Webhooks lists the webhooks of a key (keyID), else of an account
-// (accountID), else all; removed ones left out.
-func (db *DB) Webhooks(ctx context.Context, accountID int64, keyID string) ([]Webhook, error) {
+// Webhooks lists the webhooks within scope, of one key when keyID is
+// set; removed ones left out.
+func (db *DB) Webhooks(ctx context.Context, scope Scope, keyID string) ([]Webhook, error) {
+	if err := scope.check(); err != nil {
+		return nil, err
+	}
 	q := `SELECT id, account_id, key_id, url, events, status, reason, created_at FROM webhooks WHERE status != 'removed'`
 	var args []any
-	switch {
-	case keyID != "":
-		q, args = q+` AND key_id = ?`, []any{keyID}
-	case accountID != 0:
-		q, args = q+` AND account_id = ?`, []any{accountID}
+	if keyID != "" {
+		q, args = q+` AND key_id = ?`, append(args, keyID)
+	}
+	if !scope.all {
+		q, args = q+` AND account_id = ?`, append(args, scope.account)
 	}
 	q += ` ORDER BY id`
 	rows, err := db.read.QueryContext(ctx, q, args...)

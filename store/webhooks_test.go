@@ -50,7 +50,7 @@ func TestWebhooksAndTheirEvents(t *testing.T) {
 	if _, err := store.ParseEvents("order.completed, nope"); store.ErrorMessage(err) != "Unknown event: nope" {
 		t.Errorf("unknown event: %v", err)
 	}
-	if hooks, _ := db.Webhooks(ctx, 0, p.KeyID); len(hooks) != 5 {
+	if hooks, _ := db.Webhooks(ctx, store.Operator, p.KeyID); len(hooks) != 5 {
 		t.Errorf("%d webhooks listed, want 5", len(hooks))
 	}
 
@@ -60,7 +60,7 @@ func TestWebhooksAndTheirEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.CancelOrders(ctx, a.ID, []string{id}); err != nil {
+	if _, err := db.CancelOrders(ctx, store.Customer(a.ID), []string{id}); err != nil {
 		t.Fatal(err)
 	}
 	if got := deliveriesOf(t, db, everything.ID); len(got) != 1 || got[0] != "order.cancelled" {
@@ -108,8 +108,8 @@ func TestWebhooksAndTheirEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	id2, _ := db.PlaceOrder(ctx, a.ID, store.OrderInput{ServiceID: svc.ID, RequestID: "after", Link: "https://x.example/p", Quantity: "10"})
-	db.CancelOrders(ctx, a.ID, []string{id2})
-	hooks, _ := db.Webhooks(ctx, a.ID, "")
+	db.CancelOrders(ctx, store.Customer(a.ID), []string{id2})
+	hooks, _ := db.Webhooks(ctx, store.Customer(a.ID), "")
 	for _, h := range hooks {
 		if got := deliveriesOf(t, db, h.ID); len(got) > 0 && got[len(got)-1] == "order.cancelled" && h.ID != everything.ID {
 			t.Errorf("webhook %s of a revoked key got %v", h.ID, got)

@@ -90,7 +90,7 @@ func (db *DB) updateCancels(ctx context.Context, ids []string, set string, args 
 // nothing.
 func (db *DB) CancelAccepted(ctx context.Context, orderID string) error {
 	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
-		o, err := readOrderState(ctx, tx, Everyone, orderID)
+		o, err := readOrderState(ctx, tx, Operator, orderID)
 		if err != nil {
 			return err
 		}

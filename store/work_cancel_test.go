@@ -17,7 +17,7 @@ func TestForwardedCancels(t *testing.T) {
 	f.dispatch(t, refuse)
 	f.db.ClaimOrder(ctx, mid)
 	for _, id := range []string{accept, refuse, mid} {
-		if err := f.cancel(t, f.acct.ID, id); err != nil {
+		if err := f.cancel(t, store.Customer(f.acct.ID), id); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -171,7 +171,7 @@ func TestDeferCancelsGivesUp(t *testing.T) {
 	f := newFixture(t, 10_000_000)
 	id := f.add(t, f.acct.ID, store.TypeDefault, 100)
 	f.dispatch(t, id)
-	if err := f.cancel(t, f.acct.ID, id); err != nil {
+	if err := f.cancel(t, store.Customer(f.acct.ID), id); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 2 {

@@ -138,7 +138,7 @@ func (db *DB) ClaimFor(ctx context.Context, id string, providerID int64, failove
 			return nil
 		}
 		// Not claimable: say whether the order exists at all.
-		_, err = readOrderState(ctx, tx, Everyone, id)
+		_, err = readOrderState(ctx, tx, Operator, id)
 		return err
 	})
 	return claimed, err
@@ -212,7 +212,7 @@ func (db *DB) DispatchBusy(ctx context.Context, id, reason string, next int64) e
 
 func (db *DB) release(ctx context.Context, id, reason string, next int64, tries int) error {
 	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
-		o, err := readOrderState(ctx, tx, Everyone, id)
+		o, err := readOrderState(ctx, tx, Operator, id)
 		if err != nil {
 			return err
 		}
@@ -270,7 +270,7 @@ func (db *DB) DispatchResend(ctx context.Context, id, reason string, next int64)
 // true): the provider would hold it and deliver it whatever we were told.
 func (db *DB) DispatchFailed(ctx context.Context, id, reason string, maybe bool) (parked bool, err error) {
 	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
-		o, err := readOrderState(ctx, tx, Everyone, id)
+		o, err := readOrderState(ctx, tx, Operator, id)
 		if err != nil {
 			return err
 		}

@@ -41,7 +41,7 @@ func TestDueDispatches(t *testing.T) {
 	f.exec(t, `UPDATE orders SET claimed_at = 1 WHERE id = ?`, claimed)
 	parked := f.add(t, f.acct.ID, store.TypeDefault, 100)
 	f.exec(t, `UPDATE orders SET review = 'check' WHERE id = ?`, parked)
-	f.cancel(t, f.acct.ID, f.add(t, f.acct.ID, store.TypeDefault, 100))
+	f.cancel(t, store.Customer(f.acct.ID), f.add(t, f.acct.ID, store.TypeDefault, 100))
 	f.dispatch(t, f.add(t, f.acct.ID, store.TypeDefault, 100))
 	paused := storetest.Provider(t, f.db, "slow")
 	svc, err := f.db.AddService(ctx, store.Service{Name: "S", Category: "C", Type: store.TypeDefault, Rate: 1, Min: 1, Max: 10, ProviderService: "9"}, "slow")
@@ -99,7 +99,7 @@ func TestClaimOrder(t *testing.T) {
 		t.Errorf("claimed order = %+v", o)
 	}
 	cancelled := f.add(t, f.acct.ID, store.TypeDefault, 100)
-	f.cancel(t, f.acct.ID, cancelled)
+	f.cancel(t, store.Customer(f.acct.ID), cancelled)
 	if ok, err := f.db.ClaimOrder(ctx, cancelled); err != nil || ok {
 		t.Errorf("claim of a cancelled order = %v, %v; want false", ok, err)
 	}
@@ -147,7 +147,7 @@ func TestDispatchOutcomes(t *testing.T) {
 				t.Fatal(ok, err)
 			}
 			if tt.cancelFirst {
-				if err := f.cancel(t, f.acct.ID, id); err != nil {
+				if err := f.cancel(t, store.Customer(f.acct.ID), id); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -261,7 +261,7 @@ func TestParkAndRecoverDispatches(t *testing.T) {
 			t.Errorf("%s: claimed %v review %q status %s; want claimed %v review %q", id, o.Claimed, o.Review, o.Status, want.claimed, want.review)
 		}
 	}
-	list, err := f.db.ListOrders(ctx, store.OrderFilter{Review: true})
+	list, err := f.db.ListOrders(ctx, store.OrderFilter{Scope: store.Operator, Review: true})
 	if err != nil || len(list) != 2 {
 		t.Errorf("orders for review = %d, %v; want 2", len(list), err)
 	}
@@ -278,7 +278,7 @@ func TestClaimResendsDespiteQueuedCancel(t *testing.T) {
 	f := newFixture(t, 10_000_000)
 	id := notpanelOrder(t, f)
 	f.db.ClaimOrder(ctx, id)
-	if err := f.cancel(t, f.acct.ID, id); err != nil { // queued: the order is claimed
+	if err := f.cancel(t, store.Customer(f.acct.ID), id); err != nil { // queued: the order is claimed
 		t.Fatal(err)
 	}
 	if _, released, _ := f.db.RecoverDispatches(ctx); released != 1 { // the process restarted

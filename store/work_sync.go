@@ -90,7 +90,7 @@ func (db *DB) ApplyStatuses(ctx context.Context, updates []StatusUpdate, nextSyn
 // A start count of 0 is what providers send when they leave it out, so it
 // never overwrites one already known.
 func applyStatus(ctx context.Context, tx *Tx, id string, u UpstreamStatus, nextSync, now int64) (string, error) {
-	o, err := readOrderState(ctx, tx, Everyone, id)
+	o, err := readOrderState(ctx, tx, Operator, id)
 	if err != nil {
 		return "", err
 	}

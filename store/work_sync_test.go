@@ -91,10 +91,10 @@ func TestApplyStatusesBatch(t *testing.T) {
 	pending := f.add(t, f.acct.ID, store.TypeDefault, 1000)
 	f.dispatch(t, a)
 	f.dispatch(t, b)
-	if err := f.cancel(t, f.acct.ID, a); err != nil { // a cancel request, then the order completes
+	if err := f.cancel(t, store.Customer(f.acct.ID), a); err != nil { // a cancel request, then the order completes
 		t.Fatal(err)
 	}
-	if err := f.cancel(t, f.acct.ID, b); err != nil { // and one the provider honours
+	if err := f.cancel(t, store.Customer(f.acct.ID), b); err != nil { // and one the provider honours
 		t.Fatal(err)
 	}
 	long := strings.Repeat("x", 100)

@@ -1,10 +1,10 @@
 package upstream
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"notpanel/store"
@@ -48,9 +48,12 @@ func parseCancels(raw json.RawMessage, ids []string) (map[string]string, error) 
 }
 
 // cancelRefusal reads the cancel row of order: "" for accepted, else why
-// not. Only a clear yes counts as accepted (1, true, or the order's own id
-// as notpanel answers), since an accepted cancel refunds the customer:
-// anything else, such as a sentence in place of the 1, is a refusal.
+// not. Only a clear yes counts as accepted, since an accepted cancel
+// refunds the customer: 1 or true (as a number, a boolean or a string), or
+// the order's own id echoed as notpanel answers, which is never a bare
+// number (a classic row {"order":0,"cancel":0} echoes the id too, and
+// means no). Anything else, such as a sentence in place of the 1, is a
+// refusal.
 func cancelRefusal(order string, cancel, rowErr json.RawMessage) string {
 	if msg := errorText(rowErr); msg != "" {
 		return msg
@@ -64,7 +67,7 @@ func cancelRefusal(order string, cancel, rowErr json.RawMessage) string {
 		}
 	}
 	s := text(cancel)
-	if n, err := strconv.ParseInt(s, 10, 64); flag(cancel) || err == nil && n > 0 || s == order {
+	if s == "1" || strings.EqualFold(s, "true") || string(bytes.TrimSpace(cancel)) == "true" || s == order && !bareNumber(order) {
 		return ""
 	}
 	switch strings.ToLower(s) {
@@ -214,4 +217,15 @@ func parseServices(raw json.RawMessage) (services []Service, skipped int, err er
 func (s Service) Imported() store.ImportedService {
 	return store.ImportedService{ProviderService: s.ID, Name: s.Name, Category: s.Category, Type: s.Type,
 		Rate: s.Rate, Min: s.Min, Max: s.Max, Refill: s.Refill, Cancel: s.Cancel, Dripfeed: s.Dripfeed}
+}
+
+// bareNumber reports whether s is all ASCII digits, as classic order ids
+// are.
+func bareNumber(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

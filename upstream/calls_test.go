@@ -103,6 +103,11 @@ func TestCancels(t *testing.T) {
 		{"BooleansAndText", []string{"1", "2", "3", "4"},
 			`[{"order":1,"cancel":true},{"order":2,"cancel":false},{"order":3,"cancel":"Order is already completed"},{"order":4,"cancel":null}]`,
 			map[string]string{"1": "", "2": refused, "3": "Order is already completed", "4": refused}},
+		// A "no" never reads as "yes", whatever the ids: a classic row
+		// echoing its own number, 0 included, is not a notpanel echo.
+		{"EchoedNumbersAreNotYes", []string{"0", "7", "8", "9"},
+			`[{},{"order":"0","cancel":0},{"order":7,"cancel":7},{"order":8,"cancel":"8"},{"order":9,"cancel":2}]`,
+			map[string]string{"0": refused, "7": "7", "8": "8", "9": "2"}},
 		{"SingleObject", []string{"9"}, `{"cancel":1}`, map[string]string{"9": ""}},
 		{"SingleRefused", []string{"9"}, `{"cancel":{"error":"Cancel is disabled"}}`, map[string]string{"9": "Cancel is disabled"}},
 		{"RowsWithoutIDsSkipped", []string{"1"}, `[{"cancel":1},{"order":null,"cancel":1},{"order":1,"cancel":1}]`,

@@ -15,7 +15,7 @@ import (
 // cancel asks to cancel ids as the customer and expects each to be taken.
 func (e *env) cancel(ids ...string) {
 	e.t.Helper()
-	res, err := e.db.CancelOrders(ctx, e.acct.ID, ids)
+	res, err := e.db.CancelOrders(ctx, store.Customer(e.acct.ID), ids)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestCancelCallFails(t *testing.T) {
 // sending it: between the claim and the provider's answer.
 func (e *env) cancelOnClaim() {
 	e.t.Cleanup(fault.Set(fault.AfterClaim, func(id string) {
-		res, err := e.db.CancelOrders(ctx, e.acct.ID, []string{id})
+		res, err := e.db.CancelOrders(ctx, store.Customer(e.acct.ID), []string{id})
 		if err != nil || len(res) != 1 || res[0].Err != nil {
 			e.t.Errorf("cancel during dispatch: %v, %+v", err, res)
 		}

@@ -568,7 +568,7 @@ func (c *chaos) cancelSome(r *rand.Rand, n int) {
 		byAcct[c.orders[id].acct] = append(byAcct[c.orders[id].acct], id)
 	}
 	for _, acct := range slices.Sorted(maps.Keys(byAcct)) {
-		if _, err := c.db.CancelOrders(ctx, acct, byAcct[acct]); err != nil {
+		if _, err := c.db.CancelOrders(ctx, store.Customer(acct), byAcct[acct]); err != nil {
 			c.t.Fatalf("CancelOrders: %v", err)
 		}
 	}
@@ -600,7 +600,7 @@ func (c *chaos) run(w *worker.Worker, bound int, step time.Duration) int {
 
 // orderList reads every order with the sum and count of its refunds.
 func (c *chaos) orderList() ([]store.Order, map[string][2]int64) {
-	orders, err := c.db.ListOrders(ctx, store.OrderFilter{Limit: len(c.ids) + 1})
+	orders, err := c.db.ListOrders(ctx, store.OrderFilter{Scope: store.Operator, Limit: len(c.ids) + 1})
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -683,7 +683,7 @@ func (c *chaos) checkpoint(when string) {
 // resolve does what the operator does with each parked order: looks for it
 // at its provider and records its id there, or sends it again.
 func (c *chaos) resolve() (found, resent int) {
-	parked, err := c.db.ListOrders(ctx, store.OrderFilter{Review: true, Limit: len(c.ids) + 1})
+	parked, err := c.db.ListOrders(ctx, store.OrderFilter{Scope: store.Operator, Review: true, Limit: len(c.ids) + 1})
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -128,7 +128,7 @@ func TestDelivery410DisablesAndRedirectsAreFailures(t *testing.T) {
 	e.hook(moved.srv.URL)
 	e.cancel(e.place("", 100))
 	e.tick()
-	hooks, _ := e.db.Webhooks(ctx, e.acct.ID, "")
+	hooks, _ := e.db.Webhooks(ctx, store.Customer(e.acct.ID), "")
 	for _, h := range hooks {
 		if h.ID == w.ID && h.Status != "disabled" {
 			t.Errorf("webhook answered 410 is %s, want disabled", h.Status)

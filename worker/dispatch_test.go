@@ -172,7 +172,7 @@ func TestDispatchUnknownOutcomeIsParked(t *testing.T) {
 			if o.Review == "" || !o.Claimed {
 				t.Fatalf("review %q, claimed %v: want parked", o.Review, o.Claimed)
 			}
-			parked, err := e.db.ListOrders(ctx, store.OrderFilter{Review: true})
+			parked, err := e.db.ListOrders(ctx, store.OrderFilter{Scope: store.Operator, Review: true})
 			if err != nil || len(parked) != 1 || parked[0].ID != id {
 				t.Fatalf("order list --review = %v, %v; want %s", parked, err, id)
 			}

@@ -149,7 +149,7 @@ func (e *env) check() {
 
 func checkVisible(t *testing.T, db *store.DB) {
 	t.Helper()
-	orders, err := db.ListOrders(ctx, store.OrderFilter{Limit: 100_000})
+	orders, err := db.ListOrders(ctx, store.OrderFilter{Scope: store.Operator, Limit: 100_000})
 	if err != nil {
 		t.Fatal(err)
 	}

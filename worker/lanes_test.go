@@ -159,8 +159,8 @@ func TestLanesReportRunningWork(t *testing.T) {
 		return out
 	}
 	got := byKind()
-	if len(got) != 6 {
-		t.Fatalf("Lanes = %+v, want the six kinds", got)
+	if len(got) != 7 {
+		t.Fatalf("Lanes = %+v, want the seven kinds", got)
 	}
 	if d := got["dispatch"]; d.Running != 1 || d.Oldest < 20*time.Millisecond {
 		t.Errorf("dispatch lanes = %+v while the add is held, want 1 running for 20 ms or more", d)

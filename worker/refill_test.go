@@ -23,7 +23,7 @@ func (e *env) refillable() (id, up string) {
 
 func (e *env) askRefill(id string) string {
 	e.t.Helper()
-	res, err := e.db.RequestRefills(ctx, e.acct.ID, []string{id})
+	res, err := e.db.RequestRefills(ctx, store.Customer(e.acct.ID), []string{id})
 	if err != nil || res[0].Err != nil {
 		e.t.Fatalf("refill %s: %v, %v", id, err, res[0].Err)
 	}

@@ -61,7 +61,7 @@ func TestBatchesOf100(t *testing.T) {
 	if got, want := sizes("status", "orders"), []int{5, 100, 100}; !slices.Equal(got, want) {
 		t.Errorf("status call sizes %v, want %v", got, want)
 	}
-	res, err := e.db.CancelOrders(ctx, e.acct.ID, ids)
+	res, err := e.db.CancelOrders(ctx, store.Customer(e.acct.ID), ids)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,6 +48,9 @@ type Config struct {
 	// WebhookInsecure lets deliveries reach http and private addresses: for
 	// development and tests only.
 	WebhookInsecure bool
+	// Deposits, when set, reads pending deposits back from their payment
+	// gateways on their schedule (payment.Service).
+	Deposits Deposits
 	// Observe, when set, is told of every call to a provider: the call
 	// (add, status, cancel, refill, refill_status, services, balance) and
 	// its outcome ("ok", or the error class).
@@ -81,6 +84,7 @@ type Worker struct {
 	// in a lane of its own that passes do not wait for.
 	dispatching, cancelling, syncing, refilling, upkeeping lanes[int64]
 	delivering                                             lanes[string]
+	depositing                                             lanes[int64]   // by gateway
 	inflight                                               sync.WaitGroup // every lane
 	wake                                                   chan struct{}  // a lane has finished (see Run)
 }
@@ -187,7 +191,7 @@ func (w *Worker) pass(ctx context.Context) (more bool) {
 	work := context.WithoutCancel(ctx)
 	w.refresh(work)
 	defer w.recordPaces(work)
-	for _, step := range []func(stop, work context.Context) bool{w.dispatch, w.cancels, w.syncs, w.refills, w.upkeep, w.deliveries} {
+	for _, step := range []func(stop, work context.Context) bool{w.dispatch, w.cancels, w.syncs, w.refills, w.upkeep, w.deliveries, w.deposits} {
 		if ctx.Err() != nil {
 			break
 		}
@@ -283,7 +287,7 @@ func (l *lanes[K]) start(wg *sync.WaitGroup, k K, fn func(), idle func()) {
 // oldest has run. A lane that runs far longer than its calls can take
 // points at a provider or receiver that holds calls open.
 type LaneStats struct {
-	Kind    string // dispatch, cancel, sync, refill, upkeep or delivery
+	Kind    string // dispatch, cancel, sync, refill, upkeep, deposit or delivery
 	Running int
 	Oldest  time.Duration // 0 when none runs
 }
@@ -302,7 +306,8 @@ func (w *Worker) Lanes() []LaneStats {
 	for _, k := range []struct {
 		kind string
 		l    *lanes[int64]
-	}{{"dispatch", &w.dispatching}, {"cancel", &w.cancelling}, {"sync", &w.syncing}, {"refill", &w.refilling}, {"upkeep", &w.upkeeping}} {
+	}{{"dispatch", &w.dispatching}, {"cancel", &w.cancelling}, {"sync", &w.syncing}, {"refill", &w.refilling},
+		{"upkeep", &w.upkeeping}, {"deposit", &w.depositing}} {
 		n, oldest := k.l.stats()
 		out = append(out, stat(k.kind, n, oldest))
 	}

@@ -45,7 +45,7 @@ for i in $(seq 1 100); do
 done
 
 np_addr=127.0.0.1:18090 lr_addr=127.0.0.1:18089
-"$np" --log-level info serve --listen "$np_addr" --worker=false --ip-per-min 1000000000 >"$work/serve.log" 2>&1 &
+"$np" --log-level info serve --listen "$np_addr" --ops-listen off --worker=false --ip-per-min 1000000000 --max-conns 100000 --max-conns-per-client 100000 >"$work/serve.log" 2>&1 &
 "$work/limitref" -addr "$lr_addr" -db "$work/limitref.db" -sync FULL >"$work/limitref.log" 2>&1 &
 for addr in "$np_addr" "$lr_addr"; do
 	for _ in $(seq 100); do curl -s -o /dev/null "http://$addr/" && break; sleep 0.2; done

@@ -1,0 +1,246 @@
+package storefront
+
+import (
+	"context"
+	"crypto/rand"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"notpanel/store"
+)
+
+// category is a catalog category with its services, in catalog order.
+type category struct {
+	Name     string
+	Services []store.Service
+}
+
+func categories(svcs []store.Service) []category {
+	var out []category
+	for _, s := range svcs {
+		if len(out) == 0 || out[len(out)-1].Name != s.Category {
+			out = append(out, category{Name: s.Category})
+		}
+		out[len(out)-1].Services = append(out[len(out)-1].Services, s)
+	}
+	return out
+}
+
+// orderForm is what the new-order form holds: the catalog to choose from,
+// what the customer typed (kept when something is wrong), the price when
+// asked for, and the hidden request_id that makes a repeated submit place
+// one order.
+type orderForm struct {
+	Categories   []category
+	Selected     *store.Service
+	ServiceID    int64
+	Link         string
+	Quantity     string
+	Comments     string
+	Usernames    string
+	Username     string
+	AnswerNumber string
+	Runs         string
+	Interval     string
+	RequestID    string
+	Quote        *store.Quote
+	Error        string
+}
+
+// homePage is / : what the panel sells and the way in for a visitor, the
+// new-order form for a customer.
+type homePage struct {
+	base
+	Form       orderForm
+	Categories []category
+	Services   int
+	Recent     []store.Order
+}
+
+func newRequestID() string { return "web-" + strings.ToLower(rand.Text()) }
+
+func (s *site) home(w http.ResponseWriter, r *http.Request, v *visit) {
+	snap, err := s.snapshot(r.Context())
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	p := homePage{base: s.base(r, v, "", "home"), Categories: categories(snap.Catalog()), Services: len(snap.Catalog())}
+	if v.Account == nil {
+		s.render(w, r, http.StatusOK, "home", p)
+		return
+	}
+	p.Title, p.Nav = "New order", "order"
+	p.Form = orderForm{Categories: p.Categories, RequestID: newRequestID()}
+	if id, err := strconv.ParseInt(r.URL.Query().Get("service"), 10, 64); err == nil {
+		if svc, err := snap.Service(id); err == nil && svc.Enabled {
+			p.Form.ServiceID, p.Form.Selected = id, &svc
+		}
+	}
+	if p.Recent, err = s.db.ListOrders(r.Context(), store.OrderFilter{Scope: store.Customer(v.Account.ID), Limit: 5}); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "home", p)
+}
+
+// orderPlace places the order of the new-order form, through the same
+// store.PlaceOrderAs the API's add uses. "Check the price" (preview) shows
+// the charge and places nothing. A refused order comes back on the form,
+// as typed, with the reason.
+func (s *site) orderPlace(w http.ResponseWriter, r *http.Request, v *visit) {
+	f := orderForm{
+		Link: strings.TrimSpace(r.PostFormValue("link")), Quantity: strings.TrimSpace(r.PostFormValue("quantity")),
+		Comments: r.PostFormValue("comments"), Usernames: r.PostFormValue("usernames"),
+		Username: strings.TrimSpace(r.PostFormValue("username")), AnswerNumber: strings.TrimSpace(r.PostFormValue("answer_number")),
+		Runs: strings.TrimSpace(r.PostFormValue("runs")), Interval: strings.TrimSpace(r.PostFormValue("interval")),
+		RequestID: r.PostFormValue("request_id"),
+	}
+	if f.RequestID == "" || len(f.RequestID) > 64 {
+		f.RequestID = newRequestID()
+	}
+	f.ServiceID, _ = strconv.ParseInt(r.PostFormValue("service"), 10, 64)
+	in := store.OrderInput{ServiceID: f.ServiceID, RequestID: f.RequestID, Link: f.Link, Quantity: f.Quantity,
+		Comments: f.Comments, Usernames: f.Usernames, Username: f.Username, AnswerNumber: f.AnswerNumber}
+	if f.Runs != "" || f.Interval != "" {
+		in.Runs, in.Interval = f.Runs, f.Interval
+	}
+	// Without drip-feed the quantity field of a Package is meaningless:
+	// the store bills its min whatever is sent.
+	account := v.Account.ID
+	if r.PostFormValue("preview") == "" {
+		placed, err := s.db.PlaceOrderAs(r.Context(), func(_ context.Context, _ *store.Snapshot) (int64, error) { return account, nil }, in)
+		if err == nil {
+			redirect(w, r, "/orders/"+placed.ID+"?notice=placed")
+			return
+		}
+		msg, ok := userError(err)
+		if !ok {
+			s.internal(w, r, err)
+			return
+		}
+		f.Error = msg
+	}
+	snap, err := s.snapshot(r.Context())
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	f.Categories = categories(snap.Catalog())
+	if svc, err := snap.Service(f.ServiceID); err == nil && svc.Enabled {
+		f.Selected = &svc
+	}
+	code := http.StatusBadRequest
+	if f.Error == "" {
+		q, err := snap.Quote(in)
+		if msg, ok := userError(err); ok {
+			f.Error = msg
+		} else if err != nil {
+			s.internal(w, r, err)
+			return
+		} else {
+			f.Quote, code = &q, http.StatusOK
+		}
+	}
+	p := homePage{base: s.base(r, v, "New order", "order"), Form: f, Categories: f.Categories, Services: len(snap.Catalog())}
+	if p.Recent, err = s.db.ListOrders(r.Context(), store.OrderFilter{Scope: store.Customer(account), Limit: 5}); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.render(w, r, code, "home", p)
+}
+
+// MaxMassLines bounds a mass order.
+const MaxMassLines = 100
+
+// massLine is one line of a mass order and what became of it.
+type massLine struct {
+	N       int
+	Text    string
+	OrderID string
+	Charge  int64
+	Error   string
+}
+
+// massPage is /massorder: one "service|link|quantity" a line.
+type massPage struct {
+	base
+	Text      string
+	RequestID string
+	Lines     []massLine
+	Placed    int
+	Charged   int64
+	Error     string
+}
+
+func (s *site) massOrderForm(w http.ResponseWriter, r *http.Request, v *visit) {
+	s.render(w, r, http.StatusOK, "massorder", massPage{base: s.base(r, v, "Mass order", "massorder"), RequestID: newRequestID()})
+}
+
+// massOrderPlace places each line as its own add, through the same
+// store.PlaceOrderAs: a refused line is charged nothing and does not stop
+// the others. Each line's request_id is the form's plus its line number,
+// so sending the form twice places each line once.
+func (s *site) massOrderPlace(w http.ResponseWriter, r *http.Request, v *visit) {
+	p := massPage{base: s.base(r, v, "Mass order", "massorder"), Text: r.PostFormValue("orders"), RequestID: r.PostFormValue("request_id")}
+	if p.RequestID == "" || len(p.RequestID) > 64 {
+		p.RequestID = newRequestID()
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.ReplaceAll(p.Text, "\r\n", "\n"), "\n") {
+		if strings.TrimSpace(l) != "" {
+			lines = append(lines, strings.TrimSpace(l))
+		}
+	}
+	switch {
+	case len(lines) == 0:
+		p.Error = "Write one order a line: service id|link|quantity."
+		s.render(w, r, http.StatusBadRequest, "massorder", p)
+		return
+	case len(lines) > MaxMassLines:
+		p.Error = "At most " + strconv.Itoa(MaxMassLines) + " lines at once; this has " + strconv.Itoa(len(lines)) + ". Nothing was placed."
+		s.render(w, r, http.StatusBadRequest, "massorder", p)
+		return
+	}
+	account := v.Account.ID
+	authorize := func(_ context.Context, _ *store.Snapshot) (int64, error) { return account, nil }
+	for i, l := range lines {
+		line := massLine{N: i + 1, Text: l}
+		parts := strings.Split(l, "|")
+		if len(parts) != 3 {
+			line.Error = "Write it as service id|link|quantity"
+			p.Lines = append(p.Lines, line)
+			continue
+		}
+		svc, err := store.ParseCount("service", strings.TrimSpace(parts[0]))
+		if err != nil {
+			line.Error = "Unknown service id " + strconv.Quote(strings.TrimSpace(parts[0]))
+			p.Lines = append(p.Lines, line)
+			continue
+		}
+		placed, err := s.db.PlaceOrderAs(r.Context(), authorize, store.OrderInput{ServiceID: svc,
+			RequestID: p.RequestID + "-" + strconv.Itoa(i+1), Link: strings.TrimSpace(parts[1]), Quantity: strings.TrimSpace(parts[2])})
+		if err != nil {
+			msg, ok := userError(err)
+			if !ok {
+				s.internal(w, r, err)
+				return
+			}
+			line.Error = msg
+		} else {
+			line.OrderID = placed.ID
+			p.Placed++
+			if o, err := s.db.Order(r.Context(), store.Customer(account), placed.ID); err == nil {
+				line.Charge = o.Charge
+				p.Charged += o.Charge
+			}
+		}
+		p.Lines = append(p.Lines, line)
+	}
+	if a, err := s.db.AccountByID(r.Context(), account); err == nil {
+		v.Account = &a // the balance after the charges
+		p.base.Account = v.Account
+	}
+	s.render(w, r, http.StatusOK, "massorder", p)
+}
