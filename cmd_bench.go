@@ -35,6 +35,11 @@ type benchCmd struct {
 	Sync      int           `placeholder:"N" help:"Also time the worker: N preloaded orders in flight at a fast local provider, one status-sync pass over all of them, while the status action runs under load."`
 	Replica   string        `placeholder:"URL" help:"Also measure add with the scratch server streaming to this replica (a new folder under it, removed afterwards) and without, in alternating runs, and print the ratio."`
 	sftpFlags `embed:""`
+
+	Dispatch       bool          `help:"Measure the worker's dispatch instead of the API: pending orders for a simulated provider whose adds take --add-latency, sent at --concurrency calls at once; prints orders a second beside the ideal (concurrency ÷ latency)."`
+	AddLatency     time.Duration `name:"add-latency" default:"1s" help:"How long the simulated provider takes to answer an add (--dispatch); real providers take 0.5 to 3 s."`
+	Concurrency    int           `default:"16" help:"The simulated provider's calls at once (provider set --concurrency), for --dispatch."`
+	DispatchOrders int           `name:"dispatch-orders" placeholder:"N" help:"Pending orders for --dispatch (default: 20 times --concurrency)."`
 }
 
 // benchReport is what bench prints with --json.
@@ -53,19 +58,19 @@ type benchReport struct {
 }
 
 func (c *benchCmd) Run(ctx context.Context, a *app) error {
+	if c.Dispatch {
+		return c.runDispatch(ctx, a)
+	}
 	if c.Replica != "" {
 		if err := c.options(a, c.Replica).Validate(); err != nil {
 			return fmt.Errorf("--replica: %w", err)
 		}
 	}
-	dir, err := os.MkdirTemp("", "notpanel-bench-")
+	path, cleanup, err := c.scratch("bench.db")
 	if err != nil {
 		return err
 	}
-	if !c.Keep {
-		defer os.RemoveAll(dir)
-	}
-	path := filepath.Join(dir, "bench.db")
+	defer cleanup()
 	fmt.Fprintf(a.stderr, "bench: seeding %s with %d accounts and %d orders\n", path, c.Accounts, c.Orders)
 	db, err := store.Open(ctx, path, store.Options{Schema: schema})
 	if err != nil {
@@ -152,6 +157,19 @@ func (c *benchCmd) Run(ctx context.Context, a *app) error {
 		fmt.Fprintf(a.stderr, "bench: kept %s\n", path)
 	}
 	return nil
+}
+
+// scratch makes a temporary folder for a scratch database named name and
+// returns its path; cleanup removes the folder unless --keep.
+func (c *benchCmd) scratch(name string) (path string, cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", "notpanel-bench-")
+	if err != nil {
+		return "", nil, err
+	}
+	if c.Keep {
+		return filepath.Join(dir, name), func() {}, nil
+	}
+	return filepath.Join(dir, name), func() { os.RemoveAll(dir) }, nil
 }
 
 func find(rs []bench.Result, target, action string) *bench.Result {

@@ -69,3 +69,20 @@ func TestBenchReplica(t *testing.T) {
 	}
 	failing(t, dbPath(t), "bench", "--orders", "0", "--accounts", "1", "--actions", "balance", "--replica", "gs://bucket/x")
 }
+
+// bench --dispatch sends every order to the simulated provider once and
+// reports its rate beside the ideal.
+func TestBenchDispatch(t *testing.T) {
+	t.Setenv("NOTPANEL_RUN_MAIN", "1")
+	out := ok(t, dbPath(t), "bench", "--dispatch", "--add-latency", "100ms", "--concurrency", "8", "--dispatch-orders", "40", "--json")
+	var r dispatchReport
+	decode(t, out, &r)
+	if r.Orders != 40 || r.Concurrency != 8 || r.Ideal != 80 || r.PerSecond <= 0 || r.Ratio <= 0 || r.Ratio > 1.1 || r.Machine["cpus"] == "" {
+		t.Errorf("report: %+v", r)
+	}
+	text := ok(t, dbPath(t), "bench", "--dispatch", "--add-latency", "50ms", "--concurrency", "4", "--dispatch-orders", "8")
+	if !strings.Contains(text, "8 orders in") || !strings.Contains(text, "ideal 80.00/s") {
+		t.Errorf("text report:\n%s", text)
+	}
+	failing(t, dbPath(t), "bench", "--dispatch", "--concurrency", "0")
+}

@@ -48,6 +48,8 @@ type orderJSON struct {
 	Reason     string `json:"reason,omitempty"`
 	Review     string `json:"review,omitempty"`
 	Upstream   string `json:"upstream_status,omitempty"`
+	Provider   string `json:"provider,omitempty"`
+	Failover   string `json:"failover,omitempty"`
 	Created    string `json:"created"`
 	Updated    string `json:"updated"`
 }
@@ -57,7 +59,7 @@ func toOrderJSON(o store.Order, user string) orderJSON {
 		Order: o.ID, Number: o.Number, User: user, AccountID: o.AccountID, Service: o.ServiceID, Link: o.Link,
 		Quantity: count(o.Quantity), Units: count(o.Units), Extra: o.Extra, Charge: store.FormatMoney(o.Charge),
 		Status: o.Status, Claimed: o.Claimed, UpstreamID: o.UpstreamID, StartCount: count(o.StartCount),
-		Remains: count(o.Remains), Reason: o.Reason, Review: o.Review, Upstream: o.UpstreamStatus,
+		Remains: count(o.Remains), Reason: o.Reason, Review: o.Review, Upstream: o.UpstreamStatus, Failover: o.Failover,
 		Created: when(o.Created), Updated: when(o.Updated),
 	}
 	if o.Runs > 0 {
@@ -172,6 +174,13 @@ func (c *orderShowCmd) Run(ctx context.Context, a *app) error {
 			BalanceAfter: store.FormatMoney(e.BalanceAfter), Note: e.Note, Created: when(e.Created)})
 	}
 	row := toOrderJSON(o, acc.Name)
+	if o.ProviderID != 0 {
+		p, err := db.FindProvider(ctx, count(o.ProviderID))
+		if err != nil {
+			return err
+		}
+		row.Provider = p.Name
+	}
 	if c.JSON {
 		out := struct {
 			orderJSON
@@ -189,6 +198,7 @@ func (c *orderShowCmd) Run(ctx context.Context, a *app) error {
 		{"service:", count(row.Service)}, {"link:", row.Link}, {"quantity:", row.Quantity},
 		{"runs:", row.Runs}, {"interval:", row.Interval}, {"units:", row.Units}, {"extra:", row.Extra},
 		{"charge:", row.Charge}, {"status:", row.Status}, {"claimed by worker:", yesNo(row.Claimed)},
+		{"provider:", row.Provider}, {"sent to the backup:", row.Failover},
 		{"upstream id:", row.UpstreamID}, {"start count:", row.StartCount}, {"remains:", row.Remains},
 		{"provider status:", row.Upstream}, {"reason:", row.Reason}, {"needs review:", row.Review},
 		{"created:", row.Created}, {"updated:", row.Updated},

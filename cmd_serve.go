@@ -189,14 +189,14 @@ func serve(ctx context.Context, a *app, db *store.DB, ls listeners, sc siteConfi
 	if wc != nil {
 		wc.Deposits = payments
 		calls := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "notpanel_upstream_calls_total",
-			Help: "Calls to providers by provider, call and outcome (ok, temporary, permanent, account, unknown-outcome)."},
+			Help: "Calls to providers by provider, call and outcome (ok, temporary, permanent, account, unknown-outcome, busy)."},
 			[]string{"provider", "call", "outcome"})
 		reg.MustRegister(calls)
 		wc.DB, wc.Log = db, a.log
 		wc.Observe = func(provider, call, outcome string) { calls.WithLabelValues(provider, call, outcome).Inc() }
 		w = worker.New(*wc)
 		checks = append(checks, w.Alive)
-		reg.MustRegister(laneGauges{w})
+		reg.MustRegister(laneGauges{w}, providerGauges{w})
 	}
 	if len(checks) > 0 {
 		scfg.Health = func() error {
@@ -305,5 +305,52 @@ func (g laneGauges) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range g.w.Lanes() {
 		ch <- prometheus.MustNewConstMetric(lanesDesc, prometheus.GaugeValue, float64(s.Running), s.Kind)
 		ch <- prometheus.MustNewConstMetric(laneAgeDesc, prometheus.GaugeValue, s.Oldest.Seconds(), s.Kind)
+	}
+}
+
+// providerGauges reports at each scrape how the worker stands with each
+// provider: the pace of its calls (and how often the provider made it slow
+// down) and our balance there.
+type providerGauges struct{ w *worker.Worker }
+
+var (
+	concurrencyDesc = prometheus.NewDesc("notpanel_provider_concurrency",
+		"Calls at once the operator allows a provider (provider set --concurrency).", []string{"provider"}, nil)
+	paceDesc = prometheus.NewDesc("notpanel_provider_pace",
+		"Calls at once the worker allows itself towards a provider now: its concurrency, or less after it answered 429 or \"too many requests\".",
+		[]string{"provider"}, nil)
+	heldDesc = prometheus.NewDesc("notpanel_provider_pace_held_seconds",
+		"How much longer every call to a provider is held because even one at a time was too many, or it sent Retry-After (0 when not).",
+		[]string{"provider"}, nil)
+	cutsDesc = prometheus.NewDesc("notpanel_provider_pace_cuts_total",
+		"Times a provider's answers made the worker lower its pace.", []string{"provider"}, nil)
+	inflightDesc = prometheus.NewDesc("notpanel_provider_calls_in_flight", "Calls to a provider under way.", []string{"provider"}, nil)
+	balanceDesc  = prometheus.NewDesc("notpanel_provider_balance",
+		"Our balance at a provider as last read by the worker, in its currency.", []string{"provider", "currency"}, nil)
+	balanceLowDesc = prometheus.NewDesc("notpanel_provider_balance_low",
+		"1 when our balance at a provider is below its low-balance mark (provider set --low-balance).", []string{"provider"}, nil)
+)
+
+func (g providerGauges) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{concurrencyDesc, paceDesc, heldDesc, cutsDesc, inflightDesc, balanceDesc, balanceLowDesc} {
+		ch <- d
+	}
+}
+
+func (g providerGauges) Collect(ch chan<- prometheus.Metric) {
+	for _, p := range g.w.Providers() {
+		ch <- prometheus.MustNewConstMetric(concurrencyDesc, prometheus.GaugeValue, float64(p.Concurrency), p.Provider)
+		ch <- prometheus.MustNewConstMetric(paceDesc, prometheus.GaugeValue, float64(p.Pace), p.Provider)
+		ch <- prometheus.MustNewConstMetric(heldDesc, prometheus.GaugeValue, p.Held.Seconds(), p.Provider)
+		ch <- prometheus.MustNewConstMetric(cutsDesc, prometheus.CounterValue, float64(p.Cuts), p.Provider)
+		ch <- prometheus.MustNewConstMetric(inflightDesc, prometheus.GaugeValue, float64(p.InFlight), p.Provider)
+		if p.Balance != nil {
+			ch <- prometheus.MustNewConstMetric(balanceDesc, prometheus.GaugeValue, float64(*p.Balance)/store.MicrosPerUnit, p.Provider, p.Currency)
+			low := 0.0
+			if p.Low {
+				low = 1
+			}
+			ch <- prometheus.MustNewConstMetric(balanceLowDesc, prometheus.GaugeValue, low, p.Provider)
+		}
 	}
 }

@@ -22,13 +22,18 @@ type serviceCmd struct {
 // plus what only the operator sees.
 type serviceJSON struct {
 	httpapi.Service
-	Provider        string `json:"provider"`
-	ProviderService string `json:"provider_service"`
-	Enabled         bool   `json:"enabled"`
+	Provider              string `json:"provider"`
+	ProviderService       string `json:"provider_service"`
+	BackupProvider        string `json:"backup_provider,omitempty"`
+	BackupProviderService string `json:"backup_provider_service,omitempty"`
+	Enabled               bool   `json:"enabled"`
+	// Warning says why the catalog sync disabled the service.
+	Warning string `json:"warning,omitempty"`
 }
 
 func toServiceJSON(s store.Service) serviceJSON {
-	return serviceJSON{Service: httpapi.ServiceView(s), Provider: s.Provider, ProviderService: s.ProviderService, Enabled: s.Enabled}
+	return serviceJSON{Service: httpapi.ServiceView(s), Provider: s.Provider, ProviderService: s.ProviderService,
+		BackupProvider: s.BackupProvider, BackupProviderService: s.BackupProviderService, Enabled: s.Enabled, Warning: s.Warning}
 }
 
 type serviceAddCmd struct {
@@ -105,12 +110,28 @@ func (c *serviceListCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	t := newTable(a.stdout, "ID", "NAME", "CATEGORY", "TYPE", "RATE/1000 "+cur, "MIN", "MAX",
-		"REFILL", "CANCEL", "DRIPFEED", "PROVIDER", "UPSTREAM ID", "ENABLED")
+		"REFILL", "CANCEL", "DRIPFEED", "PROVIDER", "UPSTREAM ID", "BACKUP", "ENABLED")
 	for _, r := range rows {
+		backup := ""
+		if r.BackupProvider != "" {
+			backup = r.BackupProvider + " " + r.BackupProviderService
+		}
+		enabled := yesNo(r.Enabled)
+		if r.Warning != "" {
+			enabled += " (warning below)"
+		}
 		t.row(count(r.Service.Service), r.Name, r.Category, r.Type, r.Rate, r.Min, r.Max,
-			yesNo(r.Refill), yesNo(r.Cancel), yesNo(r.Dripfeed), r.Provider, r.ProviderService, yesNo(r.Enabled))
+			yesNo(r.Refill), yesNo(r.Cancel), yesNo(r.Dripfeed), r.Provider, r.ProviderService, backup, enabled)
 	}
-	return t.flush()
+	if err := t.flush(); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if r.Warning != "" {
+			fmt.Fprintf(a.stdout, "warning: service %d (%s): %s\n", r.Service.Service, r.Name, r.Warning)
+		}
+	}
+	return nil
 }
 
 type serviceSetCmd struct {
@@ -127,12 +148,15 @@ type serviceSetCmd struct {
 	Enabled         *bool   `negatable:"" help:"Show or (--no-enabled) hide the service in the catalog."`
 	ProviderService *string `name:"provider-service" placeholder:"ID" help:"New provider service id."`
 	Description     *string `placeholder:"TEXT" help:"New description for customers (\"\" for none)."`
+	BackupProvider  *string `name:"backup-provider" placeholder:"NAME" help:"Provider (name or id) that takes the orders the service's provider definitely refuses and cannot take now (service gone, no funds there, provider paused); an order whose outcome there is unknown never moves. \"\" removes the backup."`
+	BackupService   *string `name:"backup-provider-service" placeholder:"ID" help:"The service's id at the backup provider."`
 }
 
 func (c *serviceSetCmd) Run(ctx context.Context, a *app) error {
 	p := store.ServicePatch{
 		Name: c.Name, Category: c.Category, Type: c.Type, ProviderService: c.ProviderService, Description: c.Description,
 		Min: c.Min, Max: c.Max, Refill: c.Refill, Cancel: c.Cancel, Dripfeed: c.Dripfeed, Enabled: c.Enabled,
+		BackupProvider: c.BackupProvider, BackupProviderService: c.BackupService,
 	}
 	if c.Rate != nil {
 		rate, err := parseRate(*c.Rate)
@@ -152,7 +176,11 @@ func (c *serviceSetCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stderr, "service %d updated: %s, %s per 1000, %s\n", s.ID, s.Name, store.FormatMoney(s.Rate), enabledWord(s.Enabled))
+	backup := ""
+	if s.BackupProvider != "" {
+		backup = fmt.Sprintf(", backup %s service %s", s.BackupProvider, s.BackupProviderService)
+	}
+	fmt.Fprintf(a.stderr, "service %d updated: %s, %s per 1000, %s%s\n", s.ID, s.Name, store.FormatMoney(s.Rate), enabledWord(s.Enabled), backup)
 	return nil
 }
 
@@ -182,14 +210,17 @@ func (c *serviceDisableCmd) Run(ctx context.Context, a *app) error {
 }
 
 type serviceImportCmd struct {
-	Provider string `required:"" help:"Provider name or id to import from."`
-	Markup   string `required:"" placeholder:"PCT" help:"Markup over the provider's rate in percent, e.g. 25 or 12.5."`
+	Provider string  `required:"" help:"Provider name or id to import from."`
+	Markup   *string `placeholder:"PCT" help:"Markup over the provider's rate in percent, e.g. 25 or 12.5; without it, the provider's markup (provider set --markup)."`
 }
 
 func (c *serviceImportCmd) Run(ctx context.Context, a *app) error {
-	bp, err := parseMarkup(c.Markup)
-	if err != nil {
-		return err
+	var bp int64
+	if c.Markup != nil {
+		var err error
+		if bp, err = parseMarkup(*c.Markup); err != nil {
+			return err
+		}
 	}
 	db, err := a.open(ctx)
 	if err != nil {
@@ -198,6 +229,12 @@ func (c *serviceImportCmd) Run(ctx context.Context, a *app) error {
 	p, err := db.FindProvider(ctx, c.Provider)
 	if err != nil {
 		return err
+	}
+	if c.Markup == nil {
+		if p.Settings.MarkupBP == nil {
+			return fmt.Errorf("provider %s has no markup: give --markup, or set one with provider set %s --markup PCT", p.Name, p.Name)
+		}
+		bp = *p.Settings.MarkupBP
 	}
 	res, broken, err := importCatalog(ctx, db, p, bp)
 	if err != nil {
@@ -210,6 +247,9 @@ func (c *serviceImportCmd) Run(ctx context.Context, a *app) error {
 	}
 	if broken > 0 {
 		fmt.Fprintf(a.stderr, "  skipped %d unreadable entries (no id, name or rate, or min above max)\n", broken)
+	}
+	for _, l := range res.Losses {
+		fmt.Fprintf(a.stderr, "  warning: service %d (%s) disabled: %s\n", l.ServiceID, l.Name, l.Warning)
 	}
 	return nil
 }
@@ -232,8 +272,7 @@ func importCatalog(ctx context.Context, db *store.DB, p store.Provider, markupBP
 	}
 	items := make([]store.ImportedService, len(list))
 	for i, s := range list {
-		items[i] = store.ImportedService{ProviderService: s.ID, Name: s.Name, Category: s.Category, Type: s.Type,
-			Rate: s.Rate, Min: s.Min, Max: s.Max, Refill: s.Refill, Cancel: s.Cancel, Dripfeed: s.Dripfeed}
+		items[i] = s.Imported()
 	}
 	res, err = db.ImportServices(ctx, p.Name, items, markupBP)
 	return res, broken, err

@@ -24,6 +24,18 @@ type fakeCatalog struct {
 
 func (f *fakeCatalog) set(s string) { f.mu.Lock(); f.services = s; f.mu.Unlock() }
 
+// withCatalogProvider starts a fakeCatalog and adds it to a new database
+// as provider bigsmm; it returns the fake and the database's path.
+func withCatalogProvider(t *testing.T) (*fakeCatalog, string) {
+	t.Helper()
+	fake := &fakeCatalog{}
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	db := dbPath(t)
+	ok(t, db, "provider", "add", "bigsmm", "--url", srv.URL, "--key", "k")
+	return fake, db
+}
+
 func (f *fakeCatalog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -38,11 +50,7 @@ func (f *fakeCatalog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestServiceImport(t *testing.T) {
-	fake := &fakeCatalog{}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	db := dbPath(t)
-	ok(t, db, "provider", "add", "bigsmm", "--url", srv.URL, "--key", "k")
+	fake, db := withCatalogProvider(t)
 	fake.set(`[{"service":101,"name":"Followers","type":"Default","category":"Instagram","rate":"0.90","min":"50","max":"10000","refill":true,"cancel":"1"},
 		{"service":"102","name":"Likes","type":"Default","category":"Instagram","rate":0.3,"min":10,"max":5000},
 		{"service":103,"name":"Subs","type":"Subscriptions","category":"YouTube","rate":"5","min":"1","max":"10"},
@@ -86,10 +94,7 @@ func TestServiceImport(t *testing.T) {
 func (s serviceJSON) serviceID() string { return count(s.Service.Service) }
 
 func TestProviderBalanceAndResume(t *testing.T) {
-	srv := httptest.NewServer(&fakeCatalog{})
-	defer srv.Close()
-	db := dbPath(t)
-	ok(t, db, "provider", "add", "bigsmm", "--url", srv.URL, "--key", "k")
+	_, db := withCatalogProvider(t)
 	if got := ok(t, db, "provider", "balance", "bigsmm"); got != "12.345678 USD\n" {
 		t.Errorf("provider balance = %q", got)
 	}
@@ -207,5 +212,98 @@ func TestDemo(t *testing.T) {
 	stop()
 	if code := <-done; code != 0 {
 		t.Errorf("demo exited %d", code)
+	}
+}
+
+// A service's backup is set, shown and removed with service set; an order
+// sent there shows its provider and why in order show.
+func TestServiceBackupAndFailoverShown(t *testing.T) {
+	s := newShop(t)
+	ctx := context.Background()
+	ok(t, s.path, "provider", "add", "spare", "--url", "https://spare.example/api/v2", "--key", "k")
+	failing(t, s.path, "service", "set", "1", "--backup-provider", "spare")
+	failing(t, s.path, "service", "set", "1", "--backup-provider", "upstream", "--backup-provider-service", "5")
+	failing(t, s.path, "service", "set", "1", "--backup-provider", "nobody", "--backup-provider-service", "5")
+	r := notpanel(t, s.path, "service", "set", "1", "--backup-provider", "spare", "--backup-provider-service", "777")
+	if r.code != 0 || !strings.Contains(r.stderr, "backup spare service 777") {
+		t.Fatalf("service set --backup-provider: exit %d\n%s", r.code, r.stderr)
+	}
+	var rows []serviceJSON
+	decode(t, ok(t, s.path, "service", "list", "--json"), &rows)
+	if rows[0].BackupProvider != "spare" || rows[0].BackupProviderService != "777" {
+		t.Errorf("service list --json: %+v", rows[0])
+	}
+	if list := ok(t, s.path, "service", "list"); !strings.Contains(list, "spare 777") {
+		t.Errorf("service list:\n%s", list)
+	}
+
+	id := s.order(t, 100)
+	if ok, err := s.store.ClaimOrder(ctx, id); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	upstream, _ := s.store.FindProvider(ctx, "upstream")
+	spare, _ := s.store.FindProvider(ctx, "spare")
+	if err := s.store.DispatchFailover(ctx, id, upstream.ID, spare.ID, "provider upstream refused the order (Not enough funds); sent to the backup spare"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.store.DispatchAccepted(ctx, id, "55", 0); err != nil {
+		t.Fatal(err)
+	}
+	text := ok(t, s.path, "order", "show", id)
+	for _, want := range []string{"provider:", "spare", "sent to the backup:", "Not enough funds"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("order show lacks %q:\n%s", want, text)
+		}
+	}
+	var shown orderJSON
+	decode(t, ok(t, s.path, "order", "show", id, "--json"), &shown)
+	if shown.Provider != "spare" || !strings.Contains(shown.Failover, "Not enough funds") {
+		t.Errorf("order show --json: %+v", shown)
+	}
+
+	ok(t, s.path, "service", "set", "1", "--backup-provider", "")
+	var after []serviceJSON
+	decode(t, ok(t, s.path, "service", "list", "--json"), &after)
+	if after[0].BackupProvider != "" {
+		t.Errorf("after removing the backup: %+v", after[0])
+	}
+}
+
+// service import takes the provider's markup when given none, and says
+// which services it disabled for selling below the provider's rate;
+// service list shows the warning.
+func TestServiceImportWarnsOfLosses(t *testing.T) {
+	fake, db := withCatalogProvider(t)
+	fake.set(`[{"service":101,"name":"Followers","type":"Default","category":"Instagram","rate":"1.00","min":"50","max":"10000"}]`)
+	r := failing(t, db, "service", "import", "--provider", "bigsmm")
+	if !strings.Contains(r.stderr, "provider set bigsmm --markup") {
+		t.Errorf("import without a markup: %s", r.stderr)
+	}
+	ok(t, db, "provider", "set", "bigsmm", "--markup", "20")
+	ok(t, db, "service", "import", "--provider", "bigsmm")
+	var rows []serviceJSON
+	decode(t, ok(t, db, "service", "list", "--json"), &rows)
+	if len(rows) != 1 || rows[0].Rate != "1.20" {
+		t.Fatalf("imported at the provider's markup: %+v", rows)
+	}
+	ok(t, db, "service", "set", "1", "--rate", "1.10")
+	fake.set(`[{"service":101,"name":"Followers","type":"Default","category":"Instagram","rate":"1.15","min":"50","max":"10000"}]`)
+	r = notpanel(t, db, "service", "import", "--provider", "bigsmm")
+	if r.code != 0 || !strings.Contains(r.stderr, "warning: service 1 (Followers) disabled: rate 1.10 is below the provider's 1.15") {
+		t.Errorf("import over a hand-set rate: exit %d\n%s", r.code, r.stderr)
+	}
+	list := ok(t, db, "service", "list")
+	if !strings.Contains(list, "no (warning below)") || !strings.Contains(list, "warning: service 1 (Followers): rate 1.10 is below") {
+		t.Errorf("service list:\n%s", list)
+	}
+	decode(t, ok(t, db, "service", "list", "--json"), &rows)
+	if rows[0].Enabled || !strings.Contains(rows[0].Warning, "1.15") {
+		t.Errorf("service list --json: %+v", rows[0])
+	}
+	ok(t, db, "service", "set", "1", "--rate", "1.30", "--enabled")
+	var after []serviceJSON
+	decode(t, ok(t, db, "service", "list", "--json"), &after)
+	if !after[0].Enabled || after[0].Warning != "" {
+		t.Errorf("after the operator raised the rate: %+v", after[0])
 	}
 }

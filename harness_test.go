@@ -34,7 +34,7 @@ import (
 )
 
 var (
-	kills  = flag.Int("kills", 20, "how often TestKillHarness kills the server")
+	kills  = flag.Int("kills", 24, "how often TestKillHarness kills the server")
 	killAt = flag.String("kill-at", "", "where TestKillHarness kills the server, in turn: crash points of package fault, "+
 		"comma-separated, and \"timer\" for a random moment (default: every point and the timer)")
 )
@@ -69,21 +69,23 @@ func armFault(spec string) {
 }
 
 // TestKillHarness runs `notpanel serve` (this test binary standing in for
-// it) against a simulated provider and a webhook receiver while clients
-// place orders, retrying each with its request_id until it is answered, and
-// cancel some of them twice at once, some at once and some once they are
-// with the provider. The server is killed with SIGKILL, in turn at each
-// crash point of package fault and at a random moment. After every kill the
-// database must pass integrity_check and the audit, hold every order a
-// client was told about and an event for every order that ended, and the
-// provider must hold at most one order per order placed. At the end every
-// event must have reached the receiver.
+// it) against a simulated provider, slow to take adds and out of funds now
+// and then (its orders then go to the backup provider of the service), and
+// a webhook receiver, while clients place orders, retrying each with its
+// request_id until it is answered, and cancel some of them twice at once,
+// some at once and some once they are with a provider. The server is killed
+// with SIGKILL, in turn at each crash point of package fault and at a
+// random moment. After every kill the database must pass integrity_check
+// and the audit, hold every order a client was told about and an event for
+// every order that ended, and the provider and its backup together must
+// hold at most one order per order placed. At the end every event must
+// have reached the receiver.
 func TestKillHarness(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills a server process many times")
 	}
 	// The points reached least often come first, to be tried most often.
-	modes := []string{fault.AfterCancel, fault.AfterApply, fault.BeforeDelivery, "timer"}
+	modes := []string{fault.AfterCancel, fault.AfterApply, fault.AfterFailover, fault.BeforeDelivery, "timer"}
 	for _, p := range fault.Points {
 		if !slices.Contains(modes, p) {
 			modes = append(modes, p)
@@ -152,8 +154,11 @@ func TestKillHarness(t *testing.T) {
 		h.checkDeposits()
 	}
 
-	t.Logf("%d orders acknowledged, %d at the provider, %d deposits paid, %d kills; crash points reached: %v",
-		len(h.acked), len(h.sim.Links()), len(h.deposits), *kills, reached)
+	t.Logf("%d orders acknowledged, %d at the provider, %d at its backup, %d deposits paid, %d kills; crash points reached: %v",
+		len(h.acked), len(h.sim.Links()), len(h.backup.Links()), len(h.deposits), *kills, reached)
+	if len(h.backup.Links()) == 0 || len(h.sim.Links()) == 0 {
+		t.Error("the provider or its backup took no order: the failover was not exercised")
+	}
 	if len(h.acked) < *kills {
 		t.Errorf("only %d orders acknowledged over %d kills", len(h.acked), *kills)
 	}
@@ -167,13 +172,14 @@ func TestKillHarness(t *testing.T) {
 }
 
 // harness is the world of TestKillHarness: the database file, the address
-// the server listens on, the simulated provider, the webhook receiver and
-// what the clients were told.
+// the server listens on, the simulated provider and the backup provider of
+// its service, the webhook receiver and what the clients were told.
 type harness struct {
 	t          *testing.T
 	path, addr string
 	key        string
 	sim        *simulator.Provider
+	backup     *simulator.Provider
 	hook       *httptest.Server
 	client     *http.Client
 	env        []string // more of the server's environment, "K=V"
@@ -192,14 +198,45 @@ type lateCancel struct {
 	at    time.Time // when to send it
 }
 
+// simLatency is how long the simulated providers take to answer an add, so
+// that many adds are in flight, at the default of 16 calls at once, when
+// the server is killed.
+const simLatency = 20 * time.Millisecond
+
 func newHarness(t *testing.T) *harness {
-	h := &harness{t: t, path: dbPath(t), sim: simulator.New("sim-key", time.Now, 3),
+	h := &harness{t: t, path: dbPath(t), sim: simulator.New("sim-key", time.Now, 3), backup: simulator.New("backup-key", time.Now, 4),
 		client: &http.Client{Timeout: 5 * time.Second}, acked: map[string]string{}, received: map[string]int{},
 		gateway: paymenttest.NewBTCPay("btc-key", "store", "btc-secret"), deposits: map[string]store.Deposit{}}
+	h.sim.AddLatency, h.backup.AddLatency = simLatency, simLatency
+	h.sim.LoseAnswers = 0.02 // parked for review, never sent elsewhere
 	gwSrv := httptest.NewServer(h.gateway)
 	t.Cleanup(gwSrv.Close)
 	simSrv := httptest.NewServer(h.sim)
 	t.Cleanup(simSrv.Close)
+	backupSrv := httptest.NewServer(h.backup)
+	t.Cleanup(backupSrv.Close)
+	// The provider runs out of funds for a while every second and a half,
+	// and its orders go to the backup meanwhile.
+	stopFunds := make(chan struct{})
+	fundsDone := make(chan struct{})
+	go func() {
+		defer close(fundsDone)
+		for {
+			h.sim.AddFunds(-h.sim.Balance())
+			select {
+			case <-stopFunds:
+				return
+			case <-time.After(300 * time.Millisecond):
+			}
+			h.sim.AddFunds(1_000_000_000_000)
+			select {
+			case <-stopFunds:
+				return
+			case <-time.After(1200 * time.Millisecond):
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stopFunds); <-fundsDone })
 	h.hook = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.mu.Lock()
 		h.received[r.Header.Get("webhook-id")]++
@@ -213,8 +250,16 @@ func newHarness(t *testing.T) *harness {
 	if _, err := db.AddProvider(ctx, store.Provider{Name: "sim", URL: simSrv.URL, APIKey: "sim-key"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.AddService(ctx, store.Service{Name: "F", Category: "I", Type: store.TypeDefault, Rate: 1_000_000,
-		Min: 50, Max: 10_000, Cancel: true, ProviderService: "1"}, "sim"); err != nil {
+	if _, err := db.AddProvider(ctx, store.Provider{Name: "backup", URL: backupSrv.URL, APIKey: "backup-key"}); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := db.AddService(ctx, store.Service{Name: "F", Category: "I", Type: store.TypeDefault, Rate: 1_000_000,
+		Min: 50, Max: 10_000, Cancel: true, ProviderService: "1"}, "sim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	backup, backupService := "backup", "1"
+	if _, err := db.UpdateService(ctx, svc.ID, store.ServicePatch{BackupProvider: &backup, BackupProviderService: &backupService}); err != nil {
 		t.Fatal(err)
 	}
 	_, h.key = storetest.Account(t, db, "alice", 1_000_000_000_000)
@@ -468,9 +513,18 @@ func (h *harness) check(round int) {
 		}
 	}
 	rows.Close()
-	for link, n := range h.sim.Links() {
+	held := h.sim.Links()
+	for link, n := range held {
 		if n > 1 {
 			t.Fatalf("after kill %d: the provider holds %d orders for %s", round, n, link)
+		}
+	}
+	for link, n := range h.backup.Links() {
+		if n > 1 {
+			t.Fatalf("after kill %d: the backup holds %d orders for %s", round, n, link)
+		}
+		if held[link] > 0 {
+			t.Fatalf("after kill %d: the provider and its backup both hold an order for %s", round, link)
 		}
 	}
 }
@@ -539,7 +593,7 @@ func (h *harness) checkDelivered() {
 // reason that variant breaks.
 func TestHarnessCatchesBrokenVariants(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the test binary again and runs the kill harness three times")
+		t.Skip("builds the test binary again and runs the kill harness once per broken variant")
 	}
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -563,7 +617,10 @@ func TestHarnessCatchesBrokenVariants(t *testing.T) {
 		{fault.UnguardedCancel, "timer", "cancelled-failed-fully-refunded-once"},
 		// The provider took the add, the process died before recording it,
 		// and the restarted one sends it again.
-		{fault.ResendUnknown, fault.AfterAdd, "the provider holds 2 orders"},
+		{fault.ResendUnknown, fault.AfterAdd, "holds 2 orders for"}, // the provider or its backup
+		// The provider took an order but its answer was lost, and the
+		// order is sent to the backup as if it had been refused.
+		{fault.FailoverUnknown, "timer", "the provider and its backup both hold an order"},
 		// A deposit's credit is committed, the process dies before the
 		// deposit is marked credited, and the webhook sent again credits
 		// it again.

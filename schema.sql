@@ -60,7 +60,32 @@ CREATE TABLE providers (
     status     TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused')),
     -- why the worker paused the provider (e.g. the provider refused our key)
     paused_reason TEXT NOT NULL DEFAULT '',
-    created_at INTEGER NOT NULL
+    created_at INTEGER NOT NULL,
+    -- the operator's pace: calls at once, and calls a minute (0: no cap)
+    concurrency INTEGER NOT NULL DEFAULT 16 CHECK (concurrency BETWEEN 1 AND 1000),
+    per_minute  INTEGER NOT NULL DEFAULT 0 CHECK (per_minute >= 0),
+    -- the pace the worker keeps after the provider answered 429 or "too many
+    -- requests": calls at once (NULL at the operator's pace), how long calls
+    -- are held when one at a time is too many (milliseconds), why, since when
+    pace        INTEGER,
+    pace_hold   INTEGER NOT NULL DEFAULT 0,
+    pace_reason TEXT NOT NULL DEFAULT '',
+    pace_at     INTEGER,
+    -- scheduled catalog sync: the markup in basis points and how often in
+    -- seconds (0: never); when it last ran and what went wrong
+    markup_bp     INTEGER,
+    catalog_sync  INTEGER NOT NULL DEFAULT 0 CHECK (catalog_sync >= 0),
+    catalog_at    INTEGER,
+    catalog_error TEXT NOT NULL DEFAULT '',
+    -- our balance at the provider as last read, and the mark below which the
+    -- worker warns (NULL: none)
+    balance          INTEGER,
+    balance_currency TEXT NOT NULL DEFAULT '',
+    balance_at       INTEGER,
+    balance_error    TEXT NOT NULL DEFAULT '',
+    low_balance      INTEGER,
+    -- when the worker next reads the balance (and the catalog, when synced)
+    upkeep_next INTEGER NOT NULL DEFAULT 0
 );
 
 -- services.rate is the price of 1000 units in micro-units.
@@ -84,7 +109,14 @@ CREATE TABLE services (
     -- re-import can tell the operator's own edits (kept) from stale values
     imported         TEXT,
     created_at       INTEGER NOT NULL,
-    updated_at       INTEGER NOT NULL
+    updated_at       INTEGER NOT NULL,
+    -- where an order goes when the provider definitely refused it and cannot
+    -- take it now (service gone, no funds there, provider paused)
+    backup_provider_id      INTEGER REFERENCES providers (id),
+    backup_provider_service TEXT,
+    -- why the catalog sync disabled the service (a hand-set rate below the
+    -- provider's), for service list; '' when nothing is wrong
+    warning          TEXT NOT NULL DEFAULT ''
 );
 
 CREATE INDEX services_provider ON services (provider_id, provider_service);
@@ -96,6 +128,8 @@ CREATE INDEX services_provider ON services (provider_id, provider_service);
 -- once the order is with the upstream; provider_id is the provider it was
 -- claimed for. next_at is when the worker next looks at the order (a dispatch
 -- retry or a status sync); attempts counts failed tries at the current step.
+-- An unclaimed pending order keeps provider_id when it must go to that
+-- provider: one that may hold it already (maybe_sent).
 -- review, when set, parks the order for the operator with the reason, e.g.
 -- a dispatch whose outcome is unknown. upstream_status is the provider's last
 -- status text, kept verbatim so that unknown statuses stay visible.
@@ -134,7 +168,9 @@ CREATE TABLE orders (
     request_id  TEXT NOT NULL,
     fingerprint BLOB NOT NULL,
     created_at  INTEGER NOT NULL,
-    updated_at  INTEGER NOT NULL
+    updated_at  INTEGER NOT NULL,
+    -- why the order went to its service's backup provider, if it did
+    failover    TEXT
 );
 
 -- one add per request_id and account

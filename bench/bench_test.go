@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -165,5 +166,59 @@ func TestOKJSON(t *testing.T) {
 		if err := check(tt.status, []byte(tt.body)); (err == nil) != tt.ok {
 			t.Errorf("%s: okJSON = %v, want ok %v", tt.name, err, tt.ok)
 		}
+	}
+}
+
+// The dispatch measurement's database holds n pending orders for the slow
+// provider at its concurrency, paid for; WaitDispatched sees the end, and
+// refuses to report one where orders were parked.
+func TestPrepareAndWaitDispatch(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := context.Background()
+	if err := PrepareDispatch(ctx, db, "http://127.0.0.1:9/api/v2", "k", 12, 40); err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.FindProvider(ctx, DispatchProvider)
+	if err != nil || p.Settings.Concurrency != 12 {
+		t.Fatalf("provider %+v, %v", p.Settings, err)
+	}
+	g, err := db.Gauges(ctx)
+	if err != nil || g.OpenOrders[store.StatusPending] != 40 {
+		t.Fatalf("gauges %+v, %v; want 40 pending", g, err)
+	}
+	storetest.Audit(t, db)
+	jobs, err := db.DueDispatches(ctx, 1<<40, 100, nil)
+	if err != nil || len(jobs) != 40 {
+		t.Fatalf("%d due, %v", len(jobs), err)
+	}
+	for i, j := range jobs {
+		if ok, err := db.ClaimOrder(ctx, j.OrderID); !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+		if i == 0 {
+			db.ParkOrder(ctx, j.OrderID, "lost answer")
+			continue
+		}
+		if err := db.DispatchAccepted(ctx, j.OrderID, fmt.Sprint(i), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := WaitDispatched(ctx, db.Path()); err == nil || !strings.Contains(err.Error(), "parked") {
+		t.Errorf("WaitDispatched with a parked order: %v", err)
+	}
+	if err := db.ResolveUpstreamID(ctx, jobs[0].OrderID, "0x", 0); err != nil {
+		t.Fatal(err)
+	}
+	if at, err := WaitDispatched(ctx, db.Path()); err != nil || at.IsZero() {
+		t.Errorf("WaitDispatched = %v, %v", at, err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	db2 := storetest.Open(t)
+	if err := PrepareDispatch(ctx, db2, "http://127.0.0.1:9/api/v2", "k", 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WaitDispatched(cancelled, db2.Path()); err == nil {
+		t.Error("WaitDispatched returned without an error once its context ended")
 	}
 }

@@ -20,6 +20,9 @@ const (
 	AfterDebit = "after-debit"
 	// AfterClaim: the worker claimed an order, the provider is not called yet.
 	AfterClaim = "after-claim"
+	// AfterFailover: an order its provider refused is switched to its
+	// service's backup provider, which is not called yet.
+	AfterFailover = "after-failover"
 	// AfterAdd: the provider took an order, its id is not recorded yet.
 	AfterAdd = "after-add"
 	// AfterRecord: the provider's id of an order is recorded.
@@ -39,7 +42,7 @@ const (
 )
 
 // Points lists every point, for harnesses that pick among them.
-var Points = []string{AfterDebit, AfterClaim, AfterAdd, AfterRecord, AfterCancel, AfterApply, BeforeDelivery, AfterPaid}
+var Points = []string{AfterDebit, AfterClaim, AfterFailover, AfterAdd, AfterRecord, AfterCancel, AfterApply, BeforeDelivery, AfterPaid}
 
 var (
 	mu  sync.Mutex                              // serializes Set
@@ -101,10 +104,13 @@ const (
 	// SplitCredit credits a paid deposit's ledger row and marks the deposit
 	// credited in two transactions.
 	SplitCredit = "split-credit"
+	// FailoverUnknown sends an order whose outcome at its provider is
+	// unknown to its service's backup provider, as if it had been refused.
+	FailoverUnknown = "failover-unknown"
 )
 
 // Variants lists every broken variant.
-var Variants = []string{SplitDebit, UnguardedCancel, ResendUnknown, SplitCredit}
+var Variants = []string{SplitDebit, UnguardedCancel, ResendUnknown, SplitCredit, FailoverUnknown}
 
 // EnvBroken names the broken variant a notpanel_broken build runs.
 const EnvBroken = "NOTPANEL_BROKEN"

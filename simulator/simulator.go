@@ -62,14 +62,25 @@ type refill struct {
 // concurrent use.
 type Provider struct {
 	Key string
-	now func() time.Time
+	// AddLatency is how long an add takes to answer, as real providers take
+	// half a second to three; 0 answers at once. Set it before serving.
+	AddLatency time.Duration
+	// LoseAnswers is the share (0 to 1) of the adds it takes whose answer
+	// is lost on the way back, as when the proxy in front of a panel gives
+	// up waiting (HTTP 504): the order exists, the caller cannot know it.
+	LoseAnswers float64
+	now         func() time.Time
 
 	mu      sync.Mutex
 	rng     *rand.Rand
 	orders  map[int64]*order
 	refills map[int64]*refill
 	nextID  int64
+	balance int64 // micro-units our orders spend; an add it cannot pay is refused
 }
+
+// startBalance is the simulated account's balance: enough for any demo.
+const startBalance = 1_000_000 * 1_000_000
 
 // New returns a simulated provider that accepts key; now is its clock.
 func New(key string, now func() time.Time, seed uint64) *Provider {
@@ -77,7 +88,23 @@ func New(key string, now func() time.Time, seed uint64) *Provider {
 		now = time.Now
 	}
 	return &Provider{Key: key, now: now, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		orders: map[int64]*order{}, refills: map[int64]*refill{}, nextID: 1000}
+		orders: map[int64]*order{}, refills: map[int64]*refill{}, nextID: 1000, balance: startBalance}
+}
+
+// AddFunds changes our balance at the simulated provider by micro
+// micro-units (negative spends it); an add it cannot pay is refused with
+// "Not enough funds on balance", as real panels refuse it.
+func (p *Provider) AddFunds(micro int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.balance = max(p.balance+micro, 0)
+}
+
+// Balance is our balance at the simulated provider, in micro-units.
+func (p *Provider) Balance() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.balance
 }
 
 // ServeHTTP answers API v2 calls in the classic dialect: HTTP 200 with
@@ -92,6 +119,13 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(w, map[string]string{"error": "Invalid API key"})
 		return
 	}
+	if r.PostForm.Get("action") == "add" && p.AddLatency > 0 {
+		select {
+		case <-time.After(p.AddLatency):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	f := r.PostForm
@@ -99,7 +133,14 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "services":
 		reply(w, p.services())
 	case "add":
-		reply(w, p.add(f.Get("service"), f.Get("link"), f.Get("quantity"), f.Get("runs"), f.Get("comments")))
+		res := p.add(f.Get("service"), f.Get("link"), f.Get("quantity"), f.Get("runs"), f.Get("comments"))
+		if _, taken := res["order"]; taken && p.LoseAnswers > 0 && p.rng.Float64() < p.LoseAnswers {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusGatewayTimeout)
+			fmt.Fprint(w, "<html><body><h1>504 Gateway Time-out</h1></body></html>")
+			return
+		}
+		reply(w, res)
 	case "status":
 		reply(w, p.statuses(f.Get("orders")+","+f.Get("order")))
 	case "cancel":
@@ -109,7 +150,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "refill_status":
 		reply(w, p.refillStatuses(f.Get("refills")))
 	case "balance":
-		reply(w, map[string]string{"balance": "1000000.00", "currency": "USD"})
+		reply(w, map[string]string{"balance": decimal(p.balance), "currency": "USD"})
 	default:
 		reply(w, map[string]string{"error": "Incorrect request"})
 	}
@@ -155,6 +196,11 @@ func (p *Provider) add(service, link, quantity, runs, comments string) map[strin
 	if n, _ := strconv.ParseInt(runs, 10, 64); n > 1 {
 		q *= n
 	}
+	cost := micros(svc.Rate) * q / 1000
+	if cost > p.balance {
+		return map[string]any{"error": "Not enough funds on balance"}
+	}
+	p.balance -= cost
 	o := &order{link: link, created: p.now(), quantity: q, start: 100 + p.rng.Int64N(5000)}
 	if p.rng.IntN(10) == 0 { // one in ten ends partial
 		o.partial = 1 + p.rng.Int64N(max(q/2, 1))
@@ -162,6 +208,23 @@ func (p *Provider) add(service, link, quantity, runs, comments string) map[strin
 	p.nextID++
 	p.orders[p.nextID] = o
 	return map[string]any{"order": p.nextID}
+}
+
+// micros reads a catalog rate ("0.90") in micro-units.
+func micros(rate string) int64 {
+	whole, frac, _ := strings.Cut(rate, ".")
+	w, _ := strconv.ParseInt(whole, 10, 64)
+	f, _ := strconv.ParseInt((frac + "000000")[:6], 10, 64)
+	return w*1_000_000 + f
+}
+
+// decimal writes micro-units as a decimal with at least two decimals.
+func decimal(m int64) string {
+	s := fmt.Sprintf("%d.%06d", m/1_000_000, m%1_000_000)
+	for strings.HasSuffix(s, "0") && len(s)-strings.IndexByte(s, '.') > 3 {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // state is where a simulated order stands now.

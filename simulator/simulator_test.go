@@ -16,11 +16,18 @@ import (
 func setup(t *testing.T) (*storetest.Clock, func(params ...string) any) {
 	t.Helper()
 	c := storetest.NewClock(time.Unix(1_800_000_000, 0))
-	srv := httptest.NewServer(New("k", c.Now, 1))
+	return c, caller(t, New("k", c.Now, 1))
+}
+
+// caller serves p and returns a function that posts name, value, … pairs
+// with p's key and decodes the answer.
+func caller(t *testing.T, p *Provider) func(params ...string) any {
+	t.Helper()
+	srv := httptest.NewServer(p)
 	t.Cleanup(srv.Close)
-	return c, func(params ...string) any {
+	return func(params ...string) any {
 		t.Helper()
-		v := url.Values{"key": {"k"}}
+		v := url.Values{"key": {p.Key}}
 		for i := 0; i+1 < len(params); i += 2 {
 			v.Set(params[i], params[i+1])
 		}
@@ -115,7 +122,7 @@ func TestCancelAndErrors(t *testing.T) {
 	if field(call("action", "status", "orders", "42"), "42", "error") != "Incorrect order ID" {
 		t.Error("unknown order status")
 	}
-	if b := field(call("action", "balance"), "balance"); b != "1000000.00" {
+	if b := field(call("action", "balance"), "balance"); b != "999999.91" { // the order of 100 at 0.90 above
 		t.Errorf("balance %v", b)
 	}
 	pkg := field(call("action", "add", "service", "5", "link", "https://x"), "order")
@@ -126,5 +133,68 @@ func TestCancelAndErrors(t *testing.T) {
 	svcs := call("action", "services").([]any)
 	if len(svcs) != len(Catalog) || !strings.Contains(field(svcs[0], "name").(string), "[simulated]") {
 		t.Errorf("services: %v", svcs)
+	}
+}
+
+// Orders spend the simulated balance; one it cannot pay is refused as real
+// panels refuse it, and taken again once funds are added.
+func TestFunds(t *testing.T) {
+	p := New("k", nil, 1)
+	post := caller(t, p)
+	call := func(params ...string) map[string]any {
+		t.Helper()
+		out, _ := post(params...).(map[string]any)
+		return out
+	}
+	p.AddFunds(-p.Balance() + 1_000_000) // 1.00 left: 1000 followers at 0.90 cost 0.90
+	if got := call("action", "balance")["balance"]; got != "1.00" {
+		t.Fatalf("balance %v, want 1.00", got)
+	}
+	if got := call("action", "add", "service", "1", "link", "https://x/1", "quantity", "1000"); got["order"] == nil {
+		t.Fatalf("add within the balance: %v", got)
+	}
+	if got := call("action", "balance")["balance"]; got != "0.10" {
+		t.Errorf("balance %v after an order of 0.90, want 0.10", got)
+	}
+	if got := call("action", "add", "service", "1", "link", "https://x/2", "quantity", "1000"); got["error"] != "Not enough funds on balance" {
+		t.Errorf("add beyond the balance: %v", got)
+	}
+	p.AddFunds(5_000_000)
+	if got := call("action", "add", "service", "1", "link", "https://x/2", "quantity", "1000"); got["order"] == nil {
+		t.Errorf("add after a top-up: %v", got)
+	}
+	if n := p.Orders(); n != 2 {
+		t.Errorf("%d orders, want 2", n)
+	}
+}
+
+// An add takes AddLatency to answer.
+func TestAddLatency(t *testing.T) {
+	p := New("k", nil, 1)
+	p.AddLatency = 200 * time.Millisecond
+	call := caller(t, p)
+	start := time.Now()
+	call("action", "add", "service", "1", "link", "https://x", "quantity", "100")
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Errorf("add answered in %v, want 200 ms or more", d)
+	}
+	if n := p.Orders(); n != 1 {
+		t.Errorf("%d orders", n)
+	}
+}
+
+// With LoseAnswers the order is taken but its answer is an error page.
+func TestLoseAnswers(t *testing.T) {
+	p := New("k", nil, 1)
+	p.LoseAnswers = 1
+	srv := httptest.NewServer(p)
+	t.Cleanup(srv.Close)
+	resp, err := http.PostForm(srv.URL, url.Values{"key": {"k"}, "action": {"add"}, "service": {"1"}, "link": {"https://x"}, "quantity": {"100"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusGatewayTimeout || p.Orders() != 1 {
+		t.Errorf("HTTP %d with %d orders taken, want 504 and the order taken", resp.StatusCode, p.Orders())
 	}
 }

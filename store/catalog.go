@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -43,6 +44,11 @@ type Provider struct {
 	// PausedReason says why the worker stopped calling the provider.
 	PausedReason string `json:"paused_reason,omitempty"`
 	Created      int64  `json:"created"`
+	// Settings is what the operator set (provider set); State what the
+	// worker learnt. Both are read by FindProvider and ListProviders only:
+	// the worker's job listings carry the fields above.
+	Settings ProviderSettings `json:"settings"`
+	State    ProviderState    `json:"state"`
 }
 
 // Service is one entry of the catalog.
@@ -64,6 +70,13 @@ type Service struct {
 	// Description tells customers what they get (speed, quality, refill
 	// terms); plain text, shown on the storefront's catalog.
 	Description string `json:"description,omitempty"`
+	// BackupProviderID (0 when none) takes the orders its provider
+	// definitely refuses and cannot take now, as BackupProviderService.
+	BackupProviderID      int64  `json:"backup_provider_id,omitempty"`
+	BackupProvider        string `json:"backup_provider,omitempty"`
+	BackupProviderService string `json:"backup_provider_service,omitempty"`
+	// Warning says why the catalog sync disabled the service.
+	Warning string `json:"warning,omitempty"`
 }
 
 // AddProvider registers an upstream provider.
@@ -85,6 +98,7 @@ func (db *DB) AddProvider(ctx context.Context, p Provider) (Provider, error) {
 		return p, Errorf(Invalid, "Invalid dialect %q: want classic or notpanel", p.Dialect)
 	}
 	p.Status, p.Created = "active", db.unix()
+	p.Settings = ProviderSettings{Concurrency: DefaultConcurrency}
 	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM providers WHERE name = ?`, p.Name).Scan(&n); err != nil {
@@ -104,19 +118,32 @@ func (db *DB) AddProvider(ctx context.Context, p Provider) (Provider, error) {
 	return p, err
 }
 
+// providerCols are the columns a worker's job needs to call a provider.
 const providerCols = `p.id, p.name, p.url, p.api_key, p.dialect, p.status, p.paused_reason, p.created_at`
+
+// providerAllCols adds the settings and the state to providerCols.
+const providerAllCols = providerCols + `, p.concurrency, p.per_minute, p.markup_bp, p.catalog_sync, p.low_balance,
+	coalesce(p.pace, 0), p.pace_hold, p.pace_reason, coalesce(p.pace_at, 0), coalesce(p.catalog_at, 0), p.catalog_error,
+	p.balance, p.balance_currency, coalesce(p.balance_at, 0), p.balance_error, p.upkeep_next`
 
 func scanProvider(row interface{ Scan(...any) error }) (Provider, error) {
 	var p Provider
-	err := row.Scan(&p.ID, &p.Name, &p.URL, &p.APIKey, &p.Dialect, &p.Status, &p.PausedReason, &p.Created)
+	c, s := &p.Settings, &p.State
+	var hold int64
+	err := row.Scan(&p.ID, &p.Name, &p.URL, &p.APIKey, &p.Dialect, &p.Status, &p.PausedReason, &p.Created,
+		&c.Concurrency, &c.PerMinute, &c.MarkupBP, &c.CatalogSync, &c.LowBalance,
+		&s.Pace, &hold, &s.PaceReason, &s.PaceAt, &s.CatalogAt, &s.CatalogError,
+		&s.Balance, &s.BalanceCurrency, &s.BalanceAt, &s.BalanceError, &s.UpkeepNext)
+	c.CatalogSync *= time.Second
+	s.PaceHold = time.Duration(hold) * time.Millisecond
 	return p, err
 }
 
 // FindProvider returns the provider named by ref: its name or numeric id.
 func (db *DB) FindProvider(ctx context.Context, ref string) (Provider, error) {
-	q, arg := `SELECT `+providerCols+` FROM providers p WHERE name = ?`, any(ref)
+	q, arg := `SELECT `+providerAllCols+` FROM providers p WHERE name = ?`, any(ref)
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		q, arg = `SELECT `+providerCols+` FROM providers p WHERE id = ?`, id
+		q, arg = `SELECT `+providerAllCols+` FROM providers p WHERE id = ?`, id
 	}
 	p, err := scanProvider(db.read.QueryRowContext(ctx, q, arg))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -127,7 +154,7 @@ func (db *DB) FindProvider(ctx context.Context, ref string) (Provider, error) {
 
 // ListProviders returns every provider, by id.
 func (db *DB) ListProviders(ctx context.Context) ([]Provider, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+providerCols+` FROM providers p ORDER BY id`)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+providerAllCols+` FROM providers p ORDER BY id`)
 	if err != nil {
 		return nil, internal("list providers", err)
 	}
@@ -195,20 +222,25 @@ func (db *DB) AddService(ctx context.Context, s Service, provider string) (Servi
 	return s, err
 }
 
-const serviceCols = `s.id, s.name, s.type, s.category, s.rate, s.min, s.max, s.refill, s.cancel, s.dripfeed,
-	s.enabled, s.provider_id, p.name, s.provider_service, s.description`
+// serviceCols are read FROM serviceTables.
+const (
+	serviceCols = `s.id, s.name, s.type, s.category, s.rate, s.min, s.max, s.refill, s.cancel, s.dripfeed,
+	s.enabled, s.provider_id, p.name, s.provider_service, s.description, coalesce(s.backup_provider_id, 0),
+	coalesce(b.name, ''), coalesce(s.backup_provider_service, ''), s.warning`
+	serviceTables = `services s JOIN providers p ON p.id = s.provider_id LEFT JOIN providers b ON b.id = s.backup_provider_id`
+)
 
-func scanService(row interface{ Scan(...any) error }) (Service, error) {
+func scanService(row interface{ Scan(...any) error }, more ...any) (Service, error) {
 	var s Service
-	err := row.Scan(&s.ID, &s.Name, &s.Type, &s.Category, &s.Rate, &s.Min, &s.Max, &s.Refill, &s.Cancel,
-		&s.Dripfeed, &s.Enabled, &s.ProviderID, &s.Provider, &s.ProviderService, &s.Description)
+	err := row.Scan(append([]any{&s.ID, &s.Name, &s.Type, &s.Category, &s.Rate, &s.Min, &s.Max, &s.Refill, &s.Cancel,
+		&s.Dripfeed, &s.Enabled, &s.ProviderID, &s.Provider, &s.ProviderService, &s.Description, &s.BackupProviderID,
+		&s.BackupProvider, &s.BackupProviderService, &s.Warning}, more...)...)
 	return s, err
 }
 
 // Service returns one service, enabled or not.
 func (db *DB) Service(ctx context.Context, id int64) (Service, error) {
-	s, err := scanService(db.read.QueryRowContext(ctx,
-		`SELECT `+serviceCols+` FROM services s JOIN providers p ON p.id = s.provider_id WHERE s.id = ?`, id))
+	s, err := scanService(db.read.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM `+serviceTables+` WHERE s.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, ErrServiceNotFound
 	}
@@ -218,7 +250,7 @@ func (db *DB) Service(ctx context.Context, id int64) (Service, error) {
 // Services lists the catalog ordered by category then id; only enabled
 // services unless all is set.
 func (db *DB) Services(ctx context.Context, all bool) ([]Service, error) {
-	q := `SELECT ` + serviceCols + ` FROM services s JOIN providers p ON p.id = s.provider_id`
+	q := `SELECT ` + serviceCols + ` FROM ` + serviceTables
 	if !all {
 		q += ` WHERE s.enabled = 1`
 	}
@@ -244,14 +276,27 @@ type ServicePatch struct {
 	Description                           *string
 	Rate, Min, Max                        *int64
 	Refill, Cancel, Dripfeed, Enabled     *bool
+	// BackupProvider names the backup provider ("" for none), with the
+	// service's id there in BackupProviderService.
+	BackupProvider, BackupProviderService *string
 }
 
 // UpdateService changes a service. Orders already placed keep the price and
-// terms they were placed with.
+// terms they were placed with. A change of rate or of enabled clears the
+// warning of a catalog sync that disabled the service: the operator has seen
+// to it (the next sync warns again if the rate is still below the
+// provider's).
 func (db *DB) UpdateService(ctx context.Context, id int64, p ServicePatch) (Service, error) {
 	s, err := db.Service(ctx, id)
 	if err != nil {
 		return s, err
+	}
+	if err := db.setBackup(ctx, &s, p); err != nil {
+		return s, err
+	}
+	seen := p.Rate != nil || p.Enabled != nil
+	if seen {
+		s.Warning = ""
 	}
 	set := func(dst *string, src *string) {
 		if src != nil {
@@ -285,9 +330,12 @@ func (db *DB) UpdateService(ctx context.Context, id int64, p ServicePatch) (Serv
 	err = db.Update(ctx, func(ctx context.Context, tx *Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`UPDATE services SET name = ?, category = ?, type = ?, rate = ?, min = ?, max = ?, refill = ?,
-			   cancel = ?, dripfeed = ?, enabled = ?, provider_service = ?, updated_at = ? WHERE id = ?`,
+			   cancel = ?, dripfeed = ?, enabled = ?, provider_service = ?, backup_provider_id = nullif(?, 0),
+			   backup_provider_service = nullif(?, ''), warning = ?,
+			   imported = CASE WHEN ? THEN json_remove(imported, '$.loss') ELSE imported END, updated_at = ?
+			 WHERE id = ?`,
 			s.Name, s.Category, s.Type, s.Rate, s.Min, s.Max, s.Refill, s.Cancel, s.Dripfeed, s.Enabled,
-			s.ProviderService, db.unix(), s.ID)
+			s.ProviderService, s.BackupProviderID, s.BackupProviderService, s.Warning, seen, db.unix(), s.ID)
 		if err != nil {
 			return internal("update service", err)
 		}
@@ -302,4 +350,37 @@ func (db *DB) UpdateService(ctx context.Context, id int64, p ServicePatch) (Serv
 		return bumpConfig(ctx, tx)
 	})
 	return s, err
+}
+
+// setBackup applies the backup provider of patch p to s.
+func (db *DB) setBackup(ctx context.Context, s *Service, p ServicePatch) error {
+	if p.BackupProvider == nil && p.BackupProviderService == nil {
+		return nil
+	}
+	if p.BackupProvider != nil && *p.BackupProvider == "" {
+		if p.BackupProviderService != nil && *p.BackupProviderService != "" {
+			return Errorf(Invalid, "A backup provider service needs a backup provider")
+		}
+		s.BackupProviderID, s.BackupProvider, s.BackupProviderService = 0, "", ""
+		return nil
+	}
+	if p.BackupProvider != nil {
+		b, err := db.FindProvider(ctx, *p.BackupProvider)
+		if err != nil {
+			return err
+		}
+		s.BackupProviderID, s.BackupProvider = b.ID, b.Name
+	}
+	if p.BackupProviderService != nil {
+		s.BackupProviderService = strings.TrimSpace(*p.BackupProviderService)
+	}
+	switch {
+	case s.BackupProviderID == 0:
+		return Errorf(Invalid, "A backup provider service needs a backup provider")
+	case s.BackupProviderID == s.ProviderID:
+		return Errorf(Invalid, "The backup provider must differ from the service's provider (%s)", s.Provider)
+	case s.BackupProviderService == "" || len(s.BackupProviderService) > 100:
+		return Errorf(Invalid, "A backup provider needs the service's id there: give --backup-provider-service")
+	}
+	return nil
 }

@@ -28,6 +28,24 @@ type ImportResult struct {
 	// SkippedTypes names the service types notpanel does not sell, with how
 	// many services of each were skipped.
 	SkippedTypes map[string]int
+	// Losses are the services this import disabled because the operator's
+	// own rate is now below the provider's.
+	Losses []Loss
+}
+
+// Loss is a service disabled because its rate, set by hand, is below what
+// the provider charges for it.
+type Loss struct {
+	ServiceID  int64
+	Name       string
+	Rate, Cost int64
+	Warning    string
+}
+
+// lossWarning explains a service disabled for selling at a loss.
+func lossWarning(rate, cost int64) string {
+	return "rate " + FormatMoney(rate) + " is below the provider's " + FormatMoney(cost) +
+		": disabled so as not to sell at a loss; raise it (service set --rate) and enable it again"
 }
 
 // importedValues are the fields an import sets; kept per service so that the
@@ -45,6 +63,11 @@ type importedValues struct {
 	// Delisted is set when the import disabled the service because the
 	// provider stopped listing it; it is enabled again if it comes back.
 	Delisted bool `json:"delisted,omitempty"`
+	// Loss is set when the import disabled the service because its rate,
+	// set by hand, is below the provider's; it is enabled again when that
+	// is no longer so, unless the operator changed its rate or enabled it
+	// meanwhile (UpdateService removes the flag).
+	Loss bool `json:"loss,omitempty"`
 }
 
 // MarkupRate is rate raised by markup basis points (2500 = 25 %), rounded
@@ -71,8 +94,12 @@ func MarkupRate(rate, markupBP int64) (int64, error) {
 // new services are added (enabled) at the provider's rate plus markupBP
 // basis points; services imported before are updated field by field, except
 // fields the operator has changed since the last import, which are kept;
-// services the provider no longer lists are disabled. Entries of types
-// notpanel does not sell, or that do not validate, are skipped.
+// services the provider no longer lists are disabled. A rate the operator
+// set by hand that is now below the provider's disables its service, with a
+// warning, so that it is never sold at a loss: imported services are
+// enabled again once it no longer is, services added by hand are left to
+// the operator. Entries of types notpanel does not sell, or that do not
+// validate, are skipped. Orders already placed keep their price.
 func (db *DB) ImportServices(ctx context.Context, providerRef string, items []ImportedService, markupBP int64) (ImportResult, error) {
 	res := ImportResult{SkippedTypes: map[string]int{}}
 	p, err := db.FindProvider(ctx, providerRef)
@@ -111,6 +138,9 @@ func (db *DB) ImportServices(ctx context.Context, providerRef string, items []Im
 				continue
 			}
 			listed[it.ProviderService] = true
+			if ok {
+				s, want.Loss = checkLoss(cur, s, want, it.Rate, &res)
+			}
 			blob, _ := json.Marshal(want)
 			switch {
 			case !ok:
@@ -127,9 +157,9 @@ func (db *DB) ImportServices(ctx context.Context, providerRef string, items []Im
 			default:
 				_, err = tx.ExecContext(ctx,
 					`UPDATE services SET name = ?, category = ?, type = ?, rate = ?, min = ?, max = ?, refill = ?,
-					   cancel = ?, dripfeed = ?, enabled = ?, imported = ?, updated_at = ? WHERE id = ?`,
+					   cancel = ?, dripfeed = ?, enabled = ?, warning = ?, imported = ?, updated_at = ? WHERE id = ?`,
 					s.Name, s.Category, s.Type, s.Rate, s.Min, s.Max, s.Refill, s.Cancel, s.Dripfeed, s.Enabled,
-					string(blob), now, cur.svc.ID)
+					s.Warning, string(blob), now, cur.svc.ID)
 				res.Updated++
 			}
 			if err != nil {
@@ -148,9 +178,72 @@ func (db *DB) ImportServices(ctx context.Context, providerRef string, items []Im
 			}
 			res.Disabled++
 		}
+		if err := disableHandSetLosses(ctx, tx, p.ID, items, now, &res); err != nil {
+			return err
+		}
 		return bumpConfig(ctx, tx)
 	})
 	return res, err
+}
+
+// checkLoss disables s, merged from cur and want, when its rate was set by
+// hand (it is not the imported one) and is below cost, the provider's
+// rate; or enables it again when the last import disabled it so and that is
+// no longer the case. loss is what the import records.
+func checkLoss(cur importTarget, s Service, want importedValues, cost int64, res *ImportResult) (_ Service, loss bool) {
+	atLoss := s.Rate != want.Rate && s.Rate < cost
+	switch {
+	case atLoss && cur.svc.Enabled:
+		s.Enabled, s.Warning = false, lossWarning(s.Rate, cost)
+		res.Losses = append(res.Losses, Loss{ServiceID: cur.svc.ID, Name: s.Name, Rate: s.Rate, Cost: cost, Warning: s.Warning})
+		return s, true
+	case atLoss && cur.last.Loss:
+		s.Enabled, s.Warning = false, lossWarning(s.Rate, cost) // still at a loss
+		return s, true
+	case cur.last.Loss:
+		s.Enabled, s.Warning = true, ""
+	}
+	return s, false
+}
+
+// disableHandSetLosses disables the provider's enabled services that the
+// operator added by hand (not imported) and that sell below the rate the
+// provider lists for them, with a warning.
+func disableHandSetLosses(ctx context.Context, tx *Tx, providerID int64, items []ImportedService, now int64, res *ImportResult) error {
+	costs := make(map[string]int64, len(items))
+	for _, it := range items {
+		costs[it.ProviderService] = it.Rate
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, name, rate, provider_service FROM services
+		WHERE provider_id = ? AND imported IS NULL AND enabled = 1`, providerID)
+	if err != nil {
+		return internal("read services added by hand", err)
+	}
+	var losses []Loss
+	for rows.Next() {
+		var l Loss
+		var ps string
+		if err := rows.Scan(&l.ServiceID, &l.Name, &l.Rate, &ps); err != nil {
+			rows.Close()
+			return internal("read services added by hand", err)
+		}
+		if cost, listed := costs[ps]; listed && l.Rate < cost {
+			l.Cost, l.Warning = cost, lossWarning(l.Rate, cost)
+			losses = append(losses, l)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return internal("read services added by hand", err)
+	}
+	for _, l := range losses {
+		if _, err := tx.ExecContext(ctx, `UPDATE services SET enabled = 0, warning = ?, updated_at = ? WHERE id = ?`,
+			l.Warning, now, l.ServiceID); err != nil {
+			return internal("disable service sold at a loss", err)
+		}
+	}
+	res.Losses = append(res.Losses, losses...)
+	return nil
 }
 
 type importTarget struct {
@@ -163,7 +256,7 @@ type importTarget struct {
 // hand are left alone.
 func importTargets(ctx context.Context, tx *Tx, providerID int64) (map[string]importTarget, error) {
 	rows, err := tx.QueryContext(ctx,
-		`SELECT `+serviceCols+`, s.imported FROM services s JOIN providers p ON p.id = s.provider_id
+		`SELECT `+serviceCols+`, s.imported FROM `+serviceTables+`
 		 WHERE s.provider_id = ? AND s.imported IS NOT NULL`, providerID)
 	if err != nil {
 		return nil, internal("read imported services", err)
@@ -173,15 +266,14 @@ func importTargets(ctx context.Context, tx *Tx, providerID int64) (map[string]im
 	for rows.Next() {
 		var t importTarget
 		var blob string
-		s := &t.svc
-		if err := rows.Scan(&s.ID, &s.Name, &s.Type, &s.Category, &s.Rate, &s.Min, &s.Max, &s.Refill, &s.Cancel,
-			&s.Dripfeed, &s.Enabled, &s.ProviderID, &s.Provider, &s.ProviderService, &s.Description, &blob); err != nil {
+		var err error
+		if t.svc, err = scanService(rows, &blob); err != nil {
 			return nil, internal("read imported services", err)
 		}
 		if err := json.Unmarshal([]byte(blob), &t.last); err != nil {
 			return nil, internal("read imported values", errors.New(strings.TrimSpace(err.Error())))
 		}
-		out[s.ProviderService] = t
+		out[t.svc.ProviderService] = t
 	}
 	return out, internal("read imported services", rows.Err())
 }

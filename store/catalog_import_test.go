@@ -4,6 +4,7 @@ import (
 	"maps"
 	"math"
 	"math/big"
+	"strings"
 	"testing"
 
 	"notpanel/store"
@@ -141,4 +142,70 @@ func TestImportServices(t *testing.T) {
 	}
 	_, err = f.db.ImportServices(ctx, "nope", nil, 0)
 	wantErr(t, err, store.NotFound, `Provider "nope" not found`)
+}
+
+// A rate set by hand below what the provider now charges disables the
+// service, with the loss in the result and a warning on the service; the
+// next import that finds the provider cheaper again enables it. A rate the
+// operator changes (or a service enabled by hand) clears the warning.
+func TestImportDisablesLosses(t *testing.T) {
+	f := newFixture(t, 0)
+	storetest.Provider(t, f.db, "bulk")
+	item := func(rate int64) []store.ImportedService {
+		return []store.ImportedService{{ProviderService: "1", Name: "Followers", Category: "I", Type: store.TypeDefault,
+			Rate: rate, Min: 10, Max: 100}}
+	}
+	if _, err := f.db.ImportServices(ctx, "bulk", item(800_000), 2500); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := f.db.Services(ctx, true)
+	var svc store.Service
+	for _, s := range all {
+		if s.Provider == "bulk" {
+			svc = s
+		}
+	}
+	hand := int64(900_000)
+	if _, err := f.db.UpdateService(ctx, svc.ID, store.ServicePatch{Rate: &hand}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.db.ImportServices(ctx, "bulk", item(950_000), 2500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Losses) != 1 || res.Losses[0] != (store.Loss{ServiceID: svc.ID, Name: "Followers", Rate: hand, Cost: 950_000,
+		Warning: res.Losses[0].Warning}) || res.Updated != 1 {
+		t.Fatalf("import above the hand-set rate = %+v", res)
+	}
+	s, _ := f.db.Service(ctx, svc.ID)
+	if s.Enabled || s.Rate != hand || !strings.Contains(s.Warning, "0.90 is below the provider's 0.95") {
+		t.Fatalf("service = %+v, want disabled at the operator's rate with a warning", s)
+	}
+	// Still at a loss: nothing new to report.
+	if res, _ := f.db.ImportServices(ctx, "bulk", item(960_000), 2500); len(res.Losses) != 0 {
+		t.Errorf("a loss reported twice: %+v", res.Losses)
+	}
+	if s, _ := f.db.Service(ctx, svc.ID); s.Enabled || !strings.Contains(s.Warning, "0.96") {
+		t.Errorf("service = %+v, want the warning to follow the provider's rate", s)
+	}
+	res, _ = f.db.ImportServices(ctx, "bulk", item(850_000), 2500)
+	if s, _ := f.db.Service(ctx, svc.ID); !s.Enabled || s.Warning != "" || s.Rate != hand || len(res.Losses) != 0 {
+		t.Errorf("service = %+v once the provider is cheaper, want enabled again at the operator's rate", s)
+	}
+	// The operator enables a service the import disabled: the import
+	// disables it again while the loss lasts, and leaves the operator's
+	// own disabling alone once it is over.
+	f.db.ImportServices(ctx, "bulk", item(950_000), 2500)
+	on, off := true, false
+	if s, err := f.db.UpdateService(ctx, svc.ID, store.ServicePatch{Enabled: &on}); err != nil || s.Warning != "" {
+		t.Fatalf("enabled by hand: %+v, %v", s, err)
+	}
+	if res, _ := f.db.ImportServices(ctx, "bulk", item(950_000), 2500); len(res.Losses) != 1 {
+		t.Errorf("re-enabled at a loss: %+v, want disabled again", res)
+	}
+	f.db.UpdateService(ctx, svc.ID, store.ServicePatch{Enabled: &off})
+	f.db.ImportServices(ctx, "bulk", item(850_000), 2500)
+	if s, _ := f.db.Service(ctx, svc.ID); s.Enabled {
+		t.Error("the import enabled a service the operator disabled")
+	}
 }

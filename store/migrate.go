@@ -106,6 +106,32 @@ var upgrades = []string{
 	 CREATE INDEX deposits_due ON deposits (next_at) WHERE status = 'pending' AND review IS NULL;
 	 ALTER TABLE ledger ADD COLUMN deposit_id TEXT REFERENCES deposits (id);
 	 CREATE INDEX ledger_deposit ON ledger (deposit_id) WHERE deposit_id IS NOT NULL;`,
+
+	// Provider pace, catalog sync, balance and failover: each provider's
+	// calls at once and a minute, the pace the worker keeps after a 429, the
+	// scheduled catalog sync and the balance read with it; a service's
+	// backup provider and the warning of a sync that disabled it; the note
+	// of an order sent to the backup.
+	`ALTER TABLE providers ADD COLUMN concurrency INTEGER NOT NULL DEFAULT 16 CHECK (concurrency BETWEEN 1 AND 1000);
+	 ALTER TABLE providers ADD COLUMN per_minute INTEGER NOT NULL DEFAULT 0 CHECK (per_minute >= 0);
+	 ALTER TABLE providers ADD COLUMN pace INTEGER;
+	 ALTER TABLE providers ADD COLUMN pace_hold INTEGER NOT NULL DEFAULT 0;
+	 ALTER TABLE providers ADD COLUMN pace_reason TEXT NOT NULL DEFAULT '';
+	 ALTER TABLE providers ADD COLUMN pace_at INTEGER;
+	 ALTER TABLE providers ADD COLUMN markup_bp INTEGER;
+	 ALTER TABLE providers ADD COLUMN catalog_sync INTEGER NOT NULL DEFAULT 0 CHECK (catalog_sync >= 0);
+	 ALTER TABLE providers ADD COLUMN catalog_at INTEGER;
+	 ALTER TABLE providers ADD COLUMN catalog_error TEXT NOT NULL DEFAULT '';
+	 ALTER TABLE providers ADD COLUMN balance INTEGER;
+	 ALTER TABLE providers ADD COLUMN balance_currency TEXT NOT NULL DEFAULT '';
+	 ALTER TABLE providers ADD COLUMN balance_at INTEGER;
+	 ALTER TABLE providers ADD COLUMN balance_error TEXT NOT NULL DEFAULT '';
+	 ALTER TABLE providers ADD COLUMN low_balance INTEGER;
+	 ALTER TABLE providers ADD COLUMN upkeep_next INTEGER NOT NULL DEFAULT 0;
+	 ALTER TABLE services ADD COLUMN backup_provider_id INTEGER REFERENCES providers (id);
+	 ALTER TABLE services ADD COLUMN backup_provider_service TEXT;
+	 ALTER TABLE services ADD COLUMN warning TEXT NOT NULL DEFAULT '';
+	 ALTER TABLE orders ADD COLUMN failover TEXT;`,
 }
 
 // migrate brings the file to the newest version in one transaction: a fresh

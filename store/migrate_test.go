@@ -459,3 +459,26 @@ func TestUpgradeFromPreReleaseVersion1(t *testing.T) {
 	}
 	storetest.Audit(t, db)
 }
+
+// A file of version 4 keeps its provider and service through the upgrade
+// that gave providers their pace, catalog sync and balance: the settings
+// start at their defaults, no backup, nothing to warn of, and orders go on.
+func TestUpgradeGivesProvidersTheirDefaults(t *testing.T) {
+	db := storetest.OpenPath(t, versionFile(t, 4))
+	p, err := db.FindProvider(ctx, "up")
+	if err != nil || p.Settings.Concurrency != store.DefaultConcurrency || p.Settings.CatalogSync != 0 ||
+		p.Settings.MarkupBP != nil || p.State.Balance != nil || p.State.Pace != 0 {
+		t.Errorf("provider after the upgrade = %+v, %v", p, err)
+	}
+	s, err := db.Service(ctx, 1)
+	if err != nil || s.BackupProviderID != 0 || s.Warning != "" || !s.Enabled {
+		t.Errorf("service after the upgrade = %+v, %v", s, err)
+	}
+	o, err := db.FindOrder(ctx, "1")
+	if err != nil || o.Failover != "" {
+		t.Errorf("order after the upgrade = %+v, %v", o, err)
+	}
+	if _, err := db.PlaceOrder(ctx, 1, store.OrderInput{ServiceID: 1, RequestID: "r-2", Link: "https://x.example/p", Quantity: "100"}); err != nil {
+		t.Errorf("add after the upgrade: %v", err)
+	}
+}

@@ -31,22 +31,24 @@ type Order struct {
 	Review         string `json:"review,omitempty"`
 	UpstreamStatus string `json:"upstream_status,omitempty"`
 	ProviderID     int64  `json:"provider_id,omitempty"`
-	Attempts       int64  `json:"attempts"`
-	NextAt         int64  `json:"next_at"`
-	Created        int64  `json:"created"`
-	Updated        int64  `json:"updated"`
+	// Failover says why the order went to its service's backup provider.
+	Failover string `json:"failover,omitempty"`
+	Attempts int64  `json:"attempts"`
+	NextAt   int64  `json:"next_at"`
+	Created  int64  `json:"created"`
+	Updated  int64  `json:"updated"`
 }
 
 const orderCols = `number, id, account_id, service_id, link, quantity, coalesce(runs, 0), coalesce(interval, 0),
 	units, coalesce(extra, ''), charge, status, claimed_at IS NOT NULL, coalesce(upstream_id, ''),
 	coalesce(start_count, 0), coalesce(remains, units), coalesce(reason, ''), coalesce(review, ''),
-	upstream_status, coalesce(provider_id, 0), attempts, next_at, created_at, updated_at`
+	upstream_status, coalesce(provider_id, 0), coalesce(failover, ''), attempts, next_at, created_at, updated_at`
 
 func scanOrder(row interface{ Scan(...any) error }) (Order, error) {
 	var o Order
 	err := row.Scan(&o.Number, &o.ID, &o.AccountID, &o.ServiceID, &o.Link, &o.Quantity, &o.Runs, &o.Interval,
 		&o.Units, &o.Extra, &o.Charge, &o.Status, &o.Claimed, &o.UpstreamID, &o.StartCount, &o.Remains,
-		&o.Reason, &o.Review, &o.UpstreamStatus, &o.ProviderID, &o.Attempts, &o.NextAt, &o.Created, &o.Updated)
+		&o.Reason, &o.Review, &o.UpstreamStatus, &o.ProviderID, &o.Failover, &o.Attempts, &o.NextAt, &o.Created, &o.Updated)
 	return o, err
 }
 

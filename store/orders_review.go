@@ -38,8 +38,8 @@ func (db *DB) ResolveResend(ctx context.Context, ref string) error {
 			return failUnsentID(ctx, tx, o.ID, "cancelled by the customer; not sent", db.unix())
 		}
 		res, err := tx.ExecContext(ctx,
-			`UPDATE orders SET claimed_at = NULL, provider_id = NULL, review = NULL, attempts = 0, next_at = 0,
-			   updated_at = ?
+			`UPDATE orders SET claimed_at = NULL, provider_id = CASE WHEN maybe_sent = 1 THEN provider_id END,
+			   failover = CASE WHEN maybe_sent = 1 THEN failover END, review = NULL, attempts = 0, next_at = 0, updated_at = ?
 			 WHERE `+claimedWhere, db.unix(), o.ID)
 		if err != nil {
 			return internal("resend order", err)

@@ -45,6 +45,7 @@ func TestQueryPlansStayFlat(t *testing.T) {
 	db.Balance(ctx, a.ID)
 	db.CancelOrders(ctx, store.Customer(a.ID), ids[:1])
 	jobs, _ := db.DueDispatches(ctx, 1<<40, 10, nil)
+	db.DueDispatchesFor(ctx, 1<<40, 10, svc.ProviderID)
 	for _, j := range jobs[:2] {
 		db.ClaimOrder(ctx, j.OrderID)
 		db.DispatchAccepted(ctx, j.OrderID, "u-"+j.OrderID, 0)

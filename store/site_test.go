@@ -8,7 +8,6 @@ import (
 	"notpanel/store/storetest"
 )
 
-func ptr(s string) *string { return &s }
 
 func TestSite(t *testing.T) {
 	db := storetest.Open(t)

@@ -59,9 +59,9 @@ func (db *DB) DeferCancels(ctx context.Context, ds []Deferral, giveUpAfter int) 
 		now := db.unix()
 		for _, d := range ds {
 			_, err := tx.ExecContext(ctx,
-				`UPDATE cancel_requests SET attempts = attempts + 1, next_at = ?, error = ?, updated_at = ?,
-				   status = CASE WHEN attempts + 1 >= ? THEN 'refused' ELSE status END
-				 WHERE order_id = ? AND status IN ('pending', 'sent')`, d.Next, truncateText(d.Note, 500), now, giveUpAfter, d.ID)
+				`UPDATE cancel_requests SET attempts = attempts + ?1, next_at = ?2, error = ?3, updated_at = ?4,
+				   status = CASE WHEN ?1 > 0 AND attempts + 1 >= ?5 THEN 'refused' ELSE status END
+				 WHERE order_id = ?6 AND status IN ('pending', 'sent')`, d.tries(), d.Next, truncateText(d.Note, 500), now, giveUpAfter, d.ID)
 			if err != nil {
 				return internal("defer cancel request", err)
 			}
@@ -196,12 +196,22 @@ func (db *DB) RefillUpdate(ctx context.Context, refillID, upstreamID, status, ra
 // DeferRefill retries a refill at next after a failed call; reject, when
 // set, ends it as rejected with the reason instead.
 func (db *DB) DeferRefill(ctx context.Context, refillID string, next int64, reason string, reject bool) error {
+	return db.deferRefill(ctx, refillID, next, reason, 1, reject)
+}
+
+// RefillBusy retries a refill at next after its provider was too busy to
+// answer, without counting a failed call.
+func (db *DB) RefillBusy(ctx context.Context, refillID string, next int64, reason string) error {
+	return db.deferRefill(ctx, refillID, next, reason, 0, false)
+}
+
+func (db *DB) deferRefill(ctx context.Context, refillID string, next int64, reason string, tries int, reject bool) error {
 	return db.Update(ctx, func(ctx context.Context, tx *Tx) error {
-		set := `attempts = attempts + 1, next_at = ?, reason = ?`
-		args := []any{next, truncateText(reason, 500)}
+		set := `attempts = attempts + ?, next_at = ?, reason = ?`
+		args := []any{tries, next, truncateText(reason, 500)}
 		if reject {
 			set = `status = 'rejected', reason = ?`
-			args = args[1:]
+			args = args[2:]
 		}
 		var orderID string
 		var accountID int64

@@ -359,3 +359,162 @@ func notpanelOrder(t *testing.T, f *fixture) string {
 	}
 	return id
 }
+
+// A service's orders go to its provider; to its backup while the provider
+// is paused; and an order that may be at a provider already goes there and
+// nowhere else, whatever happens to that provider. A switch to the backup
+// is refused for such an order.
+func TestDispatchRouting(t *testing.T) {
+	f := newFixture(t, 100_000_000)
+	primary, err := f.db.FindProvider(ctx, "upstream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	backup := storetest.Provider(t, f.db, "backup")
+	b, s := "backup", "77"
+	svc := f.svc[store.TypeDefault]
+	if _, err := f.db.UpdateService(ctx, svc.ID, store.ServicePatch{BackupProvider: &b, BackupProviderService: &s}); err != nil {
+		t.Fatal(err)
+	}
+	route := func(id string) store.DispatchJob {
+		t.Helper()
+		jobs, err := f.db.DueDispatches(ctx, 1<<40, 100, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range jobs {
+			if j.OrderID == id {
+				return j
+			}
+		}
+		return store.DispatchJob{}
+	}
+	plain := f.add(t, f.acct.ID, store.TypeDefault, 100)
+	if j := route(plain); j.Provider.ID != primary.ID || j.ProviderService != svc.ProviderService || j.Pinned ||
+		j.Backup.ID != backup.ID || j.BackupService != "77" || j.Failover != "" {
+		t.Fatalf("job %+v: want the provider, with the backup beside it", j)
+	}
+
+	// The order is switched to the backup within its claim; a second switch
+	// (from the provider it no longer has) is refused.
+	if ok, err := f.db.ClaimFor(ctx, plain, primary.ID, ""); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	if err := f.db.DispatchFailover(ctx, plain, primary.ID, backup.ID, "no funds at upstream"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.DispatchFailover(ctx, plain, primary.ID, backup.ID, "again"); store.ErrorCode(err) != store.Conflict {
+		t.Errorf("second switch: %v, want a conflict", err)
+	}
+	if o := f.order(t, plain); o.ProviderID != backup.ID || o.Failover != "no funds at upstream" {
+		t.Errorf("switched order: provider %d, failover %q", o.ProviderID, o.Failover)
+	}
+	// Released after the backup failed too: free for the provider again.
+	if err := f.db.DispatchRetry(ctx, plain, "503", 0); err != nil {
+		t.Fatal(err)
+	}
+	if o := f.order(t, plain); o.ProviderID != 0 || o.Failover != "" || o.Claimed {
+		t.Errorf("released order: provider %d, failover %q, claimed %v", o.ProviderID, o.Failover, o.Claimed)
+	}
+
+	// Paused provider: the listing sends the order to the backup.
+	if err := f.db.PauseProvider(ctx, primary.ID, "Invalid API key"); err != nil {
+		t.Fatal(err)
+	}
+	if j := route(plain); j.Provider.ID != backup.ID || j.ProviderService != "77" || !strings.Contains(j.Failover, "upstream is paused (Invalid API key)") {
+		t.Fatalf("job while the provider is paused: %+v", j)
+	}
+	if _, err := f.db.ResumeProvider(ctx, "upstream"); err != nil {
+		t.Fatal(err)
+	}
+
+	// An order that may be at the backup is bound to it.
+	maybe := f.add(t, f.acct.ID, store.TypeDefault, 100)
+	if ok, err := f.db.ClaimFor(ctx, maybe, primary.ID, ""); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	if err := f.db.DispatchFailover(ctx, maybe, primary.ID, backup.ID, "gone at upstream"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.DispatchResend(ctx, maybe, "no answer", 0); err != nil {
+		t.Fatal(err)
+	}
+	if j := route(maybe); j.Provider.ID != backup.ID || !j.Pinned || j.ProviderService != "77" {
+		t.Fatalf("job of an order that may be at the backup: %+v", j)
+	}
+	if ok, err := f.db.ClaimFor(ctx, maybe, primary.ID, ""); ok || err != nil {
+		t.Errorf("claim for the provider of an order bound to the backup: %v, %v; want refused", ok, err)
+	}
+	if ok, err := f.db.ClaimOrder(ctx, maybe); !ok || err != nil {
+		t.Fatalf("claim for its own provider: %v %v", ok, err)
+	}
+	if o := f.order(t, maybe); o.ProviderID != backup.ID || o.Failover != "gone at upstream" {
+		t.Errorf("claimed again: provider %d, failover %q; want the backup kept", o.ProviderID, o.Failover)
+	}
+	if err := f.db.DispatchFailover(ctx, maybe, backup.ID, primary.ID, "back"); store.ErrorCode(err) != store.Conflict {
+		t.Errorf("switch of an order that may be at a provider: %v, want a conflict", err)
+	}
+	// A failed try there keeps it bound; so does the backup's pause.
+	if err := f.db.DispatchRetry(ctx, maybe, "503", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.PauseProvider(ctx, backup.ID, "key"); err != nil {
+		t.Fatal(err)
+	}
+	if j := route(maybe); j.OrderID != "" {
+		t.Errorf("an order bound to a paused provider was listed for %s", j.Provider.Name)
+	}
+	// The backup is taken off the service: the order is parked by the
+	// worker, which finds no service id for it there.
+	if _, err := f.db.ResumeProvider(ctx, "backup"); err != nil {
+		t.Fatal(err)
+	}
+	none := ""
+	if _, err := f.db.UpdateService(ctx, svc.ID, store.ServicePatch{BackupProvider: &none}); err != nil {
+		t.Fatal(err)
+	}
+	if j := route(maybe); j.Provider.ID != backup.ID || j.ProviderService != "" {
+		t.Errorf("job once the backup is gone: %+v, want the backup without a service id", j)
+	}
+	storetest.Audit(t, f.db)
+}
+
+// A backup must be another provider, known, with the service's id there.
+func TestServiceBackupValidation(t *testing.T) {
+	f := newFixture(t, 0)
+	storetest.Provider(t, f.db, "backup")
+	id := f.svc[store.TypeDefault].ID
+	str := func(s string) *string { return &s }
+	for _, tt := range []struct {
+		name     string
+		provider *string
+		service  *string
+		want     string
+	}{
+		{"Self", str("upstream"), str("1"), "must differ"},
+		{"Unknown", str("nosuch"), str("1"), "not found"},
+		{"NoServiceID", str("backup"), nil, "backup-provider-service"},
+		{"ServiceIDAlone", nil, str("5"), "needs a backup provider"},
+		{"ClearWithServiceID", str(""), str("5"), "needs a backup provider"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := f.db.UpdateService(ctx, id, store.ServicePatch{BackupProvider: tt.provider, BackupProviderService: tt.service})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("UpdateService = %v, want an error about %q", err, tt.want)
+			}
+		})
+	}
+	s, err := f.db.UpdateService(ctx, id, store.ServicePatch{BackupProvider: str("backup"), BackupProviderService: str(" 9 ")})
+	if err != nil || s.BackupProvider != "backup" || s.BackupProviderService != "9" {
+		t.Fatalf("set: %+v, %v", s, err)
+	}
+	if s, err = f.db.UpdateService(ctx, id, store.ServicePatch{BackupProviderService: str("10")}); err != nil || s.BackupProviderService != "10" {
+		t.Errorf("change of the service id alone: %+v, %v", s, err)
+	}
+	if s, err = f.db.UpdateService(ctx, id, store.ServicePatch{BackupProvider: str("")}); err != nil || s.BackupProviderID != 0 {
+		t.Errorf("cleared: %+v, %v", s, err)
+	}
+	if s, _ := f.db.Service(ctx, id); s.BackupProviderID != 0 || s.BackupProviderService != "" {
+		t.Errorf("stored after clearing: %+v", s)
+	}
+}

@@ -178,6 +178,17 @@ type Deferral struct {
 	ID   string // the order id
 	Next int64  // unix seconds
 	Note string
+	// Busy: the provider was too busy to answer, which says nothing about
+	// the order; the try does not count.
+	Busy bool
+}
+
+// tries is how many failed tries d counts for.
+func (d Deferral) tries() int {
+	if d.Busy {
+		return 0
+	}
+	return 1
 }
 
 // DeferSyncs pushes the next status check of orders back, counting a failed
@@ -193,9 +204,9 @@ func (db *DB) DeferSyncs(ctx context.Context, ds []Deferral, reviewAfter int) er
 		for _, d := range ds {
 			note := truncateText(d.Note, 500)
 			_, err := tx.ExecContext(ctx,
-				`UPDATE orders SET next_at = ?, attempts = attempts + 1, reason = ?, updated_at = ?,
-				   review = CASE WHEN attempts + 1 >= ? THEN 'the provider has not reported this order for ' || (attempts + 1) || ' tries: ' || ? ELSE review END
-				 WHERE id = ? AND status IN ('processing', 'in_progress')`, d.Next, note, now, reviewAfter, note, d.ID)
+				`UPDATE orders SET next_at = ?1, attempts = attempts + ?2, reason = ?3, updated_at = ?4,
+				   review = CASE WHEN ?2 > 0 AND attempts + 1 >= ?5 THEN 'the provider has not reported this order for ' || (attempts + 1) || ' tries: ' || ?3 ELSE review END
+				 WHERE id = ?6 AND status IN ('processing', 'in_progress')`, d.Next, d.tries(), note, now, reviewAfter, d.ID)
 			if err != nil {
 				return internal("defer status sync", err)
 			}

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"net/url"
 	"strings"
+
+	"notpanel/store"
 )
 
 // Cancels asks the provider to cancel up to 100 orders. The answer maps each
@@ -209,6 +211,12 @@ func parseServices(raw json.RawMessage) (services []Service, skipped int, err er
 		services = append(services, s)
 	}
 	return services, skipped, nil
+}
+
+// Imported is s in the store's terms, for a catalog import.
+func (s Service) Imported() store.ImportedService {
+	return store.ImportedService{ProviderService: s.ID, Name: s.Name, Category: s.Category, Type: s.Type,
+		Rate: s.Rate, Min: s.Min, Max: s.Max, Refill: s.Refill, Cancel: s.Cancel, Dripfeed: s.Dripfeed}
 }
 
 // bareNumber reports whether s is all ASCII digits, as classic order ids

@@ -92,7 +92,28 @@ func (c *Client) call(ctx context.Context, form url.Values, limit int64) (json.R
 	if int64(len(body)) > limit {
 		return nil, &Error{Class: Unknown, Msg: fmt.Sprintf("answer larger than %d bytes", limit)}
 	}
-	return decode(resp.StatusCode, body)
+	raw, err := decode(resp.StatusCode, body)
+	if e, ok := err.(*Error); ok && e.Class == Busy {
+		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
+	return raw, err
+}
+
+// retryAfter reads a Retry-After header: seconds, or an HTTP date.
+func retryAfter(h string, now time.Time) time.Duration {
+	if h = strings.TrimSpace(h); h == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(h, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		return time.Duration(min(n, 24*3600)) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil && t.After(now) {
+		return min(t.Sub(now), 24*time.Hour)
+	}
+	return 0
 }
 
 // decode checks an answer's status and body and extracts a provider's
@@ -111,7 +132,10 @@ func decode(status int, body []byte) (json.RawMessage, error) {
 	case status == http.StatusUnauthorized:
 		return nil, &Error{Class: Account, Msg: fmt.Sprintf("HTTP 401 %s", msg)}
 	case status == http.StatusTooManyRequests:
-		return nil, &Error{Class: Temporary, Msg: "rate limited by provider"}
+		if msg == "" {
+			msg = "Too Many Requests"
+		}
+		return nil, &Error{Class: Busy, Msg: "HTTP 429 " + msg}
 	case status == http.StatusGatewayTimeout:
 		return nil, &Error{Class: Unknown, Msg: "HTTP 504 from the provider's gateway"}
 	case status >= 500:

@@ -106,7 +106,8 @@ func TestAddAnswers(t *testing.T) {
 		{"HTMLNotpanel", notpanel, 200, htmlPage, want{class: Temporary}},
 		{"HTTP500", classic, 500, `{"error":"Internal error"}`, want{class: Temporary}},
 		{"HTTP502HTML", classic, 502, htmlPage, want{class: Temporary}},
-		{"HTTP429", classic, 429, `{"error":"Rate limit exceeded"}`, want{class: Temporary}},
+		{"HTTP429", classic, 429, `{"error":"Rate limit exceeded"}`, want{class: Busy}},
+		{"TooManyRequestsText", classic, 200, `{"error":"Too many requests, try again later"}`, want{class: Busy}},
 		{"HTTP504Classic", classic, 504, htmlPage, want{class: Unknown}},
 		{"HTTP504Notpanel", notpanel, 504, htmlPage, want{class: Temporary}},
 		{"HTTP302", classic, 302, ``, want{class: Temporary}},
@@ -280,6 +281,69 @@ func TestErrors(t *testing.T) {
 	for c, want := range map[Class]string{Temporary: "temporary", Permanent: "permanent", Account: "account", Unknown: "unknown-outcome"} {
 		if c.String() != want {
 			t.Errorf("%d.String() = %q, want %q", c, c.String(), want)
+		}
+	}
+}
+
+// A 429's Retry-After, in seconds or as a date, says how long the provider
+// wants us to wait; a busy text with HTTP 200 says nothing of it.
+func TestBusyRetryAfter(t *testing.T) {
+	now := time.Now()
+	for _, tt := range []struct {
+		name, header string
+		status       int
+		min, max     time.Duration
+	}{
+		{"Seconds", "30", 429, 30 * time.Second, 30 * time.Second},
+		{"Date", now.Add(90 * time.Second).UTC().Format(http.TimeFormat), 429, 80 * time.Second, 90 * time.Second},
+		{"PastDate", now.Add(-time.Hour).UTC().Format(http.TimeFormat), 429, 0, 0},
+		{"Garbage", "soon", 429, 0, 0},
+		{"Absent", "", 429, 0, 0},
+		{"Huge", "999999999", 429, 24 * time.Hour, 24 * time.Hour},
+		{"TextWith200", "30", 200, 0, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(t, func(w http.ResponseWriter, _ *http.Request) {
+				if tt.header != "" && tt.status == 429 {
+					w.Header().Set("Retry-After", tt.header)
+				}
+				w.WriteHeader(tt.status)
+				fmt.Fprint(w, `{"error":"Too many requests"}`)
+			})
+			_, err := f.client(store.DialectClassic, 5*time.Second).Statuses(ctx, []string{"1"})
+			if ClassOf(err) != Busy {
+				t.Fatalf("Statuses: %v, want a busy error", err)
+			}
+			if got := RetryAfter(err); got < tt.min || got > tt.max {
+				t.Errorf("RetryAfter = %v, want %v to %v", got, tt.min, tt.max)
+			}
+		})
+	}
+}
+
+// Only a definite refusal that no other order of the service would escape
+// makes a provider unavailable for it: never an unknown outcome.
+func TestUnavailable(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{classify("Incorrect service ID"), true},
+		{classify("Service is disabled"), true},
+		{classify("Not enough funds on balance"), true},
+		{classify("Insufficient balance"), true},
+		{classify("Invalid API key"), true},
+		{&Error{Class: Account, Msg: "HTTP 401"}, true},
+		{classify("Incorrect link"), false},
+		{classify("Quantity less than minimal 50"), false},
+		{classify("Too many requests"), false},
+		{classify("Service is under maintenance"), false},
+		{&Error{Class: Unknown, Msg: "no answer: EOF"}, false},
+		{&Error{Class: Temporary, Msg: "not enough funds", MaybeDone: true}, false},
+		{context.Canceled, false},
+	} {
+		if got := Unavailable(tt.err); got != tt.want {
+			t.Errorf("Unavailable(%v) = %v, want %v", tt.err, got, tt.want)
 		}
 	}
 }

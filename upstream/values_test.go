@@ -150,7 +150,7 @@ func TestDecode(t *testing.T) {
 		{"ErrorWith400", 400, `{"error":"Missing required parameter: link"}`, false, Permanent},
 		{"Unauthorized", 401, ``, false, Account},
 		{"Forbidden", 403, `{"error":"Account suspended"}`, false, Account},
-		{"TooMany", 429, htmlPage, false, Temporary},
+		{"TooMany", 429, htmlPage, false, Busy},
 		{"ServerError", 503, `{"error":"Invalid API key"}`, false, Temporary},
 		{"GatewayTimeout", 504, ``, false, Unknown},
 		{"Redirect", 301, ``, false, Temporary},

@@ -20,22 +20,22 @@ const forwardedRecheck = 6 * time.Hour
 // up to 100 per call.
 func (w *Worker) cancels(stop, work context.Context) (full bool) {
 	listed := w.pauses.Load()
-	jobs, err := w.cfg.DB.DueCancels(work, w.now().Unix(), cancelBatch, w.cancelling.running())
+	jobs, err := w.cfg.DB.DueCancels(work, w.now().Unix(), cancelBatch, w.skip(&w.cancelling))
 	if err != nil {
 		w.log.Error().Err(err).Msg("list due cancels")
 		return false
 	}
-	tasks := map[int64][]func(){}
+	tasks := map[int64][]task{}
 	for pid, group := range groupBy(jobs, func(j store.CancelJob) int64 { return j.Provider.ID }) {
 		for _, chunk := range chunks(group, perCall) {
-			tasks[pid] = append(tasks[pid], func() { w.cancelChunk(work, chunk[0].Provider, chunk) })
+			tasks[pid] = append(tasks[pid], func(pl *place) { w.cancelChunk(work, pl, chunk[0].Provider, chunk) })
 		}
 	}
-	w.spread(stop, &w.cancelling, listed, tasks)
+	w.spread(stop, &w.cancelling, listed, tasks, nil)
 	return len(jobs) == cancelBatch
 }
 
-func (w *Worker) cancelChunk(ctx context.Context, p store.Provider, jobs []store.CancelJob) {
+func (w *Worker) cancelChunk(ctx context.Context, pl *place, p store.Provider, jobs []store.CancelJob) {
 	log := w.log.With().Str("provider", p.Name).Logger()
 	ids := make([]string, len(jobs))
 	orderIDs := make([]string, len(jobs))
@@ -47,9 +47,21 @@ func (w *Worker) cancelChunk(ctx context.Context, p store.Provider, jobs []store
 		return
 	}
 	answers, err := w.client(p).Cancels(ctx, ids)
-	w.called(ctx, p, "cancel", err)
+	w.called(ctx, pl, p, "cancel", err)
+	pl.release() // the answers are recorded outside the provider's budget
 	if err != nil {
-		if upstream.ClassOf(err) != upstream.Account {
+		switch upstream.ClassOf(err) {
+		case upstream.Busy: // the pace was lowered by called; the try does not count
+			ds := make([]store.Deferral, len(jobs))
+			for i, j := range jobs {
+				ds[i] = store.Deferral{ID: j.OrderID, Next: w.busyRetry(err), Note: err.Error(), Busy: true}
+			}
+			if err := w.cfg.DB.DeferCancels(ctx, ds, w.cfg.MaxAttempts); err != nil {
+				log.Error().Err(err).Msg("defer cancels")
+			}
+			return
+		case upstream.Account:
+		default:
 			log.Warn().Err(err).Int("orders", len(ids)).Msg("cancel call failed; will retry")
 		}
 		w.deferCancels(ctx, jobs, err.Error())

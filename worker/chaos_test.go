@@ -489,6 +489,7 @@ func newChaos(t *testing.T, seed uint64) *chaos {
 		if _, err := db.AddProvider(ctx, store.Provider{Name: name, URL: up.srv.URL, APIKey: "up-key", Dialect: dialect}); err != nil {
 			t.Fatal(err)
 		}
+		pace(t, db, name, 32, 0)
 		c.ups = append(c.ups, up)
 		services := []store.Service{{Name: "Followers " + dialect, Type: store.TypeDefault, Rate: 900_000 + int64(i)*334_567, Min: 10, Max: 100_000, Cancel: true}}
 		if dialect == classic {
@@ -509,7 +510,7 @@ func newChaos(t *testing.T, seed uint64) *chaos {
 		c.accts = append(c.accts, a)
 	}
 	c.cfg = worker.Config{DB: db, Log: zerolog.New(c.log).Level(zerolog.ErrorLevel), Now: c.clock.Now,
-		Jitter: func() float64 { return 0.5 }, SyncInterval: time.Minute, PerProvider: 32,
+		Jitter: func() float64 { return 0.5 }, SyncInterval: time.Minute,
 		CallTimeout: 100 * time.Millisecond, MaxAttempts: 5, Observe: c.observe}
 	return c
 }

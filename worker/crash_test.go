@@ -105,6 +105,27 @@ func (e *env) settle() {
 }
 
 func TestCrash(t *testing.T) {
+	// Killed after the order was switched to the backup, before the backup
+	// was called: it may be there as far as anyone can tell, so it is
+	// parked, naming the backup, and neither provider is sent it again.
+	t.Run("AfterFailover", func(t *testing.T) {
+		e := newEnv(t, classic)
+		b, bp := e.withBackup(classic)
+		e.up.setAlways("add", reply(200, `{"error":"Not enough funds on balance"}`))
+		id := e.place("", 100)
+		if parked, _ := e.crash(fault.AfterFailover); parked != 1 {
+			t.Fatalf("%d parked on restart, want 1", parked)
+		}
+		e.settle()
+		o := e.want(id, store.StatusPending)
+		if o.Review == "" || o.ProviderID != bp.ID || o.Failover == "" {
+			t.Fatalf("order %+v: want parked at the backup", o)
+		}
+		if n, m := e.up.count("add"), b.count("add"); n != 1 || m != 0 {
+			t.Fatalf("%d adds at the provider and %d at the backup, want 1 and 0", n, m)
+		}
+		e.check()
+	})
 	t.Run("AfterClaim", func(t *testing.T) {
 		e := newEnv(t, classic)
 		id := e.place("", 100)

@@ -90,7 +90,6 @@ func TestDispatchTemporaryErrorRetriesAfterBackoff(t *testing.T) {
 		h            handler
 	}{
 		{"HTTP500", "HTTP 500", reply(500, `{"error":"Internal error"}`)},
-		{"HTTP429", "rate limited", reply(429, `{"error":"Rate limit exceeded"}`)},
 		{"HTML502", "HTTP 502", reply(502, "<html>Bad gateway</html>")},
 		{"NotEnoughFunds", "Not enough funds on balance", reply(200, `{"error":"Not enough funds on balance"}`)},
 		{"ActiveOrder", "active order with this link", reply(200, `{"error":"You have active order with this link. Please wait until order being completed."}`)},
@@ -274,7 +273,8 @@ func TestDispatchNotpanelRetriesWithTheSameRequestID(t *testing.T) {
 }
 
 func TestDispatchAccountErrorPausesTheProvider(t *testing.T) {
-	e := newEnv(t, classic, func(c *worker.Config) { c.PerProvider = 1 })
+	e := newEnv(t, classic)
+	pace(t, e.db, "upstream", 1, 0)
 	e.up.setAlways("add", reply(200, `{"error":"Invalid API key"}`))
 	ids := []string{e.place("", 100), e.place("", 200), e.place("", 300)}
 	e.tick()

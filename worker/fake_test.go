@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,6 +58,11 @@ type fakeProvider struct {
 	peak      int
 	gate      chan struct{} // when set, each request waits for a token
 	arrived   chan string
+	// retryAfter, when set, is sent as the Retry-After header of a 429.
+	retryAfter string
+	// catalog is what services answers; balance what balance answers.
+	catalog []map[string]any
+	balance string
 }
 
 func newFakeProvider(t *testing.T, notpanel bool) *fakeProvider {
@@ -73,6 +79,32 @@ func (p *fakeProvider) next(action string, hs ...handler) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.script[action] = append(p.script[action], hs...)
+}
+
+// sell sets the provider's catalog entry of service id: its name and rate
+// per 1000 (a decimal string); a rate of "" takes it off the catalog.
+func (p *fakeProvider) sell(id int, name, rate string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.catalog = slices.DeleteFunc(p.catalog, func(s map[string]any) bool { return s["service"] == id })
+	if rate != "" {
+		p.catalog = append(p.catalog, map[string]any{"service": id, "name": name, "type": "Default", "category": "Instagram",
+			"rate": rate, "min": "10", "max": "10000", "refill": false, "cancel": true})
+	}
+}
+
+// setBalance sets what the provider answers to balance ("": an error).
+func (p *fakeProvider) setBalance(b string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.balance = b
+}
+
+// setRetryAfter makes 429 answers carry Retry-After: v ("" for none).
+func (p *fakeProvider) setRetryAfter(v string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.retryAfter = v
 }
 
 // setAlways makes h the answer to every later call of action (nil: default).
@@ -119,6 +151,11 @@ func (p *fakeProvider) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
+	p.mu.Lock()
+	if status == 429 && p.retryAfter != "" {
+		w.Header().Set("Retry-After", p.retryAfter)
+	}
+	p.mu.Unlock()
 	w.WriteHeader(status)
 	fmt.Fprint(w, body)
 }
@@ -189,6 +226,13 @@ func (p *fakeProvider) defaults(form url.Values) (int, string) {
 		id := strconv.Itoa(p.nextID)
 		p.refills[id] = "Pending"
 		return 200, jsonOf(map[string]any{"refill": num(id)})
+	case "services":
+		return 200, jsonOf(p.catalog)
+	case "balance":
+		if p.balance == "" {
+			break
+		}
+		return 200, jsonOf(map[string]string{"balance": p.balance, "currency": "USD"})
 	case "refill_status":
 		var rows []map[string]any
 		for _, id := range strings.Split(form.Get("refills"), ",") {

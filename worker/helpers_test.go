@@ -38,9 +38,7 @@ func newEnv(t *testing.T, dialect string, tune ...func(*worker.Config)) *env {
 	db := storetest.Open(t)
 	e := &env{t: t, db: db, up: newFakeProvider(t, dialect == store.DialectNotpanel), svc: map[string]store.Service{},
 		clock: storetest.NewClock(time.Unix(1_800_000_000, 0)), links: map[string]string{}}
-	if _, err := db.AddProvider(ctx, store.Provider{Name: "upstream", URL: e.up.srv.URL, APIKey: "up-key", Dialect: dialect}); err != nil {
-		t.Fatal(err)
-	}
+	addProvider(t, db, store.Provider{Name: "upstream", URL: e.up.srv.URL, APIKey: "up-key", Dialect: dialect})
 	for i, s := range []store.Service{
 		{Name: "Followers", Type: store.TypeDefault, Rate: 900_000, Min: 10, Max: 100_000, Refill: true, Cancel: true, Dripfeed: true},
 		{Name: "Package", Type: store.TypePackage, Rate: 5_000_000, Min: 100, Max: 1000, Cancel: true},
@@ -63,6 +61,30 @@ func newEnv(t *testing.T, dialect string, tune ...func(*worker.Config)) *env {
 }
 
 func (e *env) tick() { e.w.Tick(ctx) }
+
+// addProvider adds p, with its first upkeep (balance read) far off, so
+// that a test's calls to the provider are only those it is about; the
+// upkeep tests ask for it.
+func addProvider(t *testing.T, db *store.DB, p store.Provider) store.Provider {
+	t.Helper()
+	p, err := db.AddProvider(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RecordUpkeep(ctx, p.ID, store.Upkeep{Next: 1 << 40, BalanceError: "not read in this test"}); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// pace sets how many calls at once provider name may have, and how many a
+// minute (0: no cap).
+func pace(t *testing.T, db *store.DB, name string, concurrency, perMinute int) {
+	t.Helper()
+	if _, err := db.UpdateProvider(ctx, name, store.ProviderPatch{Concurrency: &concurrency, PerMinute: &perMinute}); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // place places an order of type typ (Default when ""), quantity q, with a
 // link of its own; more sets the type's other fields.

@@ -60,9 +60,7 @@ func (e *env) eventually(id, status string) {
 func TestHangingProviderHoldsUpOnlyItself(t *testing.T) {
 	e := newEnv(t, classic)
 	other := newFakeProvider(t, false)
-	if _, err := e.db.AddProvider(ctx, store.Provider{Name: "other", URL: other.srv.URL, APIKey: "k"}); err != nil {
-		t.Fatal(err)
-	}
+	addProvider(t, e.db, store.Provider{Name: "other", URL: other.srv.URL, APIKey: "k"})
 	svc, err := e.db.AddService(ctx, store.Service{Name: "Likes", Category: "Instagram", Type: store.TypeDefault,
 		Rate: 100_000, Min: 10, Max: 1000, ProviderService: "7"}, "other")
 	if err != nil {
@@ -161,8 +159,8 @@ func TestLanesReportRunningWork(t *testing.T) {
 		return out
 	}
 	got := byKind()
-	if len(got) != 6 {
-		t.Fatalf("Lanes = %+v, want the six kinds", got)
+	if len(got) != 7 {
+		t.Fatalf("Lanes = %+v, want the seven kinds", got)
 	}
 	if d := got["dispatch"]; d.Running != 1 || d.Oldest < 20*time.Millisecond {
 		t.Errorf("dispatch lanes = %+v while the add is held, want 1 running for 20 ms or more", d)
@@ -180,4 +178,26 @@ func TestLanesReportRunningWork(t *testing.T) {
 	if !waitFor(func() bool { return byKind()["dispatch"].Running == 0 }) {
 		t.Errorf("dispatch lanes = %+v after the add was answered, want none", byKind()["dispatch"])
 	}
+}
+
+// A provider's lane lists its next batch before its last orders are sent,
+// instead of draining and waiting for the next pass: one pass sends a
+// backlog of 1,200 orders (more than two listings), each once, and the
+// places stay busy across the batches.
+func TestDispatchLaneRefillsItself(t *testing.T) {
+	e := newEnv(t, classic)
+	e.up.setAlways("add", e.up.slowly(5*time.Millisecond))
+	for range 1200 {
+		e.place("", 100)
+	}
+	e.tick()
+	if n := e.up.count("add"); n != 1200 {
+		t.Fatalf("%d adds in one pass, want all 1200", n)
+	}
+	for id, link := range e.links {
+		if n := e.up.addsFor(link); n != 1 {
+			t.Errorf("order %s sent %d times", id, n)
+		}
+	}
+	e.check()
 }

@@ -19,31 +19,37 @@ const (
 // answers.
 func (w *Worker) syncs(stop, work context.Context) (full bool) {
 	listed := w.pauses.Load()
-	jobs, err := w.cfg.DB.DueSyncs(work, w.now().Unix(), syncBatch, w.syncing.running())
+	jobs, err := w.cfg.DB.DueSyncs(work, w.now().Unix(), syncBatch, w.skip(&w.syncing))
 	if err != nil {
 		w.log.Error().Err(err).Msg("list due syncs")
 		return false
 	}
-	tasks := map[int64][]func(){}
+	tasks := map[int64][]task{}
 	for pid, group := range groupBy(jobs, func(j store.SyncJob) int64 { return j.Provider.ID }) {
 		for _, chunk := range chunks(group, perCall) {
-			tasks[pid] = append(tasks[pid], func() { w.syncChunk(work, chunk[0].Provider, chunk) })
+			tasks[pid] = append(tasks[pid], func(pl *place) { w.syncChunk(work, pl, chunk[0].Provider, chunk) })
 		}
 	}
-	w.spread(stop, &w.syncing, listed, tasks)
+	w.spread(stop, &w.syncing, listed, tasks, nil)
 	return len(jobs) == syncBatch
 }
 
-func (w *Worker) syncChunk(ctx context.Context, p store.Provider, jobs []store.SyncJob) {
+func (w *Worker) syncChunk(ctx context.Context, pl *place, p store.Provider, jobs []store.SyncJob) {
 	log := w.log.With().Str("provider", p.Name).Logger()
 	ids := make([]string, len(jobs))
 	for i, j := range jobs {
 		ids[i] = j.UpstreamID
 	}
 	answers, err := w.client(p).Statuses(ctx, ids)
-	w.called(ctx, p, "status", err)
+	w.called(ctx, pl, p, "status", err)
+	pl.release() // the answer is applied outside the provider's budget
 	if err != nil {
-		if upstream.ClassOf(err) != upstream.Account {
+		switch upstream.ClassOf(err) {
+		case upstream.Busy: // the pace was lowered by called; the try does not count
+			w.busySyncs(ctx, jobs, err)
+			return
+		case upstream.Account:
+		default:
 			log.Warn().Err(err).Int("orders", len(ids)).Msg("status call failed; will retry")
 		}
 		w.deferSyncs(ctx, jobs, func(store.SyncJob) string { return err.Error() })
@@ -97,6 +103,18 @@ func (w *Worker) deferSyncs(ctx context.Context, jobs []store.SyncJob, note func
 	ds := make([]store.Deferral, len(jobs))
 	for i, j := range jobs {
 		ds[i] = store.Deferral{ID: j.OrderID, Next: w.at(w.backoff(j.Attempts+1, w.cfg.SyncInterval, retryLimit)), Note: note(j)}
+	}
+	if err := w.cfg.DB.DeferSyncs(ctx, ds, w.cfg.MaxAttempts); err != nil {
+		w.log.Error().Err(err).Msg("defer status sync")
+	}
+}
+
+// busySyncs asks about jobs again after their provider was too busy to
+// answer, without counting a failed check.
+func (w *Worker) busySyncs(ctx context.Context, jobs []store.SyncJob, err error) {
+	ds := make([]store.Deferral, len(jobs))
+	for i, j := range jobs {
+		ds[i] = store.Deferral{ID: j.OrderID, Next: w.busyRetry(err), Note: err.Error(), Busy: true}
 	}
 	if err := w.cfg.DB.DeferSyncs(ctx, ds, w.cfg.MaxAttempts); err != nil {
 		w.log.Error().Err(err).Msg("defer status sync")

@@ -205,7 +205,8 @@ func TestSyncFailuresBackOff(t *testing.T) {
 }
 
 func TestSyncAccountErrorPauses(t *testing.T) {
-	e := newEnv(t, classic, func(c *worker.Config) { c.PerProvider = 1 })
+	e := newEnv(t, classic)
+	pace(t, e.db, "upstream", 1, 0)
 	e.dispatched("", 100)
 	e.dispatched("", 100)
 	e.up.setAlways("status", reply(401, `{"error":"Invalid API key"}`))

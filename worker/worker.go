@@ -7,6 +7,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -35,8 +36,10 @@ type Config struct {
 	// SyncInterval is how soon an in-flight order or refill is asked about
 	// again (60 s); failures back off beyond it.
 	SyncInterval time.Duration
-	// PerProvider caps the calls in flight to one provider (4).
-	PerProvider int
+	// PaceStep is how often a pace lowered by a provider's "too busy" wins
+	// back one call at once (DefaultPaceStep). Each provider's calls at once
+	// and a minute are its settings (provider set).
+	PaceStep time.Duration
 	// CallTimeout bounds one call to a provider (30 s).
 	CallTimeout time.Duration
 	// MaxAttempts is how often a dispatch that keeps failing for a reason
@@ -49,8 +52,8 @@ type Config struct {
 	// gateways on their schedule (payment.Service).
 	Deposits Deposits
 	// Observe, when set, is told of every call to a provider: the call
-	// (add, status, cancel, refill, refill_status) and its outcome ("ok",
-	// or the error class).
+	// (add, status, cancel, refill, refill_status, services, balance) and
+	// its outcome ("ok", or the error class).
 	Observe func(provider, call, outcome string)
 }
 
@@ -63,8 +66,13 @@ type Worker struct {
 	hooks    *http.Client // for webhook deliveries: no redirects, no proxy, safe dialer
 
 	mu      sync.Mutex
-	clients map[int64]clientEntry   // by provider id
-	slots   map[int64]chan struct{} // per-provider call slots
+	clients map[int64]clientEntry // by provider id
+	// pacers hold each provider's budget of calls; providers is the
+	// providers as the last pass read them, and recorded the pace changes
+	// written to the database for provider list.
+	pacers    map[int64]*pacer
+	providers map[int64]store.Provider
+	recorded  map[int64]uint64
 	// paused: providers that refused our account, with the pauses count
 	// once the pause was written (pausing while it is being written); a
 	// listing that began after that write and still finds the provider
@@ -74,11 +82,11 @@ type Worker struct {
 
 	// Each provider's work of one kind, and each webhook's deliveries, runs
 	// in a lane of its own that passes do not wait for.
-	dispatching, cancelling, syncing, refilling lanes[int64]
-	delivering                                  lanes[string]
-	depositing                                  lanes[int64]   // by gateway
-	inflight                                    sync.WaitGroup // every lane
-	wake                                        chan struct{}  // a lane has finished (see Run)
+	dispatching, cancelling, syncing, refilling, upkeeping lanes[int64]
+	delivering                                             lanes[string]
+	depositing                                             lanes[int64]   // by gateway
+	inflight                                               sync.WaitGroup // every lane
+	wake                                                   chan struct{}  // a lane has finished (see Run)
 }
 
 type clientEntry struct {
@@ -100,8 +108,8 @@ func New(cfg Config) *Worker {
 	if cfg.SyncInterval <= 0 {
 		cfg.SyncInterval = time.Minute
 	}
-	if cfg.PerProvider <= 0 {
-		cfg.PerProvider = 4
+	if cfg.PaceStep <= 0 {
+		cfg.PaceStep = DefaultPaceStep
 	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = upstream.DefaultTimeout
@@ -115,8 +123,8 @@ func New(cfg Config) *Worker {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	return &Worker{cfg: cfg, log: cfg.Log.With().Str("component", "worker").Logger(), hooks: hooks,
-		clients: map[int64]clientEntry{}, slots: map[int64]chan struct{}{}, paused: map[int64]uint64{},
-		wake: make(chan struct{}, 1)}
+		clients: map[int64]clientEntry{}, pacers: map[int64]*pacer{}, providers: map[int64]store.Provider{},
+		recorded: map[int64]uint64{}, paused: map[int64]uint64{}, wake: make(chan struct{}, 1)}
 }
 
 // wakeUp tells Run that a lane has finished; wakes that come while one is
@@ -181,7 +189,9 @@ func (w *Worker) Tick(ctx context.Context) (more bool) {
 // up only its own lane, never the passes.
 func (w *Worker) pass(ctx context.Context) (more bool) {
 	work := context.WithoutCancel(ctx)
-	for _, step := range []func(stop, work context.Context) bool{w.dispatch, w.cancels, w.syncs, w.refills, w.deliveries, w.deposits} {
+	w.refresh(work)
+	defer w.recordPaces(work)
+	for _, step := range []func(stop, work context.Context) bool{w.dispatch, w.cancels, w.syncs, w.refills, w.upkeep, w.deliveries, w.deposits} {
 		if ctx.Err() != nil {
 			break
 		}
@@ -219,6 +229,16 @@ func (l *lanes[K]) running() []K {
 		out = append(out, k)
 	}
 	return out
+}
+
+// renew marks k's running lane as starting afresh on new work, so that its
+// age tells of its current batch.
+func (l *lanes[K]) renew(k K) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ln, ok := l.busy[k]; ok {
+		ln.since = time.Now()
+	}
 }
 
 // stats returns how many lanes run and since when the oldest has.
@@ -267,7 +287,7 @@ func (l *lanes[K]) start(wg *sync.WaitGroup, k K, fn func(), idle func()) {
 // oldest has run. A lane that runs far longer than its calls can take
 // points at a provider or receiver that holds calls open.
 type LaneStats struct {
-	Kind    string // dispatch, cancel, sync, refill, deposit or delivery
+	Kind    string // dispatch, cancel, sync, refill, upkeep, deposit or delivery
 	Running int
 	Oldest  time.Duration // 0 when none runs
 }
@@ -287,7 +307,7 @@ func (w *Worker) Lanes() []LaneStats {
 		kind string
 		l    *lanes[int64]
 	}{{"dispatch", &w.dispatching}, {"cancel", &w.cancelling}, {"sync", &w.syncing}, {"refill", &w.refilling},
-		{"deposit", &w.depositing}} {
+		{"upkeep", &w.upkeeping}, {"deposit", &w.depositing}} {
 		n, oldest := k.l.stats()
 		out = append(out, stat(k.kind, n, oldest))
 	}
@@ -321,13 +341,25 @@ func (w *Worker) observe(p store.Provider, call string, err error) {
 	w.cfg.Observe(p.Name, call, outcome)
 }
 
-// called takes in the outcome of a call to p that every call shares: it is
-// observed, and a provider that refused our account is paused. What the
+// called takes in the outcome of a call to p, made with place pl, that
+// every call shares: it is observed, a provider that refused our account is
+// paused, and one that was too busy is called at a slower pace. What the
 // outcome means for the work is the caller's.
-func (w *Worker) called(ctx context.Context, p store.Provider, call string, err error) {
+func (w *Worker) called(ctx context.Context, pl *place, p store.Provider, call string, err error) {
 	w.observe(p, call, err)
-	if err != nil && upstream.ClassOf(err) == upstream.Account {
+	switch upstream.ClassOf(err) {
+	case upstream.Account:
 		w.pause(ctx, p, err)
+	case upstream.Busy:
+		msg := err.Error()
+		var e *upstream.Error
+		if errors.As(err, &e) {
+			msg = e.Msg
+		}
+		if pl.p.busy(pl, fmt.Sprintf("%s at %s UTC: %s", call, w.now().UTC().Format(time.TimeOnly), msg), upstream.RetryAfter(err)) {
+			w.log.Warn().Str("provider", p.Name).Err(err).Stringer("pace", pl.p.state()).
+				Msg("provider is too busy; calling it at a slower pace (see notpanel provider list)")
+		}
 	}
 }
 
@@ -343,22 +375,6 @@ func (w *Worker) client(p store.Provider) *upstream.Client {
 	c := upstream.New(p, w.cfg.CallTimeout)
 	w.clients[p.ID] = clientEntry{p: p, c: c}
 	return c
-}
-
-// slot waits for a free call slot of provider id; release it when done. It
-// returns false when stop ended first.
-func (w *Worker) slot(stop context.Context, id int64) (release func(), ok bool) {
-	w.mu.Lock()
-	s, found := w.slots[id]
-	if !found {
-		s = make(chan struct{}, w.cfg.PerProvider)
-		w.slots[id] = s
-	}
-	w.mu.Unlock()
-	if !take(stop, s) {
-		return nil, false
-	}
-	return func() { <-s }, true
 }
 
 // take waits for a place in slots, or for stop to end. Once stop has ended
@@ -385,12 +401,20 @@ func (w *Worker) isPaused(id int64) bool {
 	return paused
 }
 
+// task is one call's work; pl is its place in the provider's budget,
+// released when the task returns (or earlier, by the task).
+type task func(pl *place)
+
 // spread runs each provider's tasks in that provider's lane of l, within
-// its call slots, one goroutine a task; the lane ends when its tasks are
-// done. A slow provider holds up only its own tasks. listed is the pauses
-// count read before the tasks were listed. Once stop ends, or the provider
-// refuses our account, tasks not yet started are dropped.
-func (w *Worker) spread(stop context.Context, l *lanes[int64], listed uint64, tasks map[int64][]func()) {
+// its budget of calls, one goroutine a task; the lane ends when its tasks
+// are done. A slow provider holds up only its own tasks. listed is the
+// pauses count read before the tasks were listed. more, when set, is asked
+// for a provider's next tasks once its lane has started all it had, so
+// that a backlog keeps every place of the budget busy instead of draining
+// the lane between listings. Once stop ends, the provider refuses our
+// account, or its calls are held because it is too busy, tasks not yet
+// started are dropped (listed again later).
+func (w *Worker) spread(stop context.Context, l *lanes[int64], listed uint64, tasks map[int64][]task, more func(pid int64) []task) {
 	for pid, list := range tasks {
 		l.start(&w.inflight, pid, func() {
 			w.mu.Lock()
@@ -400,19 +424,27 @@ func (w *Worker) spread(stop context.Context, l *lanes[int64], listed uint64, ta
 			w.mu.Unlock()
 			var wg sync.WaitGroup
 			defer wg.Wait()
-			for _, task := range list {
-				release, ok := w.slot(stop, pid)
-				if !ok {
+			pc := w.pacer(pid)
+			for len(list) > 0 {
+				for _, t := range list {
+					pl, ok := pc.acquire(stop)
+					if !ok {
+						return
+					}
+					if w.isPaused(pid) {
+						pl.release()
+						return
+					}
+					wg.Go(func() {
+						defer pl.release()
+						t(pl)
+					})
+				}
+				if more == nil {
 					return
 				}
-				if w.isPaused(pid) {
-					release()
-					return
-				}
-				wg.Go(func() {
-					defer release()
-					task()
-				})
+				list = more(pid)
+				l.renew(pid)
 			}
 		}, w.wakeUp)
 	}

@@ -16,7 +16,8 @@ import (
 // worker over the cap shows as more requests in hand at once.
 func TestPerProviderCap(t *testing.T) {
 	const orders, limit = 9, 2
-	e := newEnv(t, classic, func(c *worker.Config) { c.PerProvider = limit })
+	e := newEnv(t, classic)
+	pace(t, e.db, "upstream", limit, 0)
 	for range orders {
 		e.place("", 100)
 	}
@@ -81,11 +82,10 @@ func TestRunRecoversAndStopsGracefully(t *testing.T) {
 // A provider that hangs holds up only its own orders: another provider's
 // order goes out while the first one's calls are still waiting.
 func TestSlowProviderDoesNotHoldOthers(t *testing.T) {
-	e := newEnv(t, classic, func(c *worker.Config) { c.PerProvider = 1 })
+	e := newEnv(t, classic)
+	pace(t, e.db, "upstream", 1, 0)
 	other := newFakeProvider(t, false)
-	if _, err := e.db.AddProvider(ctx, store.Provider{Name: "other", URL: other.srv.URL, APIKey: "k"}); err != nil {
-		t.Fatal(err)
-	}
+	addProvider(t, e.db, store.Provider{Name: "other", URL: other.srv.URL, APIKey: "k"})
 	for range 3 {
 		e.place("", 100) // to the slow provider, first in line
 	}
