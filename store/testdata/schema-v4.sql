@@ -167,7 +167,7 @@ CREATE TABLE ledger (
 );
 
 -- An account's rows newest first (its transactions page), and an order's.
-CREATE INDEX ledger_account ON ledger (account_id, id);
+CREATE INDEX ledger_account ON ledger (account_id, id) WHERE kind != 'charge';
 CREATE INDEX ledger_order ON ledger (order_id) WHERE order_id IS NOT NULL;
 CREATE INDEX ledger_deposit ON ledger (deposit_id) WHERE deposit_id IS NOT NULL;
 
