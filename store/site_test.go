@@ -8,7 +8,6 @@ import (
 	"notpanel/store/storetest"
 )
 
-
 func TestSite(t *testing.T) {
 	db := storetest.Open(t)
 	s, err := db.Site(ctx)
