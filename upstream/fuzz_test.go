@@ -38,12 +38,14 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		e, ok := err.(*Error)
-		if !ok || e.Class < Temporary || e.Class > Unknown {
+		if !ok || e.Class < Temporary || e.Class > Busy {
 			t.Fatalf("decode error %#v is not a classified *Error", err)
 		}
 		switch {
 		case status == 401 && e.Class != Account:
 			t.Fatalf("HTTP 401 classed %s", e.Class)
+		case status == 429 && e.Class != Busy:
+			t.Fatalf("HTTP 429 classed %s", e.Class)
 		case status >= 500 && status != 504 && e.Class != Temporary:
 			t.Fatalf("HTTP %d classed %s", status, e.Class)
 		}
