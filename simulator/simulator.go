@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"notpanel/store"
 )
 
 // Timing of a simulated order: it waits, then delivers over a while.
@@ -150,7 +152,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "refill_status":
 		reply(w, p.refillStatuses(f.Get("refills")))
 	case "balance":
-		reply(w, map[string]string{"balance": decimal(p.balance), "currency": "USD"})
+		reply(w, map[string]string{"balance": store.FormatMoney(p.balance), "currency": "USD"})
 	default:
 		reply(w, map[string]string{"error": "Incorrect request"})
 	}
@@ -196,7 +198,8 @@ func (p *Provider) add(service, link, quantity, runs, comments string) map[strin
 	if n, _ := strconv.ParseInt(runs, 10, 64); n > 1 {
 		q *= n
 	}
-	cost := micros(svc.Rate) * q / 1000
+	rate, _ := store.ParseMoney(svc.Rate) // the catalog above: always valid
+	cost := rate * q / 1000
 	if cost > p.balance {
 		return map[string]any{"error": "Not enough funds on balance"}
 	}
@@ -208,23 +211,6 @@ func (p *Provider) add(service, link, quantity, runs, comments string) map[strin
 	p.nextID++
 	p.orders[p.nextID] = o
 	return map[string]any{"order": p.nextID}
-}
-
-// micros reads a catalog rate ("0.90") in micro-units.
-func micros(rate string) int64 {
-	whole, frac, _ := strings.Cut(rate, ".")
-	w, _ := strconv.ParseInt(whole, 10, 64)
-	f, _ := strconv.ParseInt((frac + "000000")[:6], 10, 64)
-	return w*1_000_000 + f
-}
-
-// decimal writes micro-units as a decimal with at least two decimals.
-func decimal(m int64) string {
-	s := fmt.Sprintf("%d.%06d", m/1_000_000, m%1_000_000)
-	for strings.HasSuffix(s, "0") && len(s)-strings.IndexByte(s, '.') > 3 {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 // state is where a simulated order stands now.
