@@ -52,11 +52,7 @@ func (w *Worker) cancelChunk(ctx context.Context, pl *place, p store.Provider, j
 	if err != nil {
 		switch upstream.ClassOf(err) {
 		case upstream.Busy: // the pace was lowered by called; the try does not count
-			ds := make([]store.Deferral, len(jobs))
-			for i, j := range jobs {
-				ds[i] = store.Deferral{ID: j.OrderID, Next: w.busyRetry(err), Note: err.Error(), Busy: true}
-			}
-			if err := w.cfg.DB.DeferCancels(ctx, ds, w.cfg.MaxAttempts); err != nil {
+			if err := w.cfg.DB.DeferCancels(ctx, w.busyDeferrals(orderIDs, err), w.cfg.MaxAttempts); err != nil {
 				log.Error().Err(err).Msg("defer cancels")
 			}
 			return

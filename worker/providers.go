@@ -17,6 +17,17 @@ func (w *Worker) busyRetry(err error) int64 {
 	return w.at(w.jitter(max(min(upstream.RetryAfter(err), maxRetryAfter), busyDelay)))
 }
 
+// busyDeferrals puts off the work of orders ids after their provider was
+// too busy to answer (err): asked again at busyRetry, without counting a
+// failed try.
+func (w *Worker) busyDeferrals(ids []string, err error) []store.Deferral {
+	ds := make([]store.Deferral, len(ids))
+	for i, id := range ids {
+		ds[i] = store.Deferral{ID: id, Next: w.busyRetry(err), Note: err.Error(), Busy: true}
+	}
+	return ds
+}
+
 // busyDelay is the least wait before work a provider was too busy for is
 // tried again.
 const busyDelay = 5 * time.Second

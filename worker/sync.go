@@ -37,8 +37,9 @@ func (w *Worker) syncs(stop, work context.Context) (full bool) {
 func (w *Worker) syncChunk(ctx context.Context, pl *place, p store.Provider, jobs []store.SyncJob) {
 	log := w.log.With().Str("provider", p.Name).Logger()
 	ids := make([]string, len(jobs))
+	orderIDs := make([]string, len(jobs))
 	for i, j := range jobs {
-		ids[i] = j.UpstreamID
+		ids[i], orderIDs[i] = j.UpstreamID, j.OrderID
 	}
 	answers, err := w.client(p).Statuses(ctx, ids)
 	w.called(ctx, pl, p, "status", err)
@@ -46,7 +47,9 @@ func (w *Worker) syncChunk(ctx context.Context, pl *place, p store.Provider, job
 	if err != nil {
 		switch upstream.ClassOf(err) {
 		case upstream.Busy: // the pace was lowered by called; the try does not count
-			w.busySyncs(ctx, jobs, err)
+			if err := w.cfg.DB.DeferSyncs(ctx, w.busyDeferrals(orderIDs, err), w.cfg.MaxAttempts); err != nil {
+				log.Error().Err(err).Msg("defer status sync")
+			}
 			return
 		case upstream.Account:
 		default:
@@ -103,18 +106,6 @@ func (w *Worker) deferSyncs(ctx context.Context, jobs []store.SyncJob, note func
 	ds := make([]store.Deferral, len(jobs))
 	for i, j := range jobs {
 		ds[i] = store.Deferral{ID: j.OrderID, Next: w.at(w.backoff(j.Attempts+1, w.cfg.SyncInterval, retryLimit)), Note: note(j)}
-	}
-	if err := w.cfg.DB.DeferSyncs(ctx, ds, w.cfg.MaxAttempts); err != nil {
-		w.log.Error().Err(err).Msg("defer status sync")
-	}
-}
-
-// busySyncs asks about jobs again after their provider was too busy to
-// answer, without counting a failed check.
-func (w *Worker) busySyncs(ctx context.Context, jobs []store.SyncJob, err error) {
-	ds := make([]store.Deferral, len(jobs))
-	for i, j := range jobs {
-		ds[i] = store.Deferral{ID: j.OrderID, Next: w.busyRetry(err), Note: err.Error(), Busy: true}
 	}
 	if err := w.cfg.DB.DeferSyncs(ctx, ds, w.cfg.MaxAttempts); err != nil {
 		w.log.Error().Err(err).Msg("defer status sync")
