@@ -137,8 +137,10 @@ func (w *Worker) send(stop, ctx context.Context, pl *place, j store.DispatchJob)
 		default:
 			p, log = j.Backup, log.With().Str("provider", j.Backup.Name).Logger()
 			upstreamID, err = w.add(ctx, bpl, p, j.BackupService, j)
+			bpl.release()
 		}
 	}
+	pl.release() // recording the answer is no call: the next order need not wait for it
 	if err == nil {
 		fault.Hit(fault.AfterAdd, j.OrderID)
 		if err := w.cfg.DB.DispatchAccepted(ctx, j.OrderID, upstreamID, w.at(w.cfg.SyncInterval)); err != nil {
@@ -183,9 +185,8 @@ func (w *Worker) send(stop, ctx context.Context, pl *place, j store.DispatchJob)
 	}
 }
 
-// add sends order j to provider p as its service service there, and gives
-// back the place pl once the provider has answered: recording the answer
-// is no call, and the next order need not wait for it.
+// add sends order j to provider p as its service service there, with place
+// pl in p's budget; the caller gives the place back.
 func (w *Worker) add(ctx context.Context, pl *place, p store.Provider, service string, j store.DispatchJob) (string, error) {
 	o := upstream.Order{RequestID: j.OrderID, Service: service, Link: j.Link, Runs: j.Runs, Interval: j.Interval, Extra: j.Extra}
 	switch j.Type {
@@ -194,9 +195,6 @@ func (w *Worker) add(ctx context.Context, pl *place, p store.Provider, service s
 	}
 	id, err := w.client(p).Add(ctx, o)
 	w.called(ctx, pl, p, "add", err)
-	if err == nil || !w.mayFailOver(j, p, err) {
-		pl.release()
-	}
 	return id, err
 }
 
