@@ -78,7 +78,7 @@ func (w *Worker) askRefills(ctx context.Context, pl *place, p store.Provider, jo
 		a, ok := answers[j.UpstreamRefillID]
 		var record error
 		switch {
-		case upstream.ClassOf(err) == upstream.Busy && err != nil:
+		case upstream.ClassOf(err) == upstream.Busy: // the pace was lowered by called; the try does not count
 			record = w.cfg.DB.RefillBusy(ctx, j.RefillID, w.busyRetry(err), err.Error())
 		case err != nil || !ok || a.Err != "":
 			note := "provider did not report this refill"
