@@ -243,7 +243,10 @@ func TestKindsOfWorkShareTheProvider(t *testing.T) {
 			adds++
 			continue
 		}
-		if adds > 10 {
+		// Turns are taken as goroutines get scheduled, so a loaded machine
+		// may let a few more adds through first; two thirds of the queue
+		// is still far from waiting for all of it.
+		if adds > 20 {
 			t.Errorf("%s, call %d of %v, came after %d adds: it waited for the orders to be sent", a, i+1, order, adds)
 		}
 	}
