@@ -229,6 +229,47 @@ func TestReadBackVerdicts(t *testing.T) {
 	}
 }
 
+// Money paid after the deposit was closed as expired (a late crypto
+// payment, an invoice marked settled by hand) is not lost: the gateway's
+// webhook about it has the gateway asked again, and its answer parks the
+// deposit for the operator, who credits it; nothing is credited without
+// the operator, and webhooks repeated later ask no more.
+func TestPaidAfterExpired(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			w := newWorld(t, kind)
+			d := w.start(20_000_000)
+			w.fake.Set(d.Reference, paymenttest.Expired)
+			if got, err := w.svc.Refresh(ctx, d.ID); err != nil || got.Status != store.DepositExpired {
+				t.Fatalf("refresh of an expired checkout: %+v, %v", got, err)
+			}
+			w.fake.Set(d.Reference, paymenttest.Paid)
+			if code := w.notify(d.Reference); code != http.StatusOK {
+				t.Errorf("webhook about the late payment: %d", code)
+			}
+			got := w.deposit(d.ID)
+			if got.Status != store.DepositExpired || got.Review == "" || w.balance() != 0 {
+				t.Fatalf("deposit after a late payment: %+v, balance %d; want it expired, parked, nothing credited", got, w.balance())
+			}
+			parked, err := w.db.ListDeposits(ctx, store.DepositFilter{Review: true})
+			if err != nil || len(parked) != 1 || parked[0].ID != d.ID {
+				t.Errorf("payment list --review: %+v, %v", parked, err)
+			}
+			lookups := w.fake.Lookups()
+			if code := w.notify(d.Reference); code != http.StatusOK || w.fake.Lookups() != lookups {
+				t.Errorf("webhook repeated about a parked deposit: %d, %d more read-backs", code, w.fake.Lookups()-lookups)
+			}
+			if err := w.db.CreditByOperator(ctx, d.ID, 20_000_000, "paid late"); err != nil {
+				t.Fatal(err)
+			}
+			if w.balance() != 20_000_000 {
+				t.Errorf("balance %d after the operator's credit, want 20.00", w.balance())
+			}
+			storetest.Audit(t, w.db)
+		})
+	}
+}
+
 func status(s paymenttest.State) string {
 	return map[paymenttest.State]string{paymenttest.Expired: "expired", paymenttest.Failed: "failed",
 		paymenttest.Underpaid: "underpaid", paymenttest.Overpaid: "overpaid"}[s]
