@@ -298,13 +298,20 @@ func (s *Service) readBack(ctx context.Context, d store.Deposit) error {
 	p, err := gw.Lookup(callCtx, d.Reference)
 	cancel()
 	s.metrics.called(g.Name, "read-back", err)
+	log := s.log.With().Str("deposit", d.ID).Str("gateway", g.Name).Str("gateway_status", p.Status).Logger()
 	if err != nil {
-		if _, rerr := s.db.DepositChecked(ctx, d.ID, "", truncate(err.Error(), 500), s.nextAt(d)); rerr != nil {
+		var rerr error
+		if d.Status == store.DepositPending && s.givenUp(d) {
+			// As long without an answer as without a verdict.
+			rerr = s.giveUp(ctx, log, d, fmt.Sprintf("no answer from the gateway after %s (%s)", GiveUpAfter, truncate(err.Error(), 200)), "")
+		} else {
+			_, rerr = s.db.DepositChecked(ctx, d.ID, "", truncate(err.Error(), 500), s.nextAt(d))
+		}
+		if rerr != nil {
 			return errors.Join(err, rerr)
 		}
 		return fmt.Errorf("deposit %s: %w", d.ID, err)
 	}
-	log := s.log.With().Str("deposit", d.ID).Str("gateway", g.Name).Str("gateway_status", p.Status).Logger()
 	if p.Deposit != "" && p.Deposit != d.ID {
 		p.Verdict, p.Reason = Review, fmt.Sprintf("the gateway's checkout names deposit %q", truncate(p.Deposit, 64))
 	}
@@ -353,18 +360,29 @@ func (s *Service) readBack(ctx context.Context, d store.Deposit) error {
 			log.Warn().Str("reason", p.Reason).Msg("deposit parked for the operator: see notpanel payment list --review")
 		}
 	default:
-		if s.now().Sub(time.Unix(d.Created, 0)) > GiveUpAfter {
-			reason := fmt.Sprintf("still unpaid at the gateway after %s (%s)", GiveUpAfter, p.Status)
-			if parked, err := s.db.ParkDeposit(ctx, d.ID, reason, p.Status); err != nil {
-				return err
-			} else if parked {
-				log.Warn().Msg("deposit parked: " + reason)
-			}
-			return nil
+		if s.givenUp(d) {
+			return s.giveUp(ctx, log, d, fmt.Sprintf("still unpaid at the gateway after %s (%s)", GiveUpAfter, p.Status), p.Status)
 		}
 		if _, err := s.db.DepositChecked(ctx, d.ID, p.Status, "", s.nextAt(d)); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// givenUp reports whether a pending deposit is past its read-backs:
+// GiveUpAfter after it started.
+func (s *Service) givenUp(d store.Deposit) bool {
+	return s.now().Sub(time.Unix(d.Created, 0)) > GiveUpAfter
+}
+
+// giveUp parks a pending deposit that has had no verdict for GiveUpAfter:
+// the reconciler asks no more, and the operator settles it.
+func (s *Service) giveUp(ctx context.Context, log zerolog.Logger, d store.Deposit, reason, gatewayStatus string) error {
+	if parked, err := s.db.ParkDeposit(ctx, d.ID, reason, gatewayStatus); err != nil {
+		return err
+	} else if parked {
+		log.Warn().Msg("deposit parked: " + reason)
 	}
 	return nil
 }

@@ -313,6 +313,32 @@ func TestReadBackFailureBacksOff(t *testing.T) {
 	}
 }
 
+// A gateway that answers nothing for three days parks the deposit as one
+// without a verdict does: the read-backs stop, and the operator is told
+// why, with the gateway's last word kept.
+func TestReadBackFailureGivesUp(t *testing.T) {
+	w := newWorld(t, store.GatewayBTCPay)
+	base := time.Now()
+	w.now = func() time.Time { return base }
+	d := w.start(5_000_000)
+	if _, err := w.svc.Refresh(ctx, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.fake.Fail(paymenttest.Down)
+	w.now = func() time.Time { return base.Add(payment.GiveUpAfter + time.Minute) }
+	if _, err := w.svc.Refresh(ctx, d.ID); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Errorf("refresh against a gateway that is down: %v; want its error", err)
+	}
+	got := w.deposit(d.ID)
+	if got.Status != store.DepositPending || !strings.Contains(got.Review, "no answer") || !strings.Contains(got.Review, "503") ||
+		got.GatewayStatus != "New" {
+		t.Errorf("after three days without an answer: %+v; want it parked, the gateway's last word kept", got)
+	}
+	if due, _ := w.db.DueDeposits(ctx, 1<<40, nil, 10); len(due) != 0 {
+		t.Errorf("a parked deposit is still due: %+v", due)
+	}
+}
+
 func equal(a, b []int64) bool {
 	if len(a) != len(b) {
 		return false

@@ -299,11 +299,11 @@ func (db *DB) CloseDeposit(ctx context.Context, id, status, gatewayStatus string
 }
 
 // ParkDeposit sets a pending deposit aside for the operator with the
-// reason: the reconciler stops reading it back. It reports whether this
-// call parked it.
+// reason: the reconciler stops reading it back. gatewayStatus, when set,
+// replaces the one last read. It reports whether this call parked it.
 func (db *DB) ParkDeposit(ctx context.Context, id, reason, gatewayStatus string) (bool, error) {
 	return db.depositUpdate(ctx, id,
-		`UPDATE deposits SET review = ?, gateway_status = ?, last_error = '', updated_at = ?
+		`UPDATE deposits SET review = ?, gateway_status = coalesce(nullif(?, ''), gateway_status), last_error = '', updated_at = ?
 		 WHERE id = ? AND status = 'pending' AND review IS NULL`, reason, gatewayStatus, db.unix(), id)
 }
 
