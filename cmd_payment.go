@@ -117,16 +117,14 @@ func (c *paymentShowCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	entries, err := db.Ledger(ctx, d.AccountID, "")
+	entries, err := db.DepositLedger(ctx, d.ID)
 	if err != nil {
 		return err
 	}
 	ledger := []ledgerJSON{}
 	for _, e := range entries {
-		if e.DepositID == d.ID {
-			ledger = append(ledger, ledgerJSON{ID: e.ID, Kind: e.Kind, Amount: store.FormatMoney(e.Amount),
-				BalanceAfter: store.FormatMoney(e.BalanceAfter), Note: e.Note, Created: when(e.Created)})
-		}
+		ledger = append(ledger, ledgerJSON{ID: e.ID, Kind: e.Kind, Amount: store.FormatMoney(e.Amount),
+			BalanceAfter: store.FormatMoney(e.BalanceAfter), Note: e.Note, Created: when(e.Created)})
 	}
 	row := toDepositJSON(d, acc.Name)
 	if c.JSON {

@@ -242,11 +242,13 @@ func (s *Service) Deposits(ctx context.Context, accountID int64, limit int) ([]s
 // the answer: paid credits it (once, however many refreshes race), expired
 // or failed closes it, something odd parks it for the operator, and open
 // schedules the next read-back. A read-back that fails leaves the deposit
-// pending for the next try, records why, and returns the error. A deposit
-// that is not pending is returned as it is.
+// pending for the next try, records why, and returns the error. An expired
+// or failed deposit is asked again too, for money paid late, which parks it
+// for the operator; a credited one, or one already parked, is returned as
+// it is.
 func (s *Service) Refresh(ctx context.Context, id string) (store.Deposit, error) {
 	d, err := s.db.FindDeposit(ctx, id)
-	if err != nil || d.Status != store.DepositPending {
+	if err != nil || !askable(d) {
 		return d, err
 	}
 	// One read-back of a deposit at a time in this process: fifty webhooks
@@ -276,6 +278,13 @@ func (s *Service) Refresh(ctx context.Context, id string) (store.Deposit, error)
 	return s.db.FindDeposit(ctx, d.ID)
 }
 
+// askable reports whether a deposit's gateway has anything left to tell of
+// it: a pending deposit, or a closed one not yet parked for money paid late.
+func askable(d store.Deposit) bool {
+	return d.Status == store.DepositPending ||
+		(d.Status == store.DepositExpired || d.Status == store.DepositFailed) && d.Review == ""
+}
+
 func (s *Service) readBack(ctx context.Context, d store.Deposit) error {
 	g, err := s.db.GatewayByID(ctx, d.GatewayID)
 	if err != nil {
@@ -289,18 +298,42 @@ func (s *Service) readBack(ctx context.Context, d store.Deposit) error {
 	p, err := gw.Lookup(callCtx, d.Reference)
 	cancel()
 	s.metrics.called(g.Name, "read-back", err)
+	log := s.log.With().Str("deposit", d.ID).Str("gateway", g.Name).Str("gateway_status", p.Status).Logger()
 	if err != nil {
-		if _, rerr := s.db.DepositChecked(ctx, d.ID, "", truncate(err.Error(), 500), s.nextAt(d)); rerr != nil {
+		var rerr error
+		if d.Status == store.DepositPending && s.givenUp(d) {
+			// As long without an answer as without a verdict.
+			rerr = s.giveUp(ctx, log, d, fmt.Sprintf("no answer from the gateway after %s (%s)", GiveUpAfter, truncate(err.Error(), 200)), "")
+		} else {
+			_, rerr = s.db.DepositChecked(ctx, d.ID, "", truncate(err.Error(), 500), s.nextAt(d))
+		}
+		if rerr != nil {
 			return errors.Join(err, rerr)
 		}
 		return fmt.Errorf("deposit %s: %w", d.ID, err)
 	}
-	log := s.log.With().Str("deposit", d.ID).Str("gateway", g.Name).Str("gateway_status", p.Status).Logger()
 	if p.Deposit != "" && p.Deposit != d.ID {
 		p.Verdict, p.Reason = Review, fmt.Sprintf("the gateway's checkout names deposit %q", truncate(p.Deposit, 64))
 	}
 	if p.Verdict == Paid && !strings.EqualFold(p.Currency, d.Currency) {
 		p.Verdict, p.Reason = Review, fmt.Sprintf("paid %s %s for a deposit in %s", store.FormatMoney(p.Amount), truncate(p.Currency, 8), d.Currency)
+	}
+	if d.Status != store.DepositPending {
+		// Closed on the gateway's word, which has changed: a late payment
+		// is the operator's to credit (payment credit), never undone here.
+		if p.Verdict != Paid && p.Verdict != Review {
+			return nil
+		}
+		reason := fmt.Sprintf("the gateway says %s for a deposit %s before", truncate(p.Status, 40), d.Status)
+		if p.Reason != "" {
+			reason += ": " + p.Reason
+		}
+		if parked, err := s.db.ParkClosedDeposit(ctx, d.ID, reason, p.Status); err != nil {
+			return err
+		} else if parked {
+			log.Warn().Str("reason", reason).Msg("money paid late for a closed deposit: see notpanel payment list --review")
+		}
+		return nil
 	}
 	switch p.Verdict {
 	case Paid:
@@ -327,18 +360,29 @@ func (s *Service) readBack(ctx context.Context, d store.Deposit) error {
 			log.Warn().Str("reason", p.Reason).Msg("deposit parked for the operator: see notpanel payment list --review")
 		}
 	default:
-		if s.now().Sub(time.Unix(d.Created, 0)) > GiveUpAfter {
-			reason := fmt.Sprintf("still unpaid at the gateway after %s (%s)", GiveUpAfter, p.Status)
-			if parked, err := s.db.ParkDeposit(ctx, d.ID, reason, p.Status); err != nil {
-				return err
-			} else if parked {
-				log.Warn().Msg("deposit parked: " + reason)
-			}
-			return nil
+		if s.givenUp(d) {
+			return s.giveUp(ctx, log, d, fmt.Sprintf("still unpaid at the gateway after %s (%s)", GiveUpAfter, p.Status), p.Status)
 		}
 		if _, err := s.db.DepositChecked(ctx, d.ID, p.Status, "", s.nextAt(d)); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// givenUp reports whether a pending deposit is past its read-backs:
+// GiveUpAfter after it started.
+func (s *Service) givenUp(d store.Deposit) bool {
+	return s.now().Sub(time.Unix(d.Created, 0)) > GiveUpAfter
+}
+
+// giveUp parks a pending deposit that has had no verdict for GiveUpAfter:
+// the reconciler asks no more, and the operator settles it.
+func (s *Service) giveUp(ctx context.Context, log zerolog.Logger, d store.Deposit, reason, gatewayStatus string) error {
+	if parked, err := s.db.ParkDeposit(ctx, d.ID, reason, gatewayStatus); err != nil {
+		return err
+	} else if parked {
+		log.Warn().Msg("deposit parked: " + reason)
 	}
 	return nil
 }

@@ -229,6 +229,47 @@ func TestReadBackVerdicts(t *testing.T) {
 	}
 }
 
+// Money paid after the deposit was closed as expired (a late crypto
+// payment, an invoice marked settled by hand) is not lost: the gateway's
+// webhook about it has the gateway asked again, and its answer parks the
+// deposit for the operator, who credits it; nothing is credited without
+// the operator, and webhooks repeated later ask no more.
+func TestPaidAfterExpired(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			w := newWorld(t, kind)
+			d := w.start(20_000_000)
+			w.fake.Set(d.Reference, paymenttest.Expired)
+			if got, err := w.svc.Refresh(ctx, d.ID); err != nil || got.Status != store.DepositExpired {
+				t.Fatalf("refresh of an expired checkout: %+v, %v", got, err)
+			}
+			w.fake.Set(d.Reference, paymenttest.Paid)
+			if code := w.notify(d.Reference); code != http.StatusOK {
+				t.Errorf("webhook about the late payment: %d", code)
+			}
+			got := w.deposit(d.ID)
+			if got.Status != store.DepositExpired || got.Review == "" || w.balance() != 0 {
+				t.Fatalf("deposit after a late payment: %+v, balance %d; want it expired, parked, nothing credited", got, w.balance())
+			}
+			parked, err := w.db.ListDeposits(ctx, store.DepositFilter{Review: true})
+			if err != nil || len(parked) != 1 || parked[0].ID != d.ID {
+				t.Errorf("payment list --review: %+v, %v", parked, err)
+			}
+			lookups := w.fake.Lookups()
+			if code := w.notify(d.Reference); code != http.StatusOK || w.fake.Lookups() != lookups {
+				t.Errorf("webhook repeated about a parked deposit: %d, %d more read-backs", code, w.fake.Lookups()-lookups)
+			}
+			if err := w.db.CreditByOperator(ctx, d.ID, 20_000_000, "paid late"); err != nil {
+				t.Fatal(err)
+			}
+			if w.balance() != 20_000_000 {
+				t.Errorf("balance %d after the operator's credit, want 20.00", w.balance())
+			}
+			storetest.Audit(t, w.db)
+		})
+	}
+}
+
 func status(s paymenttest.State) string {
 	return map[paymenttest.State]string{paymenttest.Expired: "expired", paymenttest.Failed: "failed",
 		paymenttest.Underpaid: "underpaid", paymenttest.Overpaid: "overpaid"}[s]
@@ -269,6 +310,32 @@ func TestReadBackFailureBacksOff(t *testing.T) {
 	got, err := w.svc.Refresh(ctx, d.ID)
 	if err != nil || got.Status != store.DepositPending || !strings.Contains(got.Review, "still unpaid") {
 		t.Errorf("after three days: %+v, %v; want it parked", got, err)
+	}
+}
+
+// A gateway that answers nothing for three days parks the deposit as one
+// without a verdict does: the read-backs stop, and the operator is told
+// why, with the gateway's last word kept.
+func TestReadBackFailureGivesUp(t *testing.T) {
+	w := newWorld(t, store.GatewayBTCPay)
+	base := time.Now()
+	w.now = func() time.Time { return base }
+	d := w.start(5_000_000)
+	if _, err := w.svc.Refresh(ctx, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.fake.Fail(paymenttest.Down)
+	w.now = func() time.Time { return base.Add(payment.GiveUpAfter + time.Minute) }
+	if _, err := w.svc.Refresh(ctx, d.ID); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Errorf("refresh against a gateway that is down: %v; want its error", err)
+	}
+	got := w.deposit(d.ID)
+	if got.Status != store.DepositPending || !strings.Contains(got.Review, "no answer") || !strings.Contains(got.Review, "503") ||
+		got.GatewayStatus != "New" {
+		t.Errorf("after three days without an answer: %+v; want it parked, the gateway's last word kept", got)
+	}
+	if due, _ := w.db.DueDeposits(ctx, 1<<40, nil, 10); len(due) != 0 {
+		t.Errorf("a parked deposit is still due: %+v", due)
 	}
 }
 

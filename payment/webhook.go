@@ -24,7 +24,8 @@ const webhookReadBack = 10 * time.Second
 // secret 403, an unknown gateway 404. A valid webhook makes its deposit
 // due for a read-back and is answered 200 once that is recorded; the
 // read-back then runs at once, and a credit is decided on the gateway's
-// answer to it, never on the webhook.
+// answer to it, never on the webhook. A webhook about an expired or failed
+// deposit has its gateway asked again too, for money paid late.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		writeAnswer(w, http.StatusMethodNotAllowed, "Method not allowed: use POST")
@@ -95,7 +96,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.metrics.webhook(g.Name, "recorded")
-	if d.Status == store.DepositPending {
+	if askable(d) {
 		rctx, cancel := context.WithTimeout(ctx, webhookReadBack)
 		if _, err := s.Refresh(rctx, d.ID); err != nil {
 			log.Warn().Err(err).Str("deposit", d.ID).Msg("read-back after a webhook failed; the reconciler tries again")

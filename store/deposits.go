@@ -43,7 +43,8 @@ type Deposit struct {
 	// GatewayStatus is the gateway's own word for the payment, as last
 	// read back (paid, Settled, wrong_amount…).
 	GatewayStatus string `json:"gateway_status,omitempty"`
-	// Review, when set, parks a pending deposit for the operator.
+	// Review, when set, parks a pending deposit for the operator, or tells
+	// of money paid late for an expired or failed one.
 	Review string `json:"review,omitempty"`
 	// Note is the operator's, set by a manual credit.
 	Note      string `json:"note,omitempty"`
@@ -298,12 +299,22 @@ func (db *DB) CloseDeposit(ctx context.Context, id, status, gatewayStatus string
 }
 
 // ParkDeposit sets a pending deposit aside for the operator with the
-// reason: the reconciler stops reading it back. It reports whether this
-// call parked it.
+// reason: the reconciler stops reading it back. gatewayStatus, when set,
+// replaces the one last read. It reports whether this call parked it.
 func (db *DB) ParkDeposit(ctx context.Context, id, reason, gatewayStatus string) (bool, error) {
 	return db.depositUpdate(ctx, id,
-		`UPDATE deposits SET review = ?, gateway_status = ?, last_error = '', updated_at = ?
+		`UPDATE deposits SET review = ?, gateway_status = coalesce(nullif(?, ''), gateway_status), last_error = '', updated_at = ?
 		 WHERE id = ? AND status = 'pending' AND review IS NULL`, reason, gatewayStatus, db.unix(), id)
+}
+
+// ParkClosedDeposit sets an expired or failed deposit aside for the
+// operator with the reason: its gateway, asked again, says money came after
+// all (a late payment). It stays closed, and is credited only by the
+// operator (CreditByOperator). It reports whether this call parked it.
+func (db *DB) ParkClosedDeposit(ctx context.Context, id, reason, gatewayStatus string) (bool, error) {
+	return db.depositUpdate(ctx, id,
+		`UPDATE deposits SET review = ?, gateway_status = ?, updated_at = ?
+		 WHERE id = ? AND status IN ('expired', 'failed') AND review IS NULL`, reason, gatewayStatus, db.unix(), id)
 }
 
 // DepositChecked records a read-back that settled nothing: the gateway's

@@ -229,6 +229,9 @@ func TestCreditDepositOnce(t *testing.T) {
 	if err != nil || len(entries) != 1 || entries[0].DepositID != id || entries[0].Kind != store.KindDeposit {
 		t.Errorf("ledger: %+v, %v; want one deposit row naming %s", entries, err, id)
 	}
+	if rows, err := p.db.DepositLedger(ctx, id); err != nil || len(rows) != 1 || rows[0].ID != entries[0].ID {
+		t.Errorf("deposit's ledger: %+v, %v; want the row %+v", rows, err, entries)
+	}
 	if _, err := p.db.CreditDeposit(ctx, "dep_01HG9X7KJP4N5Q6R7S8T9V0W1X", 1, "paid"); err != store.ErrDepositNotFound {
 		t.Errorf("credit of an unknown deposit: %v", err)
 	}

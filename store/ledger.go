@@ -142,6 +142,13 @@ func (db *DB) Ledger(ctx context.Context, accountID int64, orderID string) ([]Le
 	return db.ledgerRows(ctx, q, args...)
 }
 
+// DepositLedger lists the ledger rows that credit a deposit (one once it
+// is credited), read through the deposit's index.
+func (db *DB) DepositLedger(ctx context.Context, depositID string) ([]LedgerEntry, error) {
+	return db.ledgerRows(ctx, `SELECT `+ledgerCols+` FROM ledger WHERE deposit_id = ? ORDER BY id`,
+		CanonicalID(PrefixDeposit, depositID))
+}
+
 // LedgerCursor is where a page of an account's ledger starts: below row
 // Before among the rows that are not charges, and below order number Order
 // among the charges (zero values: from the newest). An account's charges
