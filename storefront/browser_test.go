@@ -204,6 +204,10 @@ func TestInABrowser(t *testing.T) {
 			shot("services")
 			b.open("/api")
 			shot("api")
+			for _, p := range []string{"terms", "login", "forgot"} {
+				b.open("/" + p)
+				shot(p)
+			}
 			b.open("/signup")
 			shot("signup")
 			b.run(chromedp.SendKeys(chromedp.CSS("#name"), name),
