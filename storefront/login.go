@@ -2,6 +2,7 @@ package storefront
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"notpanel/store"
@@ -112,7 +113,7 @@ func (s *site) loginCheck(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	if creds.TwoFactor {
-		redirect(w, r, "/login/code?next="+urlQueryEscape(p.Next))
+		redirect(w, r, "/login/code?next="+url.QueryEscape(p.Next))
 		return
 	}
 	redirect(w, r, p.Next)

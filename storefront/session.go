@@ -134,4 +134,3 @@ func nextPage(raw string) string {
 	return u.RequestURI()
 }
 
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }

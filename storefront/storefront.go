@@ -12,6 +12,7 @@ import (
 	"embed"
 	"errors"
 	"net/http"
+	"net/url"
 	"net/netip"
 	"strings"
 	"time"
@@ -229,7 +230,7 @@ func (s *site) wrap(name string, who access, h handler) httprouter.Handle {
 				redirect(w, r, "/login/code")
 				return
 			}
-			redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()))
+			redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()))
 			return
 		case who == guest && v.Account != nil:
 			redirect(w, r, "/")
