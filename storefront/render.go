@@ -57,7 +57,7 @@ var funcs = template.FuncMap{
 		}
 		return out
 	},
-	"short":      shorten,
+	"short": shorten,
 	// needs says whether the order form shows field for the chosen
 	// service (every field while none is chosen: the page works without
 	// JavaScript, which hides the others as soon as one is).

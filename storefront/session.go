@@ -133,4 +133,3 @@ func nextPage(raw string) string {
 	}
 	return u.RequestURI()
 }
-

@@ -12,8 +12,8 @@ import (
 	"embed"
 	"errors"
 	"net/http"
-	"net/url"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
