@@ -70,16 +70,7 @@ func (s *site) apiDoc(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	p := apiPage{base: s.base(r, v, "API", "api"), Events: store.EventTypes}
-	origin := p.Site.URL
-	if origin == "" {
-		// Only for showing: the examples name the address the page was
-		// reached at when the operator set none.
-		scheme := "http"
-		if v.secure {
-			scheme = "https"
-		}
-		origin = scheme + "://" + r.Host
-	}
+	origin := siteOrigin(p.Site, r, v)
 	p.Endpoint, p.Classic = origin+"/api/v2", origin+"/classic/api/v2"
 	if cat := snap.Catalog(); len(cat) > 0 {
 		p.Services = cat[:1]
@@ -102,6 +93,20 @@ type termsPage struct{ base }
 
 func (s *site) terms(w http.ResponseWriter, r *http.Request, v *visit) {
 	s.render(w, r, http.StatusOK, "terms", termsPage{base: s.base(r, v, "Terms of service", "terms")})
+}
+
+// siteOrigin is the panel's address as the operator set it, else the one
+// the request reached: only for showing (the API page's examples) and for
+// the customer's own return address from a checkout, never to credit or
+// authorize anything.
+func siteOrigin(site store.Site, r *http.Request, v *visit) string {
+	if site.URL != "" {
+		return site.URL
+	}
+	if v.secure {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
 }
 
 func (s *site) resolver() webhook.Resolver {
