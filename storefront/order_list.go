@@ -60,7 +60,7 @@ func (s *site) orderList(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.internal(w, r, err)
 		return
 	}
-	snap, err := s.snapshot(r.Context())
+	snap, err := s.snapshot(r.Context(), v)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -138,7 +138,7 @@ func (s *site) showOrder(w http.ResponseWriter, r *http.Request, v *visit, code 
 		s.internal(w, r, err)
 		return
 	}
-	snap, err := s.snapshot(r.Context())
+	snap, err := s.snapshot(r.Context(), v)
 	if err != nil {
 		s.internal(w, r, err)
 		return

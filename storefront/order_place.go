@@ -104,7 +104,7 @@ func (f *orderForm) choices(snap *store.Snapshot, want string) {
 }
 
 func (s *site) home(w http.ResponseWriter, r *http.Request, v *visit) {
-	snap, err := s.snapshot(r.Context())
+	snap, err := s.snapshot(r.Context(), v)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -174,7 +174,7 @@ func (s *site) orderPlace(w http.ResponseWriter, r *http.Request, v *visit) {
 			f.RequestID = newRequestID()
 		}
 	}
-	snap, err := s.snapshot(r.Context())
+	snap, err := s.snapshot(r.Context(), v)
 	if err != nil {
 		s.internal(w, r, err)
 		return

@@ -22,7 +22,7 @@ type servicesPage struct {
 // an id), so the filter works without JavaScript; services.js filters as
 // one types.
 func (s *site) serviceList(w http.ResponseWriter, r *http.Request, v *visit) {
-	snap, err := s.snapshot(r.Context())
+	snap, err := s.snapshot(r.Context(), v)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -64,7 +64,7 @@ type apiPage struct {
 }
 
 func (s *site) apiDoc(w http.ResponseWriter, r *http.Request, v *visit) {
-	snap, err := s.snapshot(r.Context())
+	snap, err := s.snapshot(r.Context(), v)
 	if err != nil {
 		s.internal(w, r, err)
 		return

@@ -253,7 +253,7 @@ func (s *site) render(w http.ResponseWriter, r *http.Request, code int, name str
 // base fills what every page shows.
 func (s *site) base(r *http.Request, v *visit, title, nav string) base {
 	b := base{Title: title, Nav: nav, Site: store.DefaultSite, Currency: "USD", Signup: s.cfg.Signup != SignupClosed}
-	if snap, err := s.snapshot(r.Context()); err == nil {
+	if snap, err := s.snapshot(r.Context(), v); err == nil {
 		b.Site, b.Currency, b.Theme = snap.Site(), snap.Currency(), snap.Version()
 	}
 	if v != nil {

@@ -34,6 +34,8 @@ type visit struct {
 	secure      bool
 	params      httprouter.Params
 	ip          string
+	// snap is the request's snapshot, once read (site.snapshot).
+	snap *store.Snapshot
 }
 
 // visit reads the session cookie. A cookie that names no live session

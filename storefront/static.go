@@ -34,7 +34,7 @@ func staticHandler() http.Handler {
 // colour), as a stylesheet of its own: the pages carry no inline style, so
 // the Content-Security-Policy needs no 'unsafe-inline'.
 func (s *site) theme(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	snap, err := s.snapshot(r.Context())
+	snap, err := s.snapshot(r.Context(), nil)
 	if err != nil {
 		s.internal(w, r, err)
 		return

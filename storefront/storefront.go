@@ -282,5 +282,15 @@ func userError(err error) (string, bool) {
 	return store.ErrorMessage(err), true
 }
 
-// snapshot is the catalog, currency and shop window as of now.
-func (s *site) snapshot(ctx context.Context) (*store.Snapshot, error) { return s.db.Refresh(ctx) }
+// snapshot is the catalog, currency and shop window as of now, read once a
+// visit: the page's base and its handler share it.
+func (s *site) snapshot(ctx context.Context, v *visit) (*store.Snapshot, error) {
+	if v != nil && v.snap != nil {
+		return v.snap, nil
+	}
+	snap, err := s.db.Refresh(ctx)
+	if err == nil && v != nil {
+		v.snap = snap
+	}
+	return snap, err
+}
