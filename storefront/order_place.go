@@ -147,12 +147,8 @@ func (s *site) orderPlace(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	f.ServiceID, _ = strconv.ParseInt(r.PostFormValue("service"), 10, 64)
 	in := store.OrderInput{ServiceID: f.ServiceID, RequestID: f.RequestID, Link: f.Link, Quantity: f.Quantity,
-		Comments: f.Comments, Usernames: f.Usernames, Username: f.Username, AnswerNumber: f.AnswerNumber}
-	if f.Runs != "" || f.Interval != "" {
-		in.Runs, in.Interval = f.Runs, f.Interval
-	}
-	// Without drip-feed the quantity field of a Package is meaningless:
-	// the store bills its min whatever is sent.
+		Comments: f.Comments, Usernames: f.Usernames, Username: f.Username, AnswerNumber: f.AnswerNumber,
+		Runs: f.Runs, Interval: f.Interval}
 	account := v.Account.ID
 	if r.PostFormValue("preview") == "" {
 		placed, err := s.db.PlaceOrderAs(r.Context(), func(_ context.Context, _ *store.Snapshot) (int64, error) { return account, nil }, in)
