@@ -142,18 +142,8 @@ func (s *site) showOrder(w http.ResponseWriter, r *http.Request, v *visit, code 
 		s.internal(w, r, err)
 		return
 	}
-	// With the refills at hand, the store's other refill rules too: one
-	// at a time, and at most MaxRefills that were not rejected.
-	counted := 0
-	for _, rf := range p.Refills {
-		if rf.Status == store.RefillPending || rf.Status == store.RefillProcessing {
-			p.Order.CanRefill = false
-		}
-		if rf.Status != store.RefillRejected {
-			counted++
-		}
-	}
-	if counted >= store.MaxRefills {
+	// With the refills at hand, the store's other refill rules too.
+	if store.RefillRoom(p.Refills) != nil {
 		p.Order.CanRefill = false
 	}
 	if c, ok, err := s.db.CancelRequestFor(r.Context(), o.ID); err != nil {
