@@ -33,7 +33,6 @@ type base struct {
 	// Nav names the menu entry of the page, for its highlight.
 	Nav    string
 	Notice string
-	Error  string
 	// Theme is the version of /theme.css, so that a new accent colour
 	// is fetched at once.
 	Theme int64
