@@ -45,7 +45,7 @@ func (s *site) serviceList(w http.ResponseWriter, r *http.Request, v *visit) {
 // matches reports whether every word of q is in the service's name,
 // category, type or id.
 func matches(svc store.Service, q string) bool {
-	hay := strings.ToLower(svc.Name + " " + svc.Category + " " + svc.Type + " #" + itoa(svc.ID) + " " + itoa(svc.ID))
+	hay := strings.ToLower(svc.Name + " " + svc.Category + " " + svc.Type + " #" + itoa(svc.ID))
 	for _, w := range strings.Fields(strings.ToLower(q)) {
 		if !strings.Contains(hay, w) {
 			return false
