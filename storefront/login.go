@@ -3,6 +3,7 @@ package storefront
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"notpanel/store"
@@ -133,7 +134,7 @@ func (s *site) codeForm(w http.ResponseWriter, r *http.Request, v *visit) {
 func (s *site) codeCheck(w http.ResponseWriter, r *http.Request, v *visit) {
 	p := codePage{base: s.base(r, v, "Two-factor sign-in", "login"), Next: nextPage(r.PostFormValue("next"))}
 	now := s.now()
-	key := "2fa:" + itoa(v.halfAccount)
+	key := "2fa:" + strconv.FormatInt(v.halfAccount, 10)
 	if !s.loginIPs.Peek(v.ip, loginFailuresPerIP, now).OK || !s.loginNames.Peek(key, loginFailuresPerName, now).OK {
 		p.Error = "Too many wrong codes. Wait a minute, then try again."
 		s.render(w, r, http.StatusTooManyRequests, "login_code", p)

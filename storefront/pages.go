@@ -3,6 +3,7 @@ package storefront
 import (
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"notpanel/store"
@@ -45,7 +46,7 @@ func (s *site) serviceList(w http.ResponseWriter, r *http.Request, v *visit) {
 // matches reports whether every word of q is in the service's name,
 // category, type or id.
 func matches(svc store.Service, q string) bool {
-	hay := strings.ToLower(svc.Name + " " + svc.Category + " " + svc.Type + " #" + itoa(svc.ID))
+	hay := strings.ToLower(svc.Name + " " + svc.Category + " " + svc.Type + " #" + strconv.FormatInt(svc.ID, 10))
 	for _, w := range strings.Fields(strings.ToLower(q)) {
 		if !strings.Contains(hay, w) {
 			return false
