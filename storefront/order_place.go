@@ -62,7 +62,9 @@ type orderForm struct {
 // new-order form for a customer.
 type homePage struct {
 	base
-	Form       orderForm
+	Form orderForm
+	// Categories are the catalog's tiles, for a visitor; a customer's
+	// form has its own.
 	Categories []category
 	Services   int
 	Recent     []store.Order
@@ -109,8 +111,9 @@ func (s *site) home(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.internal(w, r, err)
 		return
 	}
-	p := homePage{base: s.base(r, v, "", "home"), Categories: categories(snap.Catalog()), Services: len(snap.Catalog())}
+	p := homePage{base: s.base(r, v, "", "home"), Services: len(snap.Catalog())}
 	if v.Account == nil {
+		p.Categories = categories(snap.Catalog())
 		s.render(w, r, http.StatusOK, "home", p)
 		return
 	}
@@ -191,7 +194,7 @@ func (s *site) orderPlace(w http.ResponseWriter, r *http.Request, v *visit) {
 			f.Quote, code = &q, http.StatusOK
 		}
 	}
-	p := homePage{base: s.base(r, v, "New order", "order"), Form: f, Categories: f.Categories, Services: len(snap.Catalog())}
+	p := homePage{base: s.base(r, v, "New order", "order"), Form: f, Services: len(snap.Catalog())}
 	if p.Recent, err = s.db.ListOrders(r.Context(), store.OrderFilter{Scope: store.Customer(account), Limit: 5}); err != nil {
 		s.internal(w, r, err)
 		return
