@@ -58,17 +58,43 @@ func refillOne(ctx context.Context, tx *Tx, scope Scope, raw string, now int64) 
 		 FROM refills WHERE order_id = ?`, o.id).Scan(&counted, &open); err != nil {
 		return "", internal("count refills", err)
 	}
-	if open > 0 {
-		return "", Errorf(Invalid, "Order already has a refill in progress")
-	}
-	if counted >= MaxRefills {
-		return "", Errorf(Invalid, "Refill limit reached (%d per order)", MaxRefills)
+	if err := refillRoom(counted, open); err != nil {
+		return "", err
 	}
 	id := NewID(PrefixRefill)
 	_, err = tx.ExecContext(ctx,
 		`INSERT INTO refills (id, order_id, account_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
 		id, o.id, o.accountID, now, now)
 	return id, internal("insert refill", err)
+}
+
+// refillRoom says why an order with counted refills that were not rejected,
+// open of them still pending or processing, may not be refilled again, or
+// nil when it may.
+func refillRoom(counted, open int) error {
+	if open > 0 {
+		return Errorf(Invalid, "Order already has a refill in progress")
+	}
+	if counted >= MaxRefills {
+		return Errorf(Invalid, "Refill limit reached (%d per order)", MaxRefills)
+	}
+	return nil
+}
+
+// RefillRoom is refillRoom for an order's refills as OrderRefills lists
+// them: the pages use it to offer a refill only when the store would take
+// one (the store decides again when it is asked).
+func RefillRoom(refills []Refill) error {
+	var counted, open int
+	for _, rf := range refills {
+		if rf.Status == RefillPending || rf.Status == RefillProcessing {
+			open++
+		}
+		if rf.Status != RefillRejected {
+			counted++
+		}
+	}
+	return refillRoom(counted, open)
 }
 
 // Refills returns the account's refills among ids, keyed by id; ids that are

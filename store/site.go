@@ -63,6 +63,10 @@ func (db *DB) Site(ctx context.Context) (Site, error) {
 
 var accentColor = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
+// AccentOK says whether c is written as the site's accent colour must be,
+// #rrggbb.
+func AccentOK(c string) bool { return accentColor.MatchString(c) }
+
 // SitePatch changes the fields that are not nil.
 type SitePatch struct {
 	Name, Tagline, Contact, Terms, Accent, URL *string
@@ -92,7 +96,7 @@ func (db *DB) SetSite(ctx context.Context, p SitePatch) (Site, error) {
 			return Site{}, Errorf(Invalid, "Site %s: text without control characters", l.what)
 		}
 	}
-	if p.Accent != nil && *p.Accent != "" && !accentColor.MatchString(*p.Accent) {
+	if p.Accent != nil && *p.Accent != "" && !AccentOK(*p.Accent) {
 		return Site{}, Errorf(Invalid, "Site accent colour %q: write it as #rrggbb", *p.Accent)
 	}
 	if p.URL != nil && *p.URL != "" {

@@ -204,6 +204,10 @@ func TestInABrowser(t *testing.T) {
 			shot("services")
 			b.open("/api")
 			shot("api")
+			for _, p := range []string{"terms", "login", "forgot"} {
+				b.open("/" + p)
+				shot(p)
+			}
 			b.open("/signup")
 			shot("signup")
 			b.run(chromedp.SendKeys(chromedp.CSS("#name"), name),
@@ -294,7 +298,9 @@ func TestInABrowser(t *testing.T) {
 		b.run(chromedp.SetValue(chromedp.CSS("#service"), fmt.Sprint(svc.ID)),
 			chromedp.SendKeys(chromedp.CSS("#link"), "https://instagram.com/p/nojs"),
 			chromedp.SendKeys(chromedp.CSS("#quantity"), "500"),
-			chromedp.Click(chromedp.CSS(`#order-form button[name=preview]`)), chromedp.WaitVisible(chromedp.CSS("#charge")))
+			// #charge is on the page before the click too: wait for the
+			// quote's own hint, which only the checked page has.
+			chromedp.Click(chromedp.CSS(`#order-form button[name=preview]`)), chromedp.WaitVisible(chromedp.CSS("#charge .hint")))
 		if got := b.text("#charge strong"); got != "0.45" {
 			t.Errorf("checked price %q, want 0.45", got)
 		}

@@ -81,14 +81,7 @@ func (s *site) addFundsStart(w http.ResponseWriter, r *http.Request, v *visit) {
 		fail(http.StatusBadRequest, "Write the amount as a number such as 25 or 12.50.")
 		return
 	}
-	base := p.Site.URL
-	if base == "" {
-		scheme := "http"
-		if v.secure {
-			scheme = "https"
-		}
-		base = scheme + "://" + r.Host // the customer's own return address; it credits nothing
-	}
+	base := siteOrigin(p.Site, r, v)
 	d, err := s.cfg.Payments.StartDeposit(r.Context(), v.Account.ID, p.Gateway, amount, payment.ReturnURLs{
 		Success: base + "/addfunds/return?deposit=" + payment.DepositPlaceholder,
 		Cancel:  base + "/addfunds",

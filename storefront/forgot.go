@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"notpanel/store"
@@ -123,5 +122,3 @@ func (s *site) resetSave(w http.ResponseWriter, r *http.Request, v *visit) {
 	s.signOut(r.Context(), w, v)
 	redirect(w, r, "/login?notice=reset")
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -136,7 +136,6 @@ func (s *site) webhookAdd(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.internal(w, r, err)
 		return
 	}
-	r.ParseForm()
 	p.URL, p.KeyID, p.Chosen = strings.TrimSpace(r.PostFormValue("url")), r.PostFormValue("key"), r.PostForm["events"]
 	fail := func(err error) {
 		msg, ok := userError(err)

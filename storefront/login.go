@@ -2,6 +2,8 @@ package storefront
 
 import (
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"notpanel/store"
@@ -112,7 +114,7 @@ func (s *site) loginCheck(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	if creds.TwoFactor {
-		redirect(w, r, "/login/code?next="+urlQueryEscape(p.Next))
+		redirect(w, r, "/login/code?next="+url.QueryEscape(p.Next))
 		return
 	}
 	redirect(w, r, p.Next)
@@ -132,7 +134,7 @@ func (s *site) codeForm(w http.ResponseWriter, r *http.Request, v *visit) {
 func (s *site) codeCheck(w http.ResponseWriter, r *http.Request, v *visit) {
 	p := codePage{base: s.base(r, v, "Two-factor sign-in", "login"), Next: nextPage(r.PostFormValue("next"))}
 	now := s.now()
-	key := "2fa:" + itoa(v.halfAccount)
+	key := "2fa:" + strconv.FormatInt(v.halfAccount, 10)
 	if !s.loginIPs.Peek(v.ip, loginFailuresPerIP, now).OK || !s.loginNames.Peek(key, loginFailuresPerName, now).OK {
 		p.Error = "Too many wrong codes. Wait a minute, then try again."
 		s.render(w, r, http.StatusTooManyRequests, "login_code", p)

@@ -1,6 +1,7 @@
 package storefront
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -40,11 +41,11 @@ func NewSMTP(raw, from string) (Mailer, error) {
 	opts := []mail.Option{mail.WithTimeout(20 * time.Second), mail.WithTLSConfig(&tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12})}
 	switch u.Scheme {
 	case "smtp":
-		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory), mail.WithPort(or(port, 587)))
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory), mail.WithPort(cmp.Or(port, 587)))
 	case "smtps":
-		opts = append(opts, mail.WithSSL(), mail.WithPort(or(port, 465)))
+		opts = append(opts, mail.WithSSL(), mail.WithPort(cmp.Or(port, 465)))
 	case "smtp+insecure":
-		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS), mail.WithPort(or(port, 25)))
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS), mail.WithPort(cmp.Or(port, 25)))
 	default:
 		return nil, fmt.Errorf("--smtp-url: scheme %q: want smtp, smtps or smtp+insecure", u.Scheme)
 	}
@@ -61,13 +62,6 @@ func NewSMTP(raw, from string) (Mailer, error) {
 		return nil, fmt.Errorf("--mail-from: %w", err)
 	}
 	return m, nil
-}
-
-func or(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 // Send sends one plain-text message, within the request's time.

@@ -62,7 +62,9 @@ type orderForm struct {
 // new-order form for a customer.
 type homePage struct {
 	base
-	Form       orderForm
+	Form orderForm
+	// Categories are the catalog's tiles, for a visitor; a customer's
+	// form has its own.
 	Categories []category
 	Services   int
 	Recent     []store.Order
@@ -104,13 +106,14 @@ func (f *orderForm) choices(snap *store.Snapshot, want string) {
 }
 
 func (s *site) home(w http.ResponseWriter, r *http.Request, v *visit) {
-	snap, err := s.snapshot(r.Context())
+	snap, err := s.snapshot(r.Context(), v)
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	p := homePage{base: s.base(r, v, "", "home"), Categories: categories(snap.Catalog()), Services: len(snap.Catalog())}
+	p := homePage{base: s.base(r, v, "", "home"), Services: len(snap.Catalog())}
 	if v.Account == nil {
+		p.Categories = categories(snap.Catalog())
 		s.render(w, r, http.StatusOK, "home", p)
 		return
 	}
@@ -147,12 +150,8 @@ func (s *site) orderPlace(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	f.ServiceID, _ = strconv.ParseInt(r.PostFormValue("service"), 10, 64)
 	in := store.OrderInput{ServiceID: f.ServiceID, RequestID: f.RequestID, Link: f.Link, Quantity: f.Quantity,
-		Comments: f.Comments, Usernames: f.Usernames, Username: f.Username, AnswerNumber: f.AnswerNumber}
-	if f.Runs != "" || f.Interval != "" {
-		in.Runs, in.Interval = f.Runs, f.Interval
-	}
-	// Without drip-feed the quantity field of a Package is meaningless:
-	// the store bills its min whatever is sent.
+		Comments: f.Comments, Usernames: f.Usernames, Username: f.Username, AnswerNumber: f.AnswerNumber,
+		Runs: f.Runs, Interval: f.Interval}
 	account := v.Account.ID
 	if r.PostFormValue("preview") == "" {
 		placed, err := s.db.PlaceOrderAs(r.Context(), func(_ context.Context, _ *store.Snapshot) (int64, error) { return account, nil }, in)
@@ -174,7 +173,7 @@ func (s *site) orderPlace(w http.ResponseWriter, r *http.Request, v *visit) {
 			f.RequestID = newRequestID()
 		}
 	}
-	snap, err := s.snapshot(r.Context())
+	snap, err := s.snapshot(r.Context(), v)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -195,7 +194,7 @@ func (s *site) orderPlace(w http.ResponseWriter, r *http.Request, v *visit) {
 			f.Quote, code = &q, http.StatusOK
 		}
 	}
-	p := homePage{base: s.base(r, v, "New order", "order"), Form: f, Categories: f.Categories, Services: len(snap.Catalog())}
+	p := homePage{base: s.base(r, v, "New order", "order"), Form: f, Services: len(snap.Catalog())}
 	if p.Recent, err = s.db.ListOrders(r.Context(), store.OrderFilter{Scope: store.Customer(account), Limit: 5}); err != nil {
 		s.internal(w, r, err)
 		return

@@ -3,6 +3,7 @@ package storefront
 import (
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"notpanel/store"
@@ -22,7 +23,7 @@ type servicesPage struct {
 // an id), so the filter works without JavaScript; services.js filters as
 // one types.
 func (s *site) serviceList(w http.ResponseWriter, r *http.Request, v *visit) {
-	snap, err := s.snapshot(r.Context())
+	snap, err := s.snapshot(r.Context(), v)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -45,7 +46,7 @@ func (s *site) serviceList(w http.ResponseWriter, r *http.Request, v *visit) {
 // matches reports whether every word of q is in the service's name,
 // category, type or id.
 func matches(svc store.Service, q string) bool {
-	hay := strings.ToLower(svc.Name + " " + svc.Category + " " + svc.Type + " #" + itoa(svc.ID) + " " + itoa(svc.ID))
+	hay := strings.ToLower(svc.Name + " " + svc.Category + " " + svc.Type + " #" + strconv.FormatInt(svc.ID, 10))
 	for _, w := range strings.Fields(strings.ToLower(q)) {
 		if !strings.Contains(hay, w) {
 			return false
@@ -64,22 +65,13 @@ type apiPage struct {
 }
 
 func (s *site) apiDoc(w http.ResponseWriter, r *http.Request, v *visit) {
-	snap, err := s.snapshot(r.Context())
+	snap, err := s.snapshot(r.Context(), v)
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
 	p := apiPage{base: s.base(r, v, "API", "api"), Events: store.EventTypes}
-	origin := p.Site.URL
-	if origin == "" {
-		// Only for showing: the examples name the address the page was
-		// reached at when the operator set none.
-		scheme := "http"
-		if v.secure {
-			scheme = "https"
-		}
-		origin = scheme + "://" + r.Host
-	}
+	origin := siteOrigin(p.Site, r, v)
 	p.Endpoint, p.Classic = origin+"/api/v2", origin+"/classic/api/v2"
 	if cat := snap.Catalog(); len(cat) > 0 {
 		p.Services = cat[:1]
@@ -102,6 +94,20 @@ type termsPage struct{ base }
 
 func (s *site) terms(w http.ResponseWriter, r *http.Request, v *visit) {
 	s.render(w, r, http.StatusOK, "terms", termsPage{base: s.base(r, v, "Terms of service", "terms")})
+}
+
+// siteOrigin is the panel's address as the operator set it, else the one
+// the request reached: only for showing (the API page's examples) and for
+// the customer's own return address from a checkout, never to credit or
+// authorize anything.
+func siteOrigin(site store.Site, r *http.Request, v *visit) string {
+	if site.URL != "" {
+		return site.URL
+	}
+	if v.secure {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
 }
 
 func (s *site) resolver() webhook.Resolver {

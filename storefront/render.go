@@ -33,7 +33,6 @@ type base struct {
 	// Nav names the menu entry of the page, for its highlight.
 	Nav    string
 	Notice string
-	Error  string
 	// Theme is the version of /theme.css, so that a new accent colour
 	// is fetched at once.
 	Theme int64
@@ -57,8 +56,7 @@ var funcs = template.FuncMap{
 		}
 		return out
 	},
-	"short":      shorten,
-	"eventLabel": func(e string) string { return e },
+	"short": shorten,
 	// needs says whether the order form shows field for the chosen
 	// service (every field while none is chosen: the page works without
 	// JavaScript, which hides the others as soon as one is).
@@ -254,7 +252,7 @@ func (s *site) render(w http.ResponseWriter, r *http.Request, code int, name str
 // base fills what every page shows.
 func (s *site) base(r *http.Request, v *visit, title, nav string) base {
 	b := base{Title: title, Nav: nav, Site: store.DefaultSite, Currency: "USD", Signup: s.cfg.Signup != SignupClosed}
-	if snap, err := s.snapshot(r.Context()); err == nil {
+	if snap, err := s.snapshot(r.Context(), v); err == nil {
 		b.Site, b.Currency, b.Theme = snap.Site(), snap.Currency(), snap.Version()
 	}
 	if v != nil {

@@ -34,6 +34,8 @@ type visit struct {
 	secure      bool
 	params      httprouter.Params
 	ip          string
+	// snap is the request's snapshot, once read (site.snapshot).
+	snap *store.Snapshot
 }
 
 // visit reads the session cookie. A cookie that names no live session
@@ -133,5 +135,3 @@ func nextPage(raw string) string {
 	}
 	return u.RequestURI()
 }
-
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/julienschmidt/httprouter"
+
+	"notpanel/store"
 )
 
 // staticHandler serves the embedded stylesheet and scripts. Their URLs
@@ -34,14 +36,14 @@ func staticHandler() http.Handler {
 // colour), as a stylesheet of its own: the pages carry no inline style, so
 // the Content-Security-Policy needs no 'unsafe-inline'.
 func (s *site) theme(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	snap, err := s.snapshot(r.Context())
+	snap, err := s.snapshot(r.Context(), nil)
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
 	accent := snap.Site().Accent
-	if !accentOK(accent) {
-		accent = "#2557d6"
+	if !store.AccentOK(accent) {
+		accent = store.DefaultSite.Accent
 	}
 	body := fmt.Sprintf(":root{--accent:%s;--accent-ink:%s}\n", accent, inkOn(accent))
 	h := w.Header()
@@ -50,18 +52,6 @@ func (s *site) theme(w http.ResponseWriter, r *http.Request, _ httprouter.Params
 	h.Set("Cache-Control", "public, max-age=86400")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.Write([]byte(body))
-}
-
-func accentOK(c string) bool {
-	if len(c) != 7 || c[0] != '#' {
-		return false
-	}
-	for _, r := range c[1:] {
-		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
-			return false
-		}
-	}
-	return true
 }
 
 // inkOn picks black or white text for a background colour, whichever

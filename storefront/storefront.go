@@ -13,6 +13,7 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
@@ -229,7 +230,7 @@ func (s *site) wrap(name string, who access, h handler) httprouter.Handle {
 				redirect(w, r, "/login/code")
 				return
 			}
-			redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()))
+			redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()))
 			return
 		case who == guest && v.Account != nil:
 			redirect(w, r, "/")
@@ -281,5 +282,15 @@ func userError(err error) (string, bool) {
 	return store.ErrorMessage(err), true
 }
 
-// snapshot is the catalog, currency and shop window as of now.
-func (s *site) snapshot(ctx context.Context) (*store.Snapshot, error) { return s.db.Refresh(ctx) }
+// snapshot is the catalog, currency and shop window as of now, read once a
+// visit: the page's base and its handler share it.
+func (s *site) snapshot(ctx context.Context, v *visit) (*store.Snapshot, error) {
+	if v != nil && v.snap != nil {
+		return v.snap, nil
+	}
+	snap, err := s.db.Refresh(ctx)
+	if err == nil && v != nil {
+		v.snap = snap
+	}
+	return snap, err
+}
