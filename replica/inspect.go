@@ -74,7 +74,7 @@ func Inspect(ctx context.Context, path string, opt Options) (Report, error) {
 // localState fills in the newest transaction captured beside the database
 // at path and returns when the oldest one the replica lacks was captured.
 func localState(path string, r *Report) (time.Time, error) {
-	dir := litestream.LTXLevelDir(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+litestream.MetaDirSuffix), 0)
+	dir := litestream.NewDB(path).LTXLevelDir(0) // where serve's Litestream keeps them
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return time.Time{}, nil

@@ -99,7 +99,7 @@ func Restore(ctx context.Context, path string, at time.Time, opt Options, check 
 	if err != nil {
 		return Restored{}, fmt.Errorf("replica %s: %w", from, err)
 	}
-	if err := os.RemoveAll(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+litestream.MetaDirSuffix)); err != nil {
+	if err := os.RemoveAll(litestream.NewDB(path).MetaPath()); err != nil {
 		return Restored{}, fmt.Errorf("remove the replication state of the former database: %w", err)
 	}
 	os.Remove(path + "-shm") // an index of a -wal that is gone

@@ -171,11 +171,7 @@ func (s *Stream) Healthy(maxLag time.Duration) error {
 	if st.Lag <= maxLag {
 		return nil
 	}
-	since := st.LastSync
-	if since.Before(s.started) {
-		since = s.started
-	}
-	msg := fmt.Sprintf("replica: no sync for %s (limit %s)", time.Since(since).Round(time.Second), maxLag)
+	msg := fmt.Sprintf("replica: no sync for %s (limit %s)", st.Lag.Round(time.Second), maxLag)
 	if st.Err != nil {
 		msg += ": " + st.Err.Error()
 	}
