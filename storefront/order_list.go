@@ -20,6 +20,9 @@ type orderRow struct {
 	Service   string
 	CanCancel bool
 	CanRefill bool
+	// The row's text, written once here rather than by a template call
+	// per cell: a page of fifty orders renders in a fraction of the time.
+	When, ChargeText, StartText, RemainsText, StatusText, StatusClass, ShortLink string
 }
 
 // ordersPage is /orders: newest first, paged by key, filtered by status,
@@ -89,7 +92,10 @@ func (s *site) orderList(w http.ResponseWriter, r *http.Request, v *visit) {
 // when the service allows it), refill once completed or partial when the
 // service refills. The store decides in the end; a button is a hint.
 func (s *site) row(snap *store.Snapshot, o store.Order) orderRow {
-	row := orderRow{Order: o, Service: "Service " + strconv.FormatInt(o.ServiceID, 10)}
+	row := orderRow{Order: o, Service: "Service " + strconv.FormatInt(o.ServiceID, 10),
+		When: formatDate(o.Created), ChargeText: store.FormatMoney(o.Charge), StartText: groupDigits(strconv.FormatInt(o.StartCount, 10)),
+		RemainsText: groupDigits(strconv.FormatInt(o.Remains, 10)), StatusText: statusLabel(o.Status),
+		StatusClass: "st-" + strings.ReplaceAll(o.Status, "_", "-"), ShortLink: shorten(o.Link, 48)}
 	svc, err := snap.Service(o.ServiceID)
 	if err == nil {
 		row.Service = svc.Name
