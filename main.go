@@ -17,6 +17,7 @@ import (
 	"github.com/alecthomas/kong"
 	"github.com/rs/zerolog"
 
+	"notpanel/replica"
 	"notpanel/store"
 )
 
@@ -158,6 +159,7 @@ func newParser(ctx context.Context, c *cli, a *app, getenv func(string) string) 
 			"db":          dbDefault,
 			"loglevel":    levelDefault,
 			"replica":     getenv("NOTPANEL_REPLICA"),
+			"replicatick": replica.DefaultInterval.String(),
 			"sftpkey":     getenv("NOTPANEL_SFTP_KEY"),
 			"sftphostkey": getenv("NOTPANEL_SFTP_HOST_KEY"),
 			"types":       strings.Join(store.ServiceTypes, ", "),
