@@ -45,7 +45,7 @@ type serveCmd struct {
 	MailFrom        string        `name:"mail-from" placeholder:"ADDRESS" help:"The address reset mails come from, e.g. \"Panel <noreply@panel.example.com>\"."`
 	Replica         string        `placeholder:"URL" default:"${replica}" help:"Stream the database off the machine as it is written, to file:///path, s3://bucket/path[?endpoint=URL&region=R] (any S3-compatible store; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) or sftp://user@host/path; notpanel restore brings it back. The default comes from $$NOTPANEL_REPLICA."`
 	ReplicaMaxLag   time.Duration `name:"replica-max-lag" default:"5m" help:"/healthz answers 503 when no sync with the replica has succeeded for this long."`
-	ReplicaInterval time.Duration `name:"replica-interval" default:"250ms" help:"How often new writes are shipped to the replica, one upload each time there are some: about this long of writes (plus one upload) is what a sudden loss of the machine can cost."`
+	ReplicaInterval time.Duration `name:"replica-interval" default:"${replicatick}" help:"How often new writes are shipped to the replica, one upload each time there are some: about this long of writes (plus one upload) is what a sudden loss of the machine can cost."`
 	sftpFlags       `embed:""`
 }
 
@@ -101,6 +101,7 @@ func (c *serveCmd) Run(ctx context.Context, a *app) error {
 	if c.WebhookInsecure {
 		a.log.Warn().Msg("--webhook-allow-insecure: webhooks may target http and private addresses; for development only")
 	}
+	ls := listeners{public: ln, ops: ops}
 	sc := siteConfig{
 		ipPerMin: c.IPPerMin, trusted: trusted, webhookInsecure: c.WebhookInsecure, pprof: c.Pprof,
 		limits: server.Limits{MaxConns: c.MaxConns, PerClient: c.MaxConnsPerPeer, Exempt: trusted},
@@ -108,23 +109,17 @@ func (c *serveCmd) Run(ctx context.Context, a *app) error {
 	}
 	if c.SMTPURL != "" {
 		if sc.mailer, err = storefront.NewSMTP(c.SMTPURL, c.MailFrom); err != nil {
-			ln.Close()
-			if ops != nil {
-				ops.Close()
-			}
+			ls.close()
 			return err
 		}
 	}
 	if c.Replica != "" {
 		if sc.replica, err = c.startReplica(ctx, a, db); err != nil {
-			ln.Close()
-			if ops != nil {
-				ops.Close()
-			}
+			ls.close()
 			return err
 		}
 	}
-	err = serve(ctx, a, db, listeners{public: ln, ops: ops}, sc, wc)
+	err = serve(ctx, a, db, ls, sc, wc)
 	if sc.replica != nil {
 		// Litestream's rule: the application's connections close first, then
 		// the replica ships what is left.
@@ -156,6 +151,14 @@ func (c *serveCmd) startReplica(ctx context.Context, a *app, db *store.DB) (*off
 // listeners are serve's addresses: the public one, and the operator's
 // (nil when off).
 type listeners struct{ public, ops net.Listener }
+
+// close closes both, for a start that fails before serving.
+func (ls listeners) close() {
+	ls.public.Close()
+	if ls.ops != nil {
+		ls.ops.Close()
+	}
+}
 
 // siteConfig is what serve's rooms and server are made with.
 type siteConfig struct {
@@ -213,10 +216,7 @@ func serve(ctx context.Context, a *app, db *store.DB, ls listeners, sc siteConfi
 	shop, err := storefront.New(storefront.Config{DB: db, Log: a.log, TrustedProxies: sc.trusted, Signup: sc.signup,
 		Mailer: sc.mailer, WebhookInsecure: sc.webhookInsecure, Payments: payments})
 	if err != nil {
-		ls.public.Close()
-		if ls.ops != nil {
-			ls.ops.Close()
-		}
+		ls.close()
 		return err
 	}
 	sc.limits.Registry, sc.limits.Log = reg, a.log

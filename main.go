@@ -17,6 +17,7 @@ import (
 	"github.com/alecthomas/kong"
 	"github.com/rs/zerolog"
 
+	"notpanel/replica"
 	"notpanel/store"
 )
 
@@ -24,9 +25,9 @@ import (
 var schema string
 
 const description = `notpanel is a self-hosted SMM reseller panel in one binary. Customers buy
-social-media services through its API v2 ("notpanel serve"), and upstream
-providers fulfil the orders. The other commands are the operator's tools and
-may run while serve is up.`
+social-media services on its storefront and through its API v2 ("notpanel
+serve"), and upstream providers fulfil the orders. The other commands are the
+operator's tools and may run while serve is up.`
 
 // cli is the command line. Each verb is one command struct with a Run method.
 type cli struct {
@@ -158,6 +159,7 @@ func newParser(ctx context.Context, c *cli, a *app, getenv func(string) string) 
 			"db":          dbDefault,
 			"loglevel":    levelDefault,
 			"replica":     getenv("NOTPANEL_REPLICA"),
+			"replicatick": replica.DefaultInterval.String(),
 			"sftpkey":     getenv("NOTPANEL_SFTP_KEY"),
 			"sftphostkey": getenv("NOTPANEL_SFTP_HOST_KEY"),
 			"types":       strings.Join(store.ServiceTypes, ", "),
