@@ -185,9 +185,7 @@ type watched struct {
 // next call instead of being returned (it would stop Litestream from
 // starting at all).
 func (c *watched) Init(ctx context.Context) error {
-	if err := c.ReplicaClient.Init(ctx); err != nil {
-		c.outcome(err)
-	}
+	c.ready(ctx)
 	return nil
 }
 
